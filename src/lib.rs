@@ -1,0 +1,14 @@
+//! # uffd — the Linux userfaultfd ABI, bare
+//!
+//! `#![no_std]`, no `alloc`, no libc. Layers, each using only those before it:
+//!
+//! - [`ioctl`]: `_IO`/`_IOR`/`_IOW`/`_IOWR` with every architecture family's encoding.
+//! - [`abi`]: `linux/userfaultfd.h` one-to-one under the kernel's names (data only).
+//! - [`flags`]: typed `bitflags` over the header's bit sets.
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod abi;
+pub mod flags;
+pub mod ioctl;
