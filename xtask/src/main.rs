@@ -1,4 +1,31 @@
-fn main() {
-    eprintln!("usage: cargo xtask <ci|verify-layout>");
-    std::process::exit(2)
+//! `cargo xtask <command>`: the project's checks and tools.
+//!
+//! Commands: `ci`, `verify-layout`, `cross-test`, `vm-test`.
+
+mod apt;
+mod ci;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("help", &[][..]),
+    };
+    let result = match cmd {
+        "ci" => ci::run(rest),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|verify-layout|cross-test|vm-test> [options]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {cmd}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,108 @@
+//! `cargo xtask ci`: provisions what a fresh machine lacks, then runs every check the project has.
+//!
+//! Provisioning installs rustup targets and (as root) Debian packages; run as another user it
+//! names what is missing and the command that installs it instead.
+
+use crate::util::{have, is_root, output, run as sh, Result};
+use std::process::Command;
+use std::time::Instant;
+
+/// The targets the crate must build for with `#![no_std]` on stable.
+pub const NO_STD_TARGETS: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "i686-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "armv7-unknown-linux-gnueabihf",
+    "riscv64gc-unknown-linux-gnu",
+    "powerpc64le-unknown-linux-gnu",
+    "powerpc-unknown-linux-gnu",
+    "s390x-unknown-linux-gnu",
+    "x86_64-unknown-linux-musl",
+    "x86_64-unknown-none",
+    "aarch64-unknown-none",
+];
+
+/// Debian packages the checks need (gcc for the C probes, gcc-multilib for i386 probes).
+const APT_PACKAGES: &[&str] = &["gcc", "libc6-dev", "gcc-multilib", "dpkg-dev"];
+
+pub fn run(args: &[String]) -> Result<()> {
+    if let Some(a) = args.first() {
+        return Err(format!("unknown argument {a:?} (cargo xtask ci takes none)"));
+    }
+    let started = Instant::now();
+    provision()?;
+    let cargo = || {
+        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.current_dir(crate::util::root());
+        c
+    };
+    step("rustfmt", || sh(cargo().args(["fmt", "--all", "--", "--check"])))?;
+    step("clippy", || {
+        sh(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+        sh(cargo().args([
+            "clippy", "-p", "uffd", "--all-targets", "--features", "unstable-7-3", "--", "-D", "warnings",
+        ]))
+    })?;
+    step("no_std builds", || {
+        for t in NO_STD_TARGETS {
+            sh(cargo().args(["build", "-p", "uffd", "--target", t]))?;
+            sh(cargo().args(["build", "-p", "uffd", "--features", "unstable-7-3", "--target", t]))?;
+        }
+        Ok(())
+    })?;
+    step("tests", || sh(cargo().args(["test", "--workspace"])))?;
+    eprintln!("ci: all checks passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    eprintln!("\n=== ci: {name}");
+    let t = Instant::now();
+    let r = f();
+    eprintln!("=== ci: {name}: {} ({:.1} s)", if r.is_ok() { "ok" } else { "FAILED" }, t.elapsed().as_secs_f64());
+    r.map_err(|e| format!("{name}: {e}"))
+}
+
+/// Installs the rustup targets and components and the Debian packages the checks need.
+pub fn provision() -> Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    let missing: Vec<&str> =
+        NO_STD_TARGETS.iter().copied().filter(|t| !installed.lines().any(|l| l == *t)).collect();
+    if !missing.is_empty() {
+        sh(Command::new("rustup").args(["target", "add"]).args(&missing))?;
+    }
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
+    for c in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.starts_with(c)) {
+            sh(Command::new("rustup").args(["component", "add", c]))?;
+        }
+    }
+    apt_install(APT_PACKAGES)
+}
+
+/// Installs Debian packages that are not installed yet (as root), or says how to.
+pub fn apt_install(pkgs: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = pkgs
+        .iter()
+        .copied()
+        .filter(|p| {
+            !output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .is_ok_and(|s| s.contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() || !have("apt-get") {
+        return Err(format!(
+            "missing Debian packages: {}; install them with: sudo apt-get install --no-install-recommends {}",
+            missing.join(" "),
+            missing.join(" ")
+        ));
+    }
+    sh(Command::new("apt-get").args(["update", "-qq"]))?;
+    sh(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
