@@ -5,10 +5,15 @@
 //! - [`ioctl`]: `_IO`/`_IOR`/`_IOW`/`_IOWR` with every architecture family's encoding.
 //! - [`abi`]: `linux/userfaultfd.h` one-to-one under the kernel's names (data only).
 //! - [`flags`]: typed `bitflags` over the header's bit sets.
-#![no_std]
+//! - [`sys`]: inline raw system calls (the only place that issues one) and [`Errno`].
+#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(target_arch = "mips64", feature(asm_experimental_arch))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
 pub mod flags;
 pub mod ioctl;
+pub mod sys;
+
+pub use sys::Errno;

@@ -1,0 +1,83 @@
+//! Facts of mips64 (n64 ABI), from Debian's `linux-libc-dev` 7.2 headers: syscall numbers from
+//! `mips64el-linux-gnuabi64/asm/unistd_n64.h (`__NR_Linux` = 5000)`, `O_*` from `mips asm/fcntl.h`, errno values from `mips asm/errno.h`.
+//!
+//! The `syscalls` crate needs nightly here, so the raw syscall instruction is our own (below).
+
+/// `__NR_userfaultfd`.
+pub const __NR_userfaultfd: usize = 5317;
+/// `__NR_openat`.
+pub const __NR_openat: usize = 5247;
+/// `__NR_ioctl`.
+pub const __NR_ioctl: usize = 5015;
+/// `__NR_read`.
+pub const __NR_read: usize = 5000;
+/// `__NR_close`.
+pub const __NR_close: usize = 5003;
+/// `__NR_ppoll`.
+pub const __NR_ppoll: usize = 5261;
+/// `__NR_mincore`.
+pub const __NR_mincore: usize = 5026;
+
+/// `O_CLOEXEC`.
+pub const O_CLOEXEC: u32 = 0o2000000;
+/// `O_NONBLOCK`.
+pub const O_NONBLOCK: u32 = 0x80;
+
+/// `ENOSYS` here.
+pub const ENOSYS: i32 = 89;
+/// `EOPNOTSUPP` here.
+pub const EOPNOTSUPP: i32 = 122;
+/// `EHWPOISON` here.
+pub const EHWPOISON: i32 = 168;
+
+use core::arch::asm;
+
+// `syscall` takes the number in $2 (v0) and arguments in $4..$9 (a0..a5), returns in $2 and
+// reports failure in $7 (a3) with a positive errno in $2; we negate it so every arch returns the
+// generic `-errno` word. $1, $3, $10..$15, $24, $25, hi and lo are clobbered. Unused argument
+// registers are passed as 0.
+#[inline(always)]
+pub(super) unsafe fn syscall6(
+    n: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    a6: usize,
+) -> usize {
+    let ret: usize;
+    let err: usize;
+    // SAFETY: the caller upholds the system call's contract (see `sys::raw`).
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("$2") n => ret,
+            in("$4") a1,
+            in("$5") a2,
+            in("$6") a3,
+            inlateout("$7") a4 => err,
+            inlateout("$8") a5 => _,
+            inlateout("$9") a6 => _,
+            lateout("$1") _,
+            lateout("$3") _,
+            lateout("$10") _,
+            lateout("$11") _,
+            lateout("$12") _,
+            lateout("$13") _,
+            lateout("$14") _,
+            lateout("$15") _,
+            lateout("$24") _,
+            lateout("$25") _,
+            lateout("hi") _,
+            lateout("lo") _,
+            options(nostack)
+        );
+    }
+    if err == 0 {
+        ret
+    } else {
+        ret.wrapping_neg()
+    }
+}
+super::via_syscall6!();

@@ -1,0 +1,342 @@
+//! Raw Linux system calls, inline, without libc: the only place in the crate that issues one.
+//!
+//! [`raw`] is the bare `syscall0..6` primitive (number and word arguments in, [`Errno`] out);
+//! the functions here wrap the calls this crate issues, each `#[inline(always)]` so that an
+//! ioctl costs the syscall instruction and a few moves, nothing more.
+//!
+//! Per-architecture facts (syscall numbers, `O_*` values, the errno values that differ) live in
+//! one file per architecture, chosen by `cfg(target_arch)`. The instruction itself comes from
+//! the `syscalls` crate, except on powerpc, powerpc64, s390x and mips64, where that crate needs
+//! nightly and the file carries its own `asm!`.
+
+#![allow(non_upper_case_globals)]
+
+mod errno;
+pub mod raw;
+
+pub use errno::Errno;
+
+use core::ffi::CStr;
+
+#[cfg(target_arch = "aarch64")]
+#[path = "aarch64.rs"]
+mod arch;
+#[cfg(target_arch = "arm")]
+#[path = "arm.rs"]
+mod arch;
+#[cfg(target_arch = "loongarch64")]
+#[path = "loongarch64.rs"]
+mod arch;
+#[cfg(target_arch = "mips64")]
+#[path = "mips64.rs"]
+mod arch;
+#[cfg(target_arch = "powerpc")]
+#[path = "powerpc.rs"]
+mod arch;
+#[cfg(target_arch = "powerpc64")]
+#[path = "powerpc64.rs"]
+mod arch;
+#[cfg(target_arch = "riscv64")]
+#[path = "riscv64.rs"]
+mod arch;
+#[cfg(target_arch = "s390x")]
+#[path = "s390x.rs"]
+mod arch;
+#[cfg(target_arch = "x86")]
+#[path = "x86.rs"]
+mod arch;
+#[cfg(target_arch = "x86_64")]
+#[path = "x86_64.rs"]
+mod arch;
+#[cfg(not(any(
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "loongarch64",
+    target_arch = "mips64",
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "riscv64",
+    target_arch = "s390x",
+    target_arch = "x86",
+    target_arch = "x86_64",
+)))]
+compile_error!("uffd::sys: this target_arch has no syscall table yet (add src/sys/<arch>.rs)");
+
+pub use arch::{
+    __NR_close, __NR_ioctl, __NR_mincore, __NR_openat, __NR_ppoll, __NR_read, __NR_userfaultfd,
+    O_CLOEXEC, O_NONBLOCK,
+};
+
+/// Defines `syscall0..5` over an arch's `syscall6`, passing 0 in the unused registers.
+#[allow(unused_macros)]
+macro_rules! via_syscall6 {
+    () => {
+        #[inline(always)]
+        pub(super) unsafe fn syscall0(n: usize) -> usize {
+            // SAFETY: forwarded contract; the extra registers hold 0, which the kernel ignores.
+            unsafe { syscall6(n, 0, 0, 0, 0, 0, 0) }
+        }
+        #[inline(always)]
+        pub(super) unsafe fn syscall1(n: usize, a1: usize) -> usize {
+            // SAFETY: as above.
+            unsafe { syscall6(n, a1, 0, 0, 0, 0, 0) }
+        }
+        #[inline(always)]
+        pub(super) unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
+            // SAFETY: as above.
+            unsafe { syscall6(n, a1, a2, 0, 0, 0, 0) }
+        }
+        #[inline(always)]
+        pub(super) unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
+            // SAFETY: as above.
+            unsafe { syscall6(n, a1, a2, a3, 0, 0, 0) }
+        }
+        #[inline(always)]
+        pub(super) unsafe fn syscall4(
+            n: usize,
+            a1: usize,
+            a2: usize,
+            a3: usize,
+            a4: usize,
+        ) -> usize {
+            // SAFETY: as above.
+            unsafe { syscall6(n, a1, a2, a3, a4, 0, 0) }
+        }
+        #[inline(always)]
+        pub(super) unsafe fn syscall5(
+            n: usize,
+            a1: usize,
+            a2: usize,
+            a3: usize,
+            a4: usize,
+            a5: usize,
+        ) -> usize {
+            // SAFETY: as above.
+            unsafe { syscall6(n, a1, a2, a3, a4, a5, 0) }
+        }
+    };
+}
+#[allow(unused_imports)]
+use via_syscall6;
+
+/// powerpc and powerpc64: `sc`, with CR0.SO turned into the generic `-errno` word.
+#[allow(unused_macros)]
+macro_rules! ppc_sc {
+    () => {
+        #[inline(always)]
+        pub(super) unsafe fn syscall6(
+            n: usize,
+            a1: usize,
+            a2: usize,
+            a3: usize,
+            a4: usize,
+            a5: usize,
+            a6: usize,
+        ) -> usize {
+            let ret: usize;
+            // SAFETY: the caller upholds the system call's contract (see `sys::raw`).
+            unsafe {
+                core::arch::asm!(
+                    "sc",
+                    "bns 2f",
+                    "neg 3, 3",
+                    "2:",
+                    inlateout("r0") n => _,
+                    inlateout("r3") a1 => ret,
+                    inlateout("r4") a2 => _,
+                    inlateout("r5") a3 => _,
+                    inlateout("r6") a4 => _,
+                    inlateout("r7") a5 => _,
+                    inlateout("r8") a6 => _,
+                    lateout("r9") _,
+                    lateout("r10") _,
+                    lateout("r11") _,
+                    lateout("r12") _,
+                    lateout("cr0") _,
+                    lateout("ctr") _,
+                    lateout("xer") _,
+                    options(nostack)
+                );
+            }
+            ret
+        }
+        super::via_syscall6!();
+    };
+}
+#[allow(unused_imports)]
+use ppc_sc;
+
+/// `AT_FDCWD`: "relative to the current directory" for `*at` calls (-100 on every arch).
+pub const AT_FDCWD: i32 = -100;
+/// `O_RDWR` (2 on every arch).
+pub const O_RDWR: u32 = 2;
+/// `POLLIN` (1 on every arch).
+pub const POLLIN: i16 = 0x1;
+/// `POLLERR` (8 on every arch).
+pub const POLLERR: i16 = 0x8;
+/// `POLLHUP` (0x10 on every arch).
+pub const POLLHUP: i16 = 0x10;
+
+/// `struct pollfd`, the same on every architecture.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollFd {
+    /// The file descriptor.
+    pub fd: i32,
+    /// Requested events (`POLLIN`, ...).
+    pub events: i16,
+    /// Returned events, written by the kernel.
+    pub revents: i16,
+}
+
+/// `struct timespec` as the non-`time64` `ppoll` reads it: two `long`s on every ABI this crate
+/// supports.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: isize,
+    /// Nanoseconds, below 1 000 000 000.
+    pub tv_nsec: isize,
+}
+
+/// `userfaultfd(flags)`: creates a userfaultfd, returning the new file descriptor.
+///
+/// `flags` is `O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY` (the last since Linux 5.11). Since
+/// Linux 4.3. Without `UFFD_USER_MODE_ONLY` the caller needs `CAP_SYS_PTRACE` or
+/// `vm.unprivileged_userfaultfd = 1` (EPERM otherwise).
+///
+/// # References
+/// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
+#[inline(always)]
+pub fn userfaultfd(flags: u32) -> Result<i32, Errno> {
+    // SAFETY: userfaultfd reads no memory; it only creates a file descriptor.
+    unsafe { raw::syscall1(__NR_userfaultfd, flags as usize) }.map(|fd| fd as i32)
+}
+
+/// `openat(dirfd, path, flags, mode)`: opens a file, returning the new file descriptor.
+///
+/// Available on every kernel this crate supports (since Linux 2.6.16).
+///
+/// # References
+/// - [`openat(2)`](https://man7.org/linux/man-pages/man2/openat.2.html)
+#[inline(always)]
+pub fn openat(dirfd: i32, path: &CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
+    // SAFETY: `path` is a NUL-terminated string that lives across the call; the kernel only
+    // reads it.
+    unsafe {
+        raw::syscall4(
+            __NR_openat,
+            dirfd as isize as usize,
+            path.as_ptr() as usize,
+            flags as usize,
+            mode as usize,
+        )
+    }
+    .map(|fd| fd as i32)
+}
+
+/// `ioctl(fd, request, arg)`: a device-specific request.
+///
+/// Available on every kernel.
+///
+/// # Safety
+/// What the kernel does with `arg` depends on `fd` and `request`: if it is a pointer, it must be
+/// valid for the reads and writes that request performs (for the `UFFDIO_*` requests, one
+/// properly initialised struct of the size encoded in `request`).
+///
+/// # References
+/// - [`ioctl(2)`](https://man7.org/linux/man-pages/man2/ioctl.2.html)
+/// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+#[inline(always)]
+pub unsafe fn ioctl(fd: i32, request: u32, arg: usize) -> Result<usize, Errno> {
+    // SAFETY: forwarded to the caller (see `# Safety`).
+    unsafe { raw::syscall3(__NR_ioctl, fd as isize as usize, request as usize, arg) }
+}
+
+/// `read(fd, buf, len)`: reads up to `buf.len()` bytes, returning how many were read.
+///
+/// Available on every kernel.
+///
+/// # References
+/// - [`read(2)`](https://man7.org/linux/man-pages/man2/read.2.html)
+#[inline(always)]
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.
+    unsafe {
+        raw::syscall3(
+            __NR_read,
+            fd as isize as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    }
+}
+
+/// `close(fd)`: closes a file descriptor.
+///
+/// Available on every kernel. The descriptor is gone even when this returns an error (Linux
+/// never leaves it open), so it must not be retried.
+///
+/// # Safety
+/// The caller must own `fd`: nothing else may use or close it afterwards (I/O safety).
+///
+/// # References
+/// - [`close(2)`](https://man7.org/linux/man-pages/man2/close.2.html)
+#[inline(always)]
+pub unsafe fn close(fd: i32) -> Result<(), Errno> {
+    // SAFETY: close reads no memory; ownership of `fd` is the caller's promise.
+    unsafe { raw::syscall1(__NR_close, fd as isize as usize) }.map(|_| ())
+}
+
+/// `ppoll(fds, nfds, timeout, NULL)`: waits for events on `fds`, returning how many have one.
+///
+/// `timeout` of `None` waits indefinitely. Available on every kernel this crate supports (since
+/// Linux 2.6.16). Note that a userfaultfd without `O_NONBLOCK` always reports `POLLERR`.
+///
+/// # References
+/// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
+#[inline(always)]
+pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
+    let ts = match timeout {
+        Some(t) => t as *const Timespec as usize,
+        None => 0,
+    };
+    // SAFETY: the kernel reads and writes `fds.len()` pollfds in `fds` (borrowed mutably),
+    // reads one timespec at `ts` if non-null (borrowed), and the signal mask pointer is NULL.
+    unsafe {
+        raw::syscall5(
+            __NR_ppoll,
+            fds.as_mut_ptr() as usize,
+            fds.len(),
+            ts,
+            0,
+            core::mem::size_of::<u64>(),
+        )
+    }
+}
+
+/// The page size of the running kernel, found with `mincore(2)`: the kernel rejects an
+/// address that is not page-aligned with EINVAL before looking at anything else, so the
+/// smallest power of two it accepts (4 KiB .. 1 MiB) is the page size.
+///
+/// Costs one to nine system calls; cache the result. Available on every kernel.
+///
+/// # References
+/// - [`mincore(2)`](https://man7.org/linux/man-pages/man2/mincore.2.html)
+/// - [`getauxval(3)`](https://man7.org/linux/man-pages/man3/getauxval.3.html) (`AT_PAGESZ`, the
+///   libc way)
+pub fn page_size() -> Result<usize, Errno> {
+    let mut size = 4096usize;
+    let mut vec = [0u8; 1];
+    while size <= 1 << 20 {
+        // SAFETY: `size` is a low address that is never mapped (below mmap_min_addr); the kernel
+        // writes at most one byte of `vec`, and only if the page were mapped.
+        let r = unsafe { raw::syscall3(__NR_mincore, size, 1, vec.as_mut_ptr() as usize) };
+        match r {
+            Err(e) if e == Errno::EINVAL => size <<= 1,
+            _ => return Ok(size),
+        }
+    }
+    Err(Errno::EINVAL)
+}

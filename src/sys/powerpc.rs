@@ -1,0 +1,34 @@
+//! Facts of powerpc (32-bit), from Debian's `linux-libc-dev` 7.2 headers: syscall numbers from
+//! `powerpc-linux-gnu/asm/unistd_32.h`, `O_*` from `asm-generic/fcntl.h`, errno values from `asm-generic/errno.h`.
+//!
+//! The `syscalls` crate needs nightly here, so the raw syscall instruction is our own (below).
+
+/// `__NR_userfaultfd`.
+pub const __NR_userfaultfd: usize = 364;
+/// `__NR_openat`.
+pub const __NR_openat: usize = 286;
+/// `__NR_ioctl`.
+pub const __NR_ioctl: usize = 54;
+/// `__NR_read`.
+pub const __NR_read: usize = 3;
+/// `__NR_close`.
+pub const __NR_close: usize = 6;
+/// `__NR_ppoll`.
+pub const __NR_ppoll: usize = 281;
+/// `__NR_mincore`.
+pub const __NR_mincore: usize = 206;
+
+/// `O_CLOEXEC`.
+pub const O_CLOEXEC: u32 = 0o2000000;
+/// `O_NONBLOCK`.
+pub const O_NONBLOCK: u32 = 0x800;
+
+/// `ENOSYS` here.
+pub const ENOSYS: i32 = 38;
+/// `EOPNOTSUPP` here.
+pub const EOPNOTSUPP: i32 = 95;
+/// `EHWPOISON` here.
+pub const EHWPOISON: i32 = 133;
+
+// The system call instruction: the same convention as powerpc64, with 32-bit registers.
+super::ppc_sc!();
