@@ -1,4 +1,4 @@
-//! Typed bit sets over the header's integers ([`bitflags`] 2).
+//! Typed bit sets over the header's integers ([`bitflags`](mod@bitflags) 2).
 //!
 //! Sets the kernel writes ([`Features`], [`Ioctls`], [`PagefaultFlags`]) keep bits this crate
 //! does not know (`const _ = !0`): a newer kernel adding a bit must not break an older binary

@@ -6,6 +6,12 @@
 //! - [`abi`]: `linux/userfaultfd.h` one-to-one under the kernel's names (data only).
 //! - [`flags`]: typed `bitflags` over the header's bit sets.
 //! - [`sys`]: inline raw system calls (the only place that issues one) and [`Errno`].
+//! - [`Uffd`] ([`Builder`], [`Unnegotiated`]): open, negotiate, register, resolve faults,
+//!   with partial progress reported honestly ([`Error`]).
+//! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
+//!
+//! No allocation anywhere. With the `std` feature: `OwnedFd`/`AsFd`/`AsRawFd` conversions,
+//! `std::error::Error`, and `From<Errno> for std::io::Error`.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(target_arch = "mips64", feature(asm_experimental_arch))]
 #![deny(missing_docs)]
@@ -16,4 +22,11 @@ pub mod flags;
 pub mod ioctl;
 pub mod sys;
 
+mod error;
+pub mod event;
+mod uffd;
+
+pub use error::{Call, Error, RangeError};
+pub use event::{Event, Events};
 pub use sys::Errno;
+pub use uffd::{Builder, OpenStrategy, Probe, Uffd, Unnegotiated};

@@ -14,7 +14,7 @@
 //! sizes with the encoding of the target architecture, as `<asm/ioctl.h>` does for C. The numbers
 //! of any other architecture family come from [`uffdio_ioctls`].
 //!
-//! Items only in a 7.3 release candidate (RWP, [`uffdio_rwprotect`], [`uffdio_set_mode`]) are
+//! Items only in a 7.3 release candidate (RWP, `uffdio_rwprotect`, `uffdio_set_mode`) are
 //! compiled only with the `unstable-7-3` cargo feature: they are provisional until 7.3 is released.
 #![allow(non_camel_case_types, non_upper_case_globals)]
 

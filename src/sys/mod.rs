@@ -340,3 +340,28 @@ pub fn page_size() -> Result<usize, Errno> {
     }
     Err(Errno::EINVAL)
 }
+
+/// `read(fd, msgs, n * sizeof(struct uffd_msg))`: reads userfaultfd messages into `msgs`,
+/// returning how many were read (each `read` returns as many as are pending, up to
+/// `msgs.len()`).
+///
+/// Since Linux 4.3. EAGAIN with `O_NONBLOCK` when nothing is pending, EINVAL before the
+/// `UFFDIO_API` handshake or for an empty buffer, EINTR on a signal.
+///
+/// # References
+/// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
+#[inline(always)]
+pub fn read_msgs(fd: i32, msgs: &mut [crate::abi::uffd_msg]) -> Result<usize, Errno> {
+    let size = core::mem::size_of::<crate::abi::uffd_msg>();
+    // SAFETY: the kernel writes at most `msgs.len() * size` bytes into `msgs`, borrowed
+    // mutably; `uffd_msg` is plain integers (packed, every bit pattern valid).
+    let n = unsafe {
+        raw::syscall3(
+            __NR_read,
+            fd as isize as usize,
+            msgs.as_mut_ptr() as usize,
+            core::mem::size_of_val(msgs),
+        )
+    }?;
+    Ok(n / size)
+}

@@ -1,0 +1,251 @@
+//! The userfaultfd handle: [`Uffd`] (negotiated), [`Unnegotiated`] (opened, before
+//! `UFFDIO_API`), and [`Builder`] (open strategy, flags, feature negotiation).
+//!
+//! Operations are in `ops` (register, copy, ...) and event reading in [`crate::event`].
+
+mod open;
+mod ops;
+
+pub use open::{Builder, OpenStrategy, Probe};
+
+use crate::flags::{Features, Ioctls};
+use crate::sys;
+
+/// A userfaultfd after the `UFFDIO_API` handshake: the one you register ranges with, resolve
+/// faults with and read events from. Closes its file descriptor on drop.
+///
+/// It remembers the negotiated features, the fd-wide `ioctls` mask, what the kernel offered,
+/// and the page size that range arguments are checked against.
+#[derive(Debug)]
+pub struct Uffd {
+    fd: i32,
+    features: Features,
+    available: Features,
+    ioctls: Ioctls,
+    page_size: usize,
+}
+
+impl Uffd {
+    /// A [`Builder`] with the defaults: close-on-exec, blocking, kernel faults too,
+    /// `/dev/userfaultfd` first then the syscall, no features.
+    pub const fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Takes ownership of a userfaultfd that has completed `UFFDIO_API`.
+    ///
+    /// `features` are the ones that were requested (and granted), `ioctls` what `UFFDIO_API`
+    /// returned; `page_size` of 0 turns off the alignment checks done before system calls
+    /// (the kernel still checks).
+    ///
+    /// # Safety
+    /// `fd` must be an open userfaultfd owned by nobody else (it is closed on drop), and its
+    /// handshake must be complete.
+    pub const unsafe fn from_raw_parts(
+        fd: i32,
+        features: Features,
+        ioctls: Ioctls,
+        page_size: usize,
+    ) -> Self {
+        Uffd {
+            fd,
+            features,
+            available: features,
+            ioctls,
+            page_size,
+        }
+    }
+
+    /// The file descriptor (still owned by `self`).
+    pub const fn as_raw_fd(&self) -> i32 {
+        self.fd
+    }
+    /// Gives up ownership of the file descriptor without closing it.
+    pub fn into_raw_fd(self) -> i32 {
+        let fd = self.fd;
+        core::mem::forget(self);
+        fd
+    }
+    /// The features this fd was opened with (requested and granted by `UFFDIO_API`; asking
+    /// for `WP_ASYNC` implies `WP_UNPOPULATED`).
+    pub const fn features(&self) -> Features {
+        self.features
+    }
+    /// Every feature the kernel offered in the handshake (a superset of [`features`]).
+    ///
+    /// [`features`]: Self::features
+    pub const fn available_features(&self) -> Features {
+        self.available
+    }
+    /// The fd-wide ioctls `UFFDIO_API` reported (`REGISTER`, `UNREGISTER`, `API`, and
+    /// whatever a newer kernel adds, kept as is).
+    pub const fn ioctls(&self) -> Ioctls {
+        self.ioctls
+    }
+    /// The page size ranges are checked against (0: not checked before the call).
+    pub const fn page_size(&self) -> usize {
+        self.page_size
+    }
+}
+
+impl Drop for Uffd {
+    fn drop(&mut self) {
+        // SAFETY: `self.fd` is owned by this handle and not used after this.
+        let _ = unsafe { sys::close(self.fd) };
+    }
+}
+
+/// A userfaultfd that is open but has not done the `UFFDIO_API` handshake yet (every other
+/// ioctl and `read` give EINVAL until it has). Closes its file descriptor on drop.
+///
+/// [`Builder::open_unnegotiated`] makes one; [`Unnegotiated::api`] issues the handshake by
+/// hand (e.g. to see what the kernel does with odd values), [`Unnegotiated::negotiate`] turns
+/// it into a [`Uffd`].
+#[derive(Debug)]
+pub struct Unnegotiated {
+    fd: i32,
+    page_size: usize,
+}
+
+impl Unnegotiated {
+    /// Takes ownership of a userfaultfd that has not done `UFFDIO_API`.
+    ///
+    /// # Safety
+    /// `fd` must be an open userfaultfd owned by nobody else (it is closed on drop).
+    pub const unsafe fn from_raw_fd(fd: i32, page_size: usize) -> Self {
+        Unnegotiated { fd, page_size }
+    }
+    /// The file descriptor (still owned by `self`).
+    pub const fn as_raw_fd(&self) -> i32 {
+        self.fd
+    }
+    /// Gives up ownership of the file descriptor without closing it.
+    pub fn into_raw_fd(self) -> i32 {
+        let fd = self.fd;
+        core::mem::forget(self);
+        fd
+    }
+
+    /// `ioctl(fd, UFFDIO_API, &{api, features})`: the handshake, by hand. Returns the struct
+    /// as the kernel left it: on success `features` holds every feature the kernel offers and
+    /// `ioctls` the fd-wide ioctl mask.
+    ///
+    /// Since Linux 4.3. It succeeds once per fd: a second call gives EINVAL (the kernel
+    /// zeroes the struct on every error). EINVAL also for `api != UFFD_API` and for features
+    /// the kernel does not offer; EPERM for `EVENT_FORK` without `CAP_SYS_PTRACE`.
+    ///
+    /// # References
+    /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    pub fn api(&self, api: u64, features: u64) -> Result<crate::abi::uffdio_api, Errno> {
+        let mut arg = crate::abi::uffdio_api {
+            api,
+            features,
+            ioctls: 0,
+        };
+        // SAFETY: `self.fd` is a userfaultfd; UFFDIO_API reads and writes one `uffdio_api`,
+        // which `arg` is, borrowed mutably for the call.
+        unsafe { sys::ioctl(self.fd, crate::abi::UFFDIO_API, &mut arg as *mut _ as usize) }?;
+        Ok(arg)
+    }
+
+    /// `ioctl(fd, UFFDIO_API, &{UFFD_API, features})`, then wraps the fd as a [`Uffd`].
+    ///
+    /// Since Linux 4.3. The fd is closed if the handshake fails.
+    ///
+    /// # References
+    /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    pub fn negotiate(self, features: Features) -> Result<Uffd, crate::Error> {
+        let got = self
+            .api(crate::abi::UFFD_API, features.bits())
+            .map_err(|e| crate::Error::sys(crate::Call::Api, e))?;
+        let mut granted = features;
+        if granted.contains(Features::WP_ASYNC) {
+            granted |= Features::WP_UNPOPULATED;
+        }
+        let page_size = self.page_size;
+        let fd = self.into_raw_fd();
+        Ok(Uffd {
+            fd,
+            features: granted,
+            available: Features::from_bits_retain(got.features),
+            ioctls: Ioctls::from_bits_retain(got.ioctls),
+            page_size,
+        })
+    }
+}
+
+impl Drop for Unnegotiated {
+    fn drop(&mut self) {
+        // SAFETY: `self.fd` is owned by this value and not used after this.
+        let _ = unsafe { sys::close(self.fd) };
+    }
+}
+
+use crate::sys::Errno;
+
+#[cfg(feature = "std")]
+mod std_impls {
+    use super::{Uffd, Unnegotiated};
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+    impl AsRawFd for Uffd {
+        fn as_raw_fd(&self) -> RawFd {
+            self.fd
+        }
+    }
+    impl AsFd for Uffd {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            // SAFETY: `self.fd` is open for as long as `self` is borrowed.
+            unsafe { BorrowedFd::borrow_raw(self.fd) }
+        }
+    }
+    impl IntoRawFd for Uffd {
+        fn into_raw_fd(self) -> RawFd {
+            Uffd::into_raw_fd(self)
+        }
+    }
+    impl From<Uffd> for OwnedFd {
+        fn from(u: Uffd) -> OwnedFd {
+            // SAFETY: `into_raw_fd` hands over sole ownership of an open fd.
+            unsafe { OwnedFd::from_raw_fd(u.into_raw_fd()) }
+        }
+    }
+    /// The negotiated state of a raw fd is unknown: features and ioctls are empty and the page
+    /// size is found again. Prefer [`Uffd::from_raw_parts`].
+    impl FromRawFd for Uffd {
+        unsafe fn from_raw_fd(fd: RawFd) -> Self {
+            let ps = crate::sys::page_size().unwrap_or(0);
+            // SAFETY: forwarded to the caller (an owned, negotiated userfaultfd).
+            unsafe { Uffd::from_raw_parts(fd, Default::default(), Default::default(), ps) }
+        }
+    }
+    impl AsRawFd for Unnegotiated {
+        fn as_raw_fd(&self) -> RawFd {
+            self.fd
+        }
+    }
+    impl AsFd for Unnegotiated {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            // SAFETY: `self.fd` is open for as long as `self` is borrowed.
+            unsafe { BorrowedFd::borrow_raw(self.fd) }
+        }
+    }
+    impl IntoRawFd for Unnegotiated {
+        fn into_raw_fd(self) -> RawFd {
+            Unnegotiated::into_raw_fd(self)
+        }
+    }
+    impl FromRawFd for Unnegotiated {
+        unsafe fn from_raw_fd(fd: RawFd) -> Self {
+            let ps = crate::sys::page_size().unwrap_or(0);
+            // SAFETY: forwarded to the caller (an owned userfaultfd before UFFDIO_API).
+            unsafe { Unnegotiated::from_raw_fd(fd, ps) }
+        }
+    }
+    impl From<Unnegotiated> for OwnedFd {
+        fn from(u: Unnegotiated) -> OwnedFd {
+            // SAFETY: `into_raw_fd` hands over sole ownership of an open fd.
+            unsafe { OwnedFd::from_raw_fd(u.into_raw_fd()) }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Opening a userfaultfd: [`Builder`], [`OpenStrategy`], feature probing.
+
+use super::Unnegotiated;
+use crate::abi::{UFFD_API, UFFD_USER_MODE_ONLY, USERFAULTFD_IOC_NEW};
+use crate::error::{Call, Error};
+use crate::flags::{Features, Ioctls};
+use crate::sys::{self, Errno};
+
+/// Where the file descriptor comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OpenStrategy {
+    /// `/dev/userfaultfd` (Linux 6.1+; only its file permissions decide), falling back to
+    /// `userfaultfd(2)` when the node is missing or not accessible (ENOENT, EACCES, EPERM).
+    #[default]
+    DeviceThenSyscall,
+    /// `userfaultfd(2)` only.
+    SyscallOnly,
+    /// `/dev/userfaultfd` only.
+    DeviceOnly,
+}
+
+/// What the kernel offers, read through a throwaway fd ([`Builder::probe`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Probe {
+    /// Every feature the kernel offers (`uffdio_api.features`).
+    pub features: Features,
+    /// The fd-wide ioctls (`uffdio_api.ioctls`).
+    pub ioctls: Ioctls,
+}
+
+/// How to open and negotiate a [`Uffd`](super::Uffd).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Builder {
+    close_on_exec: bool,
+    non_blocking: bool,
+    user_mode_only: bool,
+    strategy: OpenStrategy,
+    required: Features,
+    optional: Features,
+    page_size: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// Close-on-exec, blocking, kernel faults too, `/dev/userfaultfd` then the syscall, no
+    /// features, page size found at open.
+    pub const fn new() -> Self {
+        Builder {
+            close_on_exec: true,
+            non_blocking: false,
+            user_mode_only: false,
+            strategy: OpenStrategy::DeviceThenSyscall,
+            required: Features::empty(),
+            optional: Features::empty(),
+            page_size: 0,
+        }
+    }
+    /// `O_CLOEXEC` (default on).
+    pub const fn close_on_exec(mut self, on: bool) -> Self {
+        self.close_on_exec = on;
+        self
+    }
+    /// `O_NONBLOCK` (default off): `read` returns "nothing pending" instead of waiting, and
+    /// `poll` works (a blocking userfaultfd always polls `POLLERR`).
+    pub const fn non_blocking(mut self, on: bool) -> Self {
+        self.non_blocking = on;
+        self
+    }
+    /// `UFFD_USER_MODE_ONLY` (Linux 5.11+, default off): only faults from user mode are
+    /// reported; a kernel access to a missing page fails with EFAULT instead. Needs no
+    /// privilege, unlike the default (`CAP_SYS_PTRACE` or `vm.unprivileged_userfaultfd=1`).
+    pub const fn user_mode_only(mut self, on: bool) -> Self {
+        self.user_mode_only = on;
+        self
+    }
+    /// Where the fd comes from (default [`OpenStrategy::DeviceThenSyscall`]).
+    pub const fn open_strategy(mut self, s: OpenStrategy) -> Self {
+        self.strategy = s;
+        self
+    }
+    /// Features that must be granted: opening fails with [`Error::MissingFeatures`] naming
+    /// the ones the kernel lacks.
+    pub const fn require(mut self, f: Features) -> Self {
+        self.required = self.required.union(f);
+        self
+    }
+    /// Features to ask for when the kernel offers them (see [`Uffd::features`](super::Uffd::features)
+    /// for what was granted).
+    pub const fn request(mut self, f: Features) -> Self {
+        self.optional = self.optional.union(f);
+        self
+    }
+    /// The page size to check ranges against (e.g. from `AT_PAGESZ`); by default it is found
+    /// with [`sys::page_size`] at open.
+    pub const fn page_size(mut self, size: usize) -> Self {
+        self.page_size = size;
+        self
+    }
+
+    /// The flags passed to `userfaultfd(2)` / `USERFAULTFD_IOC_NEW`.
+    pub const fn flags(&self) -> u32 {
+        let mut f = 0;
+        if self.close_on_exec {
+            f |= sys::O_CLOEXEC;
+        }
+        if self.non_blocking {
+            f |= sys::O_NONBLOCK;
+        }
+        if self.user_mode_only {
+            f |= UFFD_USER_MODE_ONLY;
+        }
+        f
+    }
+
+    /// `userfaultfd(flags)` or `ioctl(open("/dev/userfaultfd"), USERFAULTFD_IOC_NEW, flags)`,
+    /// per the strategy: an fd before the `UFFDIO_API` handshake.
+    ///
+    /// The syscall since Linux 4.3 (`UFFD_USER_MODE_ONLY` 5.11), the device since 6.1.
+    /// EPERM/EACCES become [`Error::PermissionDenied`], whose `Display` names the remedies.
+    ///
+    /// # References
+    /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
+    pub fn open_unnegotiated(&self) -> Result<Unnegotiated, Error> {
+        let page_size = if self.page_size != 0 {
+            self.page_size
+        } else {
+            sys::page_size().map_err(|e| Error::sys(Call::PageSize, e))?
+        };
+        let fd = self.open_fd()?;
+        // SAFETY: `fd` was just created by the kernel and is owned by nobody else.
+        Ok(unsafe { Unnegotiated::from_raw_fd(fd, page_size) })
+    }
+
+    fn open_fd(&self) -> Result<i32, Error> {
+        let flags = self.flags();
+        let denied = |call, errno, device| Error::PermissionDenied {
+            call,
+            errno,
+            user_mode_only: self.user_mode_only,
+            device,
+        };
+        let syscall = |device: Option<Errno>| match sys::userfaultfd(flags) {
+            Ok(fd) => Ok(fd),
+            Err(Errno::EPERM) => Err(denied(Call::Userfaultfd, Errno::EPERM, device)),
+            Err(e) => Err(Error::sys(Call::Userfaultfd, e)),
+        };
+        match self.strategy {
+            OpenStrategy::SyscallOnly => syscall(None),
+            OpenStrategy::DeviceOnly => match open_device(flags) {
+                Ok(fd) => Ok(fd),
+                Err((call, e @ (Errno::EACCES | Errno::EPERM))) => Err(denied(call, e, Some(e))),
+                Err((call, e)) => Err(Error::sys(call, e)),
+            },
+            OpenStrategy::DeviceThenSyscall => match open_device(flags) {
+                Ok(fd) => Ok(fd),
+                Err((Call::OpenDevice, e @ (Errno::ENOENT | Errno::EACCES | Errno::EPERM))) => {
+                    syscall(Some(e))
+                }
+                Err((call, e)) => Err(Error::sys(call, e)),
+            },
+        }
+    }
+
+    /// Reads what the kernel offers through a throwaway fd: open, `UFFDIO_API` with no
+    /// features, close. (`UFFDIO_API` works once per fd, so the real fd cannot probe.)
+    ///
+    /// Since Linux 4.3.
+    ///
+    /// # References
+    /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    pub fn probe(&self) -> Result<Probe, Error> {
+        let fd = self.open_unnegotiated()?;
+        let api = fd.api(UFFD_API, 0).map_err(|e| Error::sys(Call::Api, e))?;
+        Ok(Probe {
+            features: Features::from_bits_retain(api.features),
+            ioctls: Ioctls::from_bits_retain(api.ioctls),
+        })
+    }
+
+    /// Opens and negotiates: probes first if any features are required or requested, fails
+    /// with [`Error::MissingFeatures`] if required ones are missing, then opens the real fd
+    /// asking for the required ones plus the requested ones the kernel offers.
+    ///
+    /// Since Linux 4.3 (each feature has its own minimum version, see [`Features`]).
+    ///
+    /// # References
+    /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
+    /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    pub fn create(&self) -> Result<super::Uffd, Error> {
+        let mut ask = self.required;
+        if !(self.required | self.optional).is_empty() {
+            let available = self.probe()?.features;
+            let missing = self.required.difference(available);
+            if !missing.is_empty() {
+                return Err(Error::MissingFeatures { missing, available });
+            }
+            ask |= self.optional & available;
+        }
+        self.open_unnegotiated()?.negotiate(ask)
+    }
+}
+
+/// `/dev/userfaultfd` → `USERFAULTFD_IOC_NEW`; the device fd is closed either way.
+fn open_device(flags: u32) -> Result<i32, (Call, Errno)> {
+    let dev = sys::openat(
+        sys::AT_FDCWD,
+        c"/dev/userfaultfd",
+        sys::O_RDWR | sys::O_CLOEXEC,
+        0,
+    )
+    .map_err(|e| (Call::OpenDevice, e))?;
+    // SAFETY: `dev` is /dev/userfaultfd; USERFAULTFD_IOC_NEW takes its flags by value and
+    // touches no memory.
+    let r = unsafe { sys::ioctl(dev, USERFAULTFD_IOC_NEW, flags as usize) };
+    // SAFETY: `dev` was opened above and is used by nothing else.
+    let _ = unsafe { sys::close(dev) };
+    r.map(|fd| fd as i32).map_err(|e| (Call::DeviceNew, e))
+}
