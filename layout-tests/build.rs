@@ -213,12 +213,12 @@ fn generate(probe: Result<Probe, String>, ctx: Ctx, soft: bool) -> String {
                 let _ = writeln!(asserts, "// {} (since {})", it.key, it.since);
                 let _ = writeln!(
                     asserts,
-                    "const {id}_c_vs_rust_low32: [(); {:#x}] = [(); (({r}) & 0xffff_ffff) as usize];",
+                    "const {id}_c_vs_rust_low32: [(); {:#x}] =\n    [(); (({r}) & 0xffff_ffff) as usize];",
                     c & 0xffff_ffff
                 );
                 let _ = writeln!(
                     asserts,
-                    "const {id}_c_vs_rust_high32: [(); {:#x}] = [(); (({r}) >> 32) as usize];",
+                    "const {id}_c_vs_rust_high32: [(); {:#x}] =\n    [(); (({r}) >> 32) as usize];",
                     c >> 32
                 );
             }

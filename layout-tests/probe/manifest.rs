@@ -6,6 +6,7 @@
 //! reading the real header, or from rustc compiling the crate.
 //!
 //! Shared (through `#[path]`) by `layout-tests/build.rs` and the xtask.
+#![allow(dead_code)]
 
 /// What an item is; decides how it is compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

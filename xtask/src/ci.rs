@@ -51,6 +51,13 @@ pub fn run(args: &[String]) -> Result<()> {
         Ok(())
     })?;
     step("tests", || sh(cargo().args(["test", "--workspace"])))?;
+    // The crate against the real headers: the host's (/usr/include, gcc), then every ABI of
+    // Debian unstable's linux-libc-dev with each ABI's cross gcc (about 40 s once provisioned).
+    step("verify-layout (host)", || crate::verify_layout::run(&[]))?;
+    step("verify-layout --arch all", || {
+        apt_install(&crate::verify_layout::compiler_packages())?;
+        crate::verify_layout::run(&["--arch".into(), "all".into()])
+    })?;
     eprintln!("ci: all checks passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -5,6 +5,7 @@
 mod apt;
 mod ci;
 mod util;
+mod verify_layout;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     };
     let result = match cmd {
         "ci" => ci::run(rest),
+        "verify-layout" => verify_layout::run(rest),
         _ => {
             eprintln!("usage: cargo xtask <ci|verify-layout|cross-test|vm-test> [options]");
             return ExitCode::from(2);
