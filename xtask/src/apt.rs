@@ -31,7 +31,10 @@ pub fn mirror() -> String {
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.sort();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "sources")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "sources"))
+    {
         if let Ok(text) = std::fs::read_to_string(f) {
             for line in text.lines() {
                 if let Some(uris) = line.strip_prefix("URIs:") {
@@ -64,17 +67,25 @@ impl PrivateApt {
     pub fn new(name: &str, suite: &str, arch: &str) -> Result<Self> {
         let dir = target_dir().join("apt").join(name);
         for sub in ["lists/partial", "cache/archives/partial", "debs"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir.join(sub))
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         let status = dir.join("status");
         if !status.exists() {
             std::fs::write(&status, "").map_err(|e| e.to_string())?;
         }
         let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
-        let signed = if Path::new(keyring).exists() { format!("[signed-by={keyring}] ") } else { String::new() };
+        let signed = if Path::new(keyring).exists() {
+            format!("[signed-by={keyring}] ")
+        } else {
+            String::new()
+        };
         let list = format!("deb {signed}{} {suite} main\n", mirror());
         std::fs::write(dir.join("sources.list"), list).map_err(|e| e.to_string())?;
-        Ok(Self { dir, arch: arch.to_string() })
+        Ok(Self {
+            dir,
+            arch: arch.to_string(),
+        })
     }
 
     fn opts(&self) -> Vec<String> {
@@ -88,6 +99,8 @@ impl PrivateApt {
             format!("-oAPT::Architecture={}", self.arch),
             format!("-oAPT::Architectures::={}", self.arch),
             "-oDebug::NoLocking=1".into(),
+            // Downloads land in our own folder, which the `_apt` sandbox user cannot write.
+            "-oAPT::Sandbox::User=root".into(),
             "-qq".into(),
         ]
     }
@@ -109,7 +122,11 @@ impl PrivateApt {
 
     /// The candidate version of `pkg` in this suite.
     pub fn version(&self, pkg: &str) -> Result<String> {
-        let out = output(Command::new("apt-cache").args(self.opts()).args(["show", "--no-all-versions", pkg]))?;
+        let out = output(Command::new("apt-cache").args(self.opts()).args([
+            "show",
+            "--no-all-versions",
+            pkg,
+        ]))?;
         out.lines()
             .find_map(|l| l.strip_prefix("Version: "))
             .map(str::to_string)
@@ -118,7 +135,11 @@ impl PrivateApt {
 
     /// Direct dependencies of `pkg` (names only), e.g. to resolve a kernel metapackage.
     pub fn depends(&self, pkg: &str) -> Result<Vec<String>> {
-        let out = output(Command::new("apt-cache").args(self.opts()).args(["depends", pkg]))?;
+        let out = output(
+            Command::new("apt-cache")
+                .args(self.opts())
+                .args(["depends", pkg]),
+        )?;
         Ok(out
             .lines()
             .filter_map(|l| l.trim().strip_prefix("Depends: "))
@@ -143,7 +164,10 @@ impl PrivateApt {
         if let Some(path) = cached {
             return Ok(Deb { path, version });
         }
-        run(Command::new("apt-get").args(self.opts()).args(["download", pkg]).current_dir(&debs))?;
+        run(Command::new("apt-get")
+            .args(self.opts())
+            .args(["download", pkg])
+            .current_dir(&debs))?;
         let path = std::fs::read_dir(&debs)
             .map_err(|e| e.to_string())?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -152,7 +176,12 @@ impl PrivateApt {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| n.starts_with(&format!("{pkg}_{file_version}_")))
             })
-            .ok_or_else(|| format!("apt-get download {pkg}: no .deb appeared in {}", debs.display()))?;
+            .ok_or_else(|| {
+                format!(
+                    "apt-get download {pkg}: no .deb appeared in {}",
+                    debs.display()
+                )
+            })?;
         Ok(Deb { path, version })
     }
 }
@@ -166,4 +195,36 @@ pub fn extract(deb: &Deb, dest: &Path) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
     run(Command::new("dpkg").arg("-x").arg(&deb.path).arg(dest))?;
     std::fs::write(stamp, &deb.version).map_err(|e| e.to_string())
+}
+
+/// Installs `pkgs` on this machine from `suite` (e.g. `bookworm-backports`, which the machine's
+/// sources may lack) with `-t suite`, as root. The machine's own sources are read as they are;
+/// `suite` is added through a private list, with private package lists and cache under
+/// `target/apt/host-<suite>`, so the machine's apt configuration is never changed.
+pub fn install_from(suite: &str, pkgs: &[&str]) -> Result<()> {
+    let dir = target_dir().join("apt").join(format!("host-{suite}"));
+    for sub in ["lists/partial", "cache/archives/partial"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+    let signed = if Path::new(keyring).exists() {
+        format!("[signed-by={keyring}] ")
+    } else {
+        String::new()
+    };
+    let list = format!("deb {signed}{} {suite} main\n", mirror());
+    std::fs::write(dir.join("sources.list"), list).map_err(|e| e.to_string())?;
+    let d = dir.display();
+    let opts = [
+        format!("-oDir::Etc::SourceList={d}/sources.list"),
+        format!("-oDir::State::Lists={d}/lists"),
+        format!("-oDir::Cache={d}/cache"),
+        "-qq".into(),
+    ];
+    run(Command::new("apt-get").args(&opts).arg("update"))?;
+    run(Command::new("apt-get")
+        .args(&opts)
+        .args(["install", "-y", "--no-install-recommends", "-t", suite])
+        .args(pkgs)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }

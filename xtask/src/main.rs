@@ -4,8 +4,13 @@
 
 mod apt;
 mod ci;
+mod cross;
+mod initramfs;
+mod provision;
+mod report;
 mod util;
 mod verify_layout;
+mod vm;
 
 use std::process::ExitCode;
 
@@ -17,6 +22,8 @@ fn main() -> ExitCode {
     };
     let result = match cmd {
         "ci" => ci::run(rest),
+        "cross-test" => cross::run(rest),
+        "vm-test" => vm::run(rest),
         "verify-layout" => verify_layout::run(rest),
         _ => {
             eprintln!("usage: cargo xtask <ci|verify-layout|cross-test|vm-test> [options]");
