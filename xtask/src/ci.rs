@@ -27,7 +27,9 @@ const APT_PACKAGES: &[&str] = &["gcc", "libc6-dev", "gcc-multilib", "dpkg-dev"];
 
 pub fn run(args: &[String]) -> Result<()> {
     if let Some(a) = args.first() {
-        return Err(format!("unknown argument {a:?} (cargo xtask ci takes none)"));
+        return Err(format!(
+            "unknown argument {a:?} (cargo xtask ci takes none)"
+        ));
     }
     let started = Instant::now();
     provision()?;
@@ -36,17 +38,42 @@ pub fn run(args: &[String]) -> Result<()> {
         c.current_dir(crate::util::root());
         c
     };
-    step("rustfmt", || sh(cargo().args(["fmt", "--all", "--", "--check"])))?;
+    step("rustfmt", || {
+        sh(cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
     step("clippy", || {
-        sh(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
         sh(cargo().args([
-            "clippy", "-p", "uffd", "--all-targets", "--features", "unstable-7-3", "--", "-D", "warnings",
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        sh(cargo().args([
+            "clippy",
+            "-p",
+            "uffd",
+            "--all-targets",
+            "--features",
+            "unstable-7-3",
+            "--",
+            "-D",
+            "warnings",
         ]))
     })?;
     step("no_std builds", || {
         for t in NO_STD_TARGETS {
             sh(cargo().args(["build", "-p", "uffd", "--target", t]))?;
-            sh(cargo().args(["build", "-p", "uffd", "--features", "unstable-7-3", "--target", t]))?;
+            sh(cargo().args([
+                "build",
+                "-p",
+                "uffd",
+                "--features",
+                "unstable-7-3",
+                "--target",
+                t,
+            ]))?;
         }
         Ok(())
     })?;
@@ -58,7 +85,20 @@ pub fn run(args: &[String]) -> Result<()> {
         apt_install(&crate::verify_layout::compiler_packages())?;
         crate::verify_layout::run(&["--arch".into(), "all".into()])
     })?;
-    eprintln!("ci: all checks passed in {:.0} s", started.elapsed().as_secs_f64());
+    // Every Rust Linux target under QEMU user (kernel cases must skip with ENOSYS), i686 and
+    // x86_64-musl natively too; provisions cross gcc, rustup targets and QEMU 10 (backports).
+    step("cross-test --target all", || {
+        crate::cross::run(&["--target".into(), "all".into()])
+    })?;
+    // The suite as /init on real Debian kernels under qemu-system (TCG), one boot at a time;
+    // kernels cached under target/apt and target/vm.
+    step("vm-test --arch all", || {
+        crate::vm::run(&["--arch".into(), "all".into()])
+    })?;
+    eprintln!(
+        "ci: all checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -66,17 +106,26 @@ fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
     eprintln!("\n=== ci: {name}");
     let t = Instant::now();
     let r = f();
-    eprintln!("=== ci: {name}: {} ({:.1} s)", if r.is_ok() { "ok" } else { "FAILED" }, t.elapsed().as_secs_f64());
+    eprintln!(
+        "=== ci: {name}: {} ({:.1} s)",
+        if r.is_ok() { "ok" } else { "FAILED" },
+        t.elapsed().as_secs_f64()
+    );
     r.map_err(|e| format!("{name}: {e}"))
 }
 
 /// Installs the rustup targets and components and the Debian packages the checks need.
 pub fn provision() -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    let missing: Vec<&str> =
-        NO_STD_TARGETS.iter().copied().filter(|t| !installed.lines().any(|l| l == *t)).collect();
+    let missing: Vec<&str> = NO_STD_TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l == *t))
+        .collect();
     if !missing.is_empty() {
-        sh(Command::new("rustup").args(["target", "add"]).args(&missing))?;
+        sh(Command::new("rustup")
+            .args(["target", "add"])
+            .args(&missing))?;
     }
     let components = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
     for c in ["rustfmt", "clippy"] {
