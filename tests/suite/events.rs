@@ -1,0 +1,269 @@
+//! Cases from uffd-unit-tests.c: non-cooperative events, mmap_changing, unprivileged use,
+//! non-blocking reads and poll.
+
+use super::rt::{self, Status};
+use super::util::*;
+use super::{Ctx, Outcome};
+use crate::{check, hok, msg, ok};
+use uffd::flags::*;
+use uffd::{Errno, Error, Event};
+
+/// FORK: the new fd serves the child's faults.
+pub fn fork(ctx: &Ctx, via: Via) -> Outcome {
+    run(|| {
+        let u = open(ctx, via, Features::EVENT_FORK)?;
+        let ps = ctx.page_size;
+        let a = area(Mem::Anon, ps)?;
+        let src = ok!(rt::anon(ps), "mmap src");
+        let h = handler(|| {
+            let child = match one_event(&u)? {
+                Event::Fork(c) => c,
+                e => return Err(msg!("want FORK, got {e:?}")),
+            };
+            if !child.features().contains(Features::EVENT_FORK) {
+                return Err(msg!("child fd features {:?}", child.features()));
+            }
+            let (addr, _, _) = expect_fault(&child)?;
+            src.fill(0, ps, 0x61);
+            hok!(
+                child.copy(addr, src.addr, ps, CopyMode::empty()),
+                "copy via the child's fd"
+            );
+            Ok(())
+        })?;
+        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        let c = ok!(
+            rt::spawn(|| {
+                let v = a.read(3);
+                if v != 0x61 {
+                    return Err(msg!("child read {v}"));
+                }
+                Ok(())
+            }),
+            "fork"
+        );
+        ok!(c.join(), "child");
+        join(h)
+    })
+}
+
+/// REMAP, REMOVE and UNMAP arrive with the right ranges; the triggering call waits for them.
+pub fn noncoop(ctx: &Ctx, via: Via, which: Features) -> Outcome {
+    run(|| {
+        let u = open(ctx, via, which)?;
+        let ps = ctx.page_size;
+        let a = area(Mem::Anon, 2 * ps)?;
+        let dst = ok!(rt::anon(2 * ps), "reserve");
+        a.fill(0, 2 * ps, 1);
+        ok!(
+            u.register(a.addr, 2 * ps, RegisterMode::MISSING),
+            "register"
+        );
+        let (start, to) = (a.addr, dst.addr);
+        let h = handler(|| {
+            let e = one_event(&u)?;
+            let good = match e {
+                Event::Remap { from, to: t, len } => {
+                    which == Features::EVENT_REMAP && from == start && t == to && len == 2 * ps
+                }
+                Event::Remove { start: s, end } => {
+                    which == Features::EVENT_REMOVE && s == start && end == start + ps
+                }
+                Event::Unmap { start: s, end } => {
+                    which == Features::EVENT_UNMAP && s == start && end == start + 2 * ps
+                }
+                _ => false,
+            };
+            if !good {
+                return Err(msg!("unexpected event {e:?} (area {start:#x}, to {to:#x})"));
+            }
+            Ok(())
+        })?;
+        if which == Features::EVENT_REMAP {
+            let r = rt::mremap(
+                a.addr,
+                2 * ps,
+                2 * ps,
+                rt::MREMAP_MAYMOVE | rt::MREMAP_FIXED,
+                to,
+            );
+            check!(r == Ok(to), "mremap: {r:?}");
+            a.map.forget_ref();
+        } else if which == Features::EVENT_REMOVE {
+            ok!(rt::madvise(a.addr, ps, rt::MADV_DONTNEED), "madvise");
+        } else {
+            ok!(rt::munmap(a.addr, 2 * ps), "munmap");
+            a.map.forget_ref();
+        }
+        join(h)
+    })
+}
+
+/// mmap_changing: a range op issued while a REMOVE event is unread gives EAGAIN (nothing done);
+/// after reading the event it succeeds.
+pub fn mmap_changing(ctx: &Ctx, via: Via) -> Outcome {
+    run(|| {
+        available(via)?;
+        let u = builder(ctx, via)
+            .non_blocking(true)
+            .require(Features::EVENT_REMOVE)
+            .create()
+            .map_err(open_err)?;
+        let ps = ctx.page_size;
+        let a = area(Mem::Anon, 2 * ps)?;
+        a.fill(0, ps, 1);
+        ok!(
+            u.register(a.addr, 2 * ps, RegisterMode::MISSING),
+            "register"
+        );
+        let src = ok!(rt::anon(ps), "mmap src");
+        let h = handler(|| {
+            if !hok!(u.poll(None), "poll") {
+                return Err(msg!("poll: nothing ready"));
+            }
+            src.fill(0, ps, 0x71);
+            let r = u.copy(a.addr + ps, src.addr, ps, CopyMode::empty());
+            if !matches!(
+                r,
+                Err(Error::Partial {
+                    done: 0,
+                    errno: Errno::EAGAIN,
+                    ..
+                })
+            ) {
+                return Err(msg!("copy with REMOVE unread: want EAGAIN, got {r:?}"));
+            }
+            let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
+            let mut ev = match hok!(u.read_events(&mut buf), "read") {
+                Some(ev) => ev,
+                None => return Err(msg!("read: nothing pending after poll")),
+            };
+            if !matches!(ev.next(), Some(Ok(Event::Remove { .. }))) {
+                return Err(msg!("want REMOVE"));
+            }
+            drop(ev);
+            // The faulting thread lowers mmap_changing once it runs again: retry on EAGAIN.
+            let mut r = u.copy(a.addr + ps, src.addr, ps, CopyMode::empty());
+            let mut tries = 0;
+            while matches!(
+                r,
+                Err(Error::Partial {
+                    errno: Errno::EAGAIN,
+                    ..
+                })
+            ) && tries < 5000
+            {
+                rt::sleep_ms(1);
+                tries += 1;
+                r = u.copy(a.addr + ps, src.addr, ps, CopyMode::empty());
+            }
+            if r != Ok(ps) {
+                return Err(msg!("copy after reading the event: {r:?}"));
+            }
+            Ok(())
+        })?;
+        ok!(rt::madvise(a.addr, ps, rt::MADV_DONTNEED), "madvise");
+        join(h)?;
+        check!(a.read(ps) == 0x71, "copied content");
+        Ok(())
+    })
+}
+
+fn unprivileged_sysctl() -> Option<u8> {
+    let fd = uffd::sys::openat(
+        uffd::sys::AT_FDCWD,
+        c"/proc/sys/vm/unprivileged_userfaultfd",
+        uffd::sys::O_CLOEXEC,
+        0,
+    )
+    .ok()?;
+    let fd = rt::Fd(fd);
+    let mut b = [0u8; 4];
+    let n = uffd::sys::read(fd.0, &mut b).ok()?;
+    (n > 0).then_some(b[0])
+}
+
+/// In a child that drops to nobody: without user-mode-only creation fails with EPERM and a
+/// remedy; with it, it succeeds, and a kernel access to a missing page fails with EFAULT.
+pub fn unprivileged(ctx: &Ctx) -> Outcome {
+    run(|| {
+        available(Via::Syscall)?;
+        if rt::getuid_is_root() == Some(false) {
+            return Err(Outcome::Skip(msg!("not root: cannot drop to another uid")));
+        }
+        let sysctl = unprivileged_sysctl();
+        let ps = ctx.page_size;
+        let a = area(Mem::Anon, ps)?;
+        let c = ok!(
+            rt::spawn(|| {
+                hok!(rt::setresgid(65534), "setresgid");
+                hok!(rt::setresuid(65534), "setresuid");
+                let b = uffd::Builder::new().page_size(ps);
+                if sysctl != Some(b'1') {
+                    match b.create() {
+                        Err(
+                            e @ Error::PermissionDenied {
+                                errno: Errno::EPERM,
+                                ..
+                            },
+                        ) => {
+                            for remedy in [
+                                "user_mode_only",
+                                "vm.unprivileged_userfaultfd",
+                                "CAP_SYS_PTRACE",
+                            ] {
+                                if !display_contains(&e, remedy) {
+                                    return Err(msg!("remedy {remedy} missing in: {e}"));
+                                }
+                            }
+                        }
+                        r => return Err(msg!("want EPERM with a remedy, got {:?}", r.map(|_| ()))),
+                    }
+                }
+                let u = hok!(b.user_mode_only(true).create(), "create user-mode-only");
+                hok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+                let (_r, w) = hok!(rt::pipe(), "pipe");
+                match rt::write(w.0, a.addr, ps) {
+                    Err(Errno::EFAULT) => Ok(()),
+                    r => Err(msg!(
+                        "kernel access to a missing page: want EFAULT, got {r:?}"
+                    )),
+                }
+            }),
+            "fork"
+        );
+        ok!(c.join(), "unprivileged child");
+        Ok(())
+    })
+}
+
+/// Non-blocking read with nothing pending is `Ok(None)`; poll times out cleanly.
+pub fn nonblocking_read(ctx: &Ctx, via: Via) -> Outcome {
+    run(|| {
+        available(via)?;
+        let u = builder(ctx, via)
+            .non_blocking(true)
+            .create()
+            .map_err(open_err)?;
+        let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
+        let r = u.read_events(&mut buf).map(|e| e.map(|e| e.len()));
+        check!(r == Ok(None), "read: {r:?}");
+        let zero = uffd::sys::Timespec::default();
+        let r = u.poll(Some(&zero));
+        check!(r == Ok(false), "poll: {r:?}");
+        Ok(())
+    })
+}
+
+/// poll on a blocking fd reports POLLERR.
+pub fn poll_blocking(ctx: &Ctx, via: Via) -> Outcome {
+    run(|| {
+        available(via)?;
+        let u = builder(ctx, via).create().map_err(open_err)?;
+        let zero = uffd::sys::Timespec::default();
+        let r = u.poll(Some(&zero));
+        check!(r == Err(Error::PollError), "poll: {r:?}");
+        let _ = Status::Exited(0);
+        Ok(())
+    })
+}

@@ -1,0 +1,266 @@
+//! Cases from uffd-unit-tests.c: handshake, registration, and resolving every fault kind.
+
+use super::rt;
+use super::util::*;
+use super::{Ctx, Outcome};
+use crate::{check, hok, msg, ok};
+use uffd::flags::*;
+use uffd::{Errno, Error, RangeError};
+
+/// API checks: wrong api, unknown feature bit, second UFFDIO_API; probing equals the handshake.
+pub fn api(ctx: &Ctx, via: Via) -> Outcome {
+    run(|| {
+        available(via)?;
+        let b = builder(ctx, via);
+        let u = b.open_unnegotiated().map_err(open_err)?;
+        let e = u.api(0xAB, 0).map(|_| ()).unwrap_err_or_fail("api 0xAB")?;
+        check!(
+            e == Errno::EINVAL,
+            "UFFDIO_API api=0xAB: want EINVAL, got {e:?}"
+        );
+        let e = u
+            .api(uffd::abi::UFFD_API, 1 << 63)
+            .map(|_| ())
+            .unwrap_err_or_fail("bit 63")?;
+        check!(
+            e == Errno::EINVAL,
+            "UFFDIO_API features=1<<63: want EINVAL, got {e:?}"
+        );
+        let got = ok!(u.api(uffd::abi::UFFD_API, 0), "UFFDIO_API");
+        let io = Ioctls::from_bits_retain(got.ioctls);
+        check!(
+            io.contains(Ioctls::REGISTER | Ioctls::UNREGISTER | Ioctls::API),
+            "fd ioctls {io:?}"
+        );
+        let e = u
+            .api(uffd::abi::UFFD_API, 0)
+            .map(|_| ())
+            .unwrap_err_or_fail("second api")?;
+        check!(
+            e == Errno::EINVAL,
+            "second UFFDIO_API: want EINVAL, got {e:?}"
+        );
+        let p = ok!(b.probe(), "probe");
+        check!(
+            p.features.bits() == got.features,
+            "probe {:?} != handshake {:#x}",
+            p.features,
+            got.features
+        );
+        let h = ok!(b.create(), "create");
+        check!(
+            h.features().is_empty(),
+            "nothing requested, got {:?}",
+            h.features()
+        );
+        check!(
+            h.available_features() == p.features,
+            "available {:?}",
+            h.available_features()
+        );
+        Ok(())
+    })
+}
+
+trait ErrOrFail<E> {
+    fn unwrap_err_or_fail(self, what: &str) -> Result<E, Outcome>;
+}
+impl<E> ErrOrFail<E> for Result<(), E> {
+    fn unwrap_err_or_fail(self, what: &str) -> Result<E, Outcome> {
+        match self {
+            Ok(()) => Err(fail(msg!("{what}: succeeded, want an error"))),
+            Err(e) => Ok(e),
+        }
+    }
+}
+
+/// Every mode combination; masks match the modes; MINOR on anonymous memory is EINVAL; bad
+/// ranges are typed errors.
+pub fn register_modes(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
+    run(|| {
+        let u = open(ctx, via, mem_features(mem))?;
+        let ps = ctx.page_size;
+        let a = area(mem, 2 * ps)?;
+        let av = u.available_features();
+        for m in 1..8u64 {
+            let mode = RegisterMode::from_bits_retain(m);
+            let wp = mode.contains(RegisterMode::WP);
+            let minor = mode.contains(RegisterMode::MINOR);
+            let supported = match mem {
+                Mem::Anon => !minor && (!wp || av.contains(Features::PAGEFAULT_FLAG_WP)),
+                Mem::Shmem => {
+                    (!minor || av.contains(Features::MINOR_SHMEM))
+                        && (!wp || av.contains(Features::WP_HUGETLBFS_SHMEM))
+                }
+            };
+            let r = u.register(a.addr, 2 * ps, mode);
+            if !supported {
+                check!(
+                    matches!(
+                        r,
+                        Err(Error::Sys {
+                            errno: Errno::EINVAL,
+                            ..
+                        })
+                    ),
+                    "{mem:?} mode {mode:?}: want EINVAL, got {r:?}"
+                );
+                continue;
+            }
+            let got = ok!(r, msg!("register {mode:?}").as_str());
+            let mut want = Ioctls::WAKE | Ioctls::COPY | Ioctls::ZEROPAGE;
+            if av.contains(Features::MOVE) {
+                want |= Ioctls::MOVE;
+            }
+            if av.contains(Features::POISON) {
+                want |= Ioctls::POISON;
+            }
+            if wp {
+                want |= Ioctls::WRITEPROTECT;
+            }
+            if minor {
+                want |= Ioctls::CONTINUE;
+            }
+            let known = Ioctls::all().bits() & ((1 << 9) - 1);
+            check!(
+                got.bits() & known == want.bits(),
+                "{mem:?} mode {mode:?}: mask {got:?}, want {want:?}"
+            );
+            ok!(u.unregister(a.addr, 2 * ps), "unregister");
+        }
+        let m = RegisterMode::MISSING;
+        let r = u.register(a.addr + 1, ps, m);
+        check!(
+            r == Err(Error::Range(RangeError::UnalignedStart(a.addr + 1))),
+            "{r:?}"
+        );
+        let r = u.register(a.addr, ps + 1, m);
+        check!(
+            r == Err(Error::Range(RangeError::UnalignedLen(ps + 1))),
+            "{r:?}"
+        );
+        let r = u.register(a.addr, 0, m);
+        check!(r == Err(Error::Range(RangeError::Empty)), "{r:?}");
+        let r = u.register(usize::MAX - ps + 1, 2 * ps, m);
+        check!(r == Err(Error::Range(RangeError::Overflow)), "{r:?}");
+        Ok(())
+    })
+}
+
+/// Missing faults resolved by COPY from a handler process; content verified.
+pub fn missing_copy(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
+    run(|| {
+        let u = open(ctx, via, mem_features(mem))?;
+        let ps = ctx.page_size;
+        let n = 4;
+        let a = area(mem, n * ps)?;
+        ok!(
+            u.register(a.addr, n * ps, RegisterMode::MISSING),
+            "register"
+        );
+        let src = ok!(rt::anon(ps), "mmap src");
+        let base = a.addr;
+        let h = handler(|| {
+            for _ in 0..n {
+                let (addr, flags, _) = expect_fault(&u)?;
+                if addr % ps != 0 || addr < base || addr >= base + n * ps {
+                    return Err(msg!("fault address {addr:#x} not a page of the area"));
+                }
+                if flags.contains(PagefaultFlags::WP) {
+                    return Err(msg!("missing fault with WP flag: {flags:?}"));
+                }
+                src.fill(0, ps, ((addr - base) / ps + 1) as u8);
+                let done = hok!(u.copy(addr, src.addr, ps, CopyMode::empty()), "copy");
+                if done != ps {
+                    return Err(msg!("copy returned {done}"));
+                }
+            }
+            Ok(())
+        })?;
+        for i in 0..n {
+            for off in [0, ps / 2, ps - 1] {
+                let v = a.read(i * ps + off);
+                check!(v == (i + 1) as u8, "page {i} byte {off}: {v}");
+            }
+        }
+        join(h)
+    })
+}
+
+/// ZEROPAGE resolves to zeros; over a present page it stops with EEXIST; COPY over a range
+/// whose second page is present reports the first page done.
+pub fn zeropage_and_partial(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
+    run(|| {
+        let u = open(ctx, via, mem_features(mem))?;
+        let ps = ctx.page_size;
+        let a = area(mem, 4 * ps)?;
+        ok!(
+            u.register(a.addr, 4 * ps, RegisterMode::MISSING),
+            "register"
+        );
+        let r = u.zeropage(a.addr + ps, ps, ZeropageMode::empty());
+        check!(r == Ok(ps), "zeropage: {r:?}");
+        check!(a.read(ps + 5) == 0, "zeropage content");
+        let r = u.zeropage(a.addr, 2 * ps, ZeropageMode::empty());
+        check!(
+            matches!(r, Err(Error::Partial { done, errno: Errno::EAGAIN, .. }) if done == ps),
+            "zeropage over [missing, present]: want 1 page done + EAGAIN, got {r:?}"
+        );
+        let r = u.zeropage(a.addr, ps, ZeropageMode::empty());
+        check!(
+            matches!(
+                r,
+                Err(Error::Partial {
+                    done: 0,
+                    errno: Errno::EEXIST,
+                    ..
+                })
+            ),
+            "zeropage over a present page: want EEXIST, got {r:?}"
+        );
+        // The EEXIST retry: skip the present page and go on.
+        let r = u.zeropage(a.addr + 2 * ps, ps, ZeropageMode::empty());
+        check!(r == Ok(ps), "retry after EEXIST: {r:?}");
+        let src = ok!(rt::anon(2 * ps), "mmap src");
+        src.fill(0, 2 * ps, 0x5a);
+        let r = u.copy(a.addr + 3 * ps, src.addr, ps, CopyMode::empty());
+        check!(r == Ok(ps), "copy: {r:?}");
+        let r = u.copy(a.addr + 2 * ps, src.addr, 2 * ps, CopyMode::empty());
+        check!(
+            matches!(
+                r,
+                Err(Error::Partial {
+                    done: 0,
+                    errno: Errno::EEXIST,
+                    ..
+                })
+            ),
+            "copy over present pages: {r:?}"
+        );
+        check!(a.read(3 * ps) == 0x5a, "copied content");
+        Ok(())
+    })
+}
+
+/// COPY with DONTWAKE leaves the faulting thread asleep until WAKE.
+pub fn copy_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
+    run(|| {
+        let u = open(ctx, via, mem_features(mem))?;
+        let ps = ctx.page_size;
+        let a = area(mem, ps)?;
+        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        let src = ok!(rt::anon(ps), "mmap src");
+        let h = handler(|| {
+            let (addr, _, _) = expect_fault(&u)?;
+            src.fill(0, ps, 0x42);
+            hok!(
+                u.copy(addr, src.addr, ps, CopyMode::DONTWAKE),
+                "copy DONTWAKE"
+            );
+            hok!(u.wake(addr, ps), "wake");
+            Ok(())
+        })?;
+        check!(a.read(1) == 0x42, "content after wake");
+        join(h)
+    })
+}

@@ -1,0 +1,214 @@
+//! Shared pieces of the cases: opening through a chosen path, test memory, result plumbing.
+
+#![allow(dead_code)]
+
+use super::rt::{self, Fd, Map};
+use super::{Ctx, Msg, Outcome};
+use crate::msg;
+use uffd::flags::Features;
+use uffd::{Builder, Errno, Error, OpenStrategy, Uffd};
+
+/// A case body: `Err` carries a Skip or a Fail.
+pub type R = Result<(), Outcome>;
+
+pub fn run(f: impl FnOnce() -> R) -> Outcome {
+    match f() {
+        Ok(()) => Outcome::Pass,
+        Err(o) => o,
+    }
+}
+
+pub fn fail(m: Msg) -> Outcome {
+    Outcome::Fail(m)
+}
+
+/// `check!(cond, "fmt", args)`: fail the case unless `cond`.
+#[macro_export]
+macro_rules! check {
+    ($c:expr, $($t:tt)*) => {
+        if !$c {
+            return Err($crate::suite::Outcome::Fail($crate::msg!($($t)*)));
+        }
+    };
+}
+
+/// `ok!(expr, "what")`: the `Ok` value, or fail with the error.
+#[macro_export]
+macro_rules! ok {
+    ($e:expr, $what:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => {
+                return Err($crate::suite::Outcome::Fail($crate::msg!(
+                    "{}: {:?}", $what, e
+                )))
+            }
+        }
+    };
+}
+
+/// Which way the fd is opened.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Via {
+    Syscall,
+    Device,
+}
+
+/// What memory backs the test area.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mem {
+    Anon,
+    Shmem,
+}
+
+/// Skips every case on a system without userfaultfd (qemu-user: ENOSYS), and device cases
+/// where there is no usable `/dev/userfaultfd`.
+pub fn available(via: Via) -> R {
+    let flags = uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY;
+    match uffd::sys::userfaultfd(flags) {
+        Err(Errno::ENOSYS) => return Err(Outcome::Skip(msg!("userfaultfd: ENOSYS"))),
+        Ok(fd) => drop(Fd(fd)),
+        Err(_) => {}
+    }
+    if via == Via::Device {
+        match uffd::sys::openat(
+            uffd::sys::AT_FDCWD,
+            c"/dev/userfaultfd",
+            uffd::sys::O_RDWR | uffd::sys::O_CLOEXEC,
+            0,
+        ) {
+            Ok(fd) => drop(Fd(fd)),
+            Err(Errno::ENOENT) => return Err(Outcome::Skip(msg!("no /dev/userfaultfd"))),
+            Err(e) => return Err(Outcome::Skip(msg!("/dev/userfaultfd: {e:?}"))),
+        }
+    }
+    Ok(())
+}
+
+pub fn builder(ctx: &Ctx, via: Via) -> Builder {
+    Builder::new()
+        .page_size(ctx.page_size)
+        .open_strategy(match via {
+            Via::Syscall => OpenStrategy::SyscallOnly,
+            Via::Device => OpenStrategy::DeviceOnly,
+        })
+}
+
+/// Maps a creation error to Skip (feature missing, no userfaultfd) or Fail.
+pub fn open_err(e: Error) -> Outcome {
+    match e {
+        Error::MissingFeatures { missing, .. } => Outcome::Skip(msg!("kernel lacks {missing:?}")),
+        Error::Sys { errno, call } if errno == Errno::ENOSYS || errno == Errno::ENOTTY => {
+            Outcome::Skip(msg!("userfaultfd: {errno:?} ({call:?})"))
+        }
+        e => Outcome::Fail(msg!("open: {e}")),
+    }
+}
+
+/// Opens a negotiated fd requiring `features`.
+pub fn open(ctx: &Ctx, via: Via, features: Features) -> Result<Uffd, Outcome> {
+    available(via)?;
+    builder(ctx, via)
+        .require(features)
+        .create()
+        .map_err(open_err)
+}
+
+/// The features a registration over `mem` needs.
+pub fn mem_features(mem: Mem) -> Features {
+    match mem {
+        Mem::Anon => Features::empty(),
+        Mem::Shmem => Features::MISSING_SHMEM,
+    }
+}
+
+/// Test memory: anonymous private, or a shared mapping of a memfd (kept open).
+pub struct Area {
+    pub map: Map,
+    pub fd: Option<Fd>,
+}
+
+impl core::ops::Deref for Area {
+    type Target = Map;
+    fn deref(&self) -> &Map {
+        &self.map
+    }
+}
+
+pub fn area(mem: Mem, len: usize) -> Result<Area, Outcome> {
+    match mem {
+        Mem::Anon => Ok(Area {
+            map: ok!(rt::anon(len), "mmap"),
+            fd: None,
+        }),
+        Mem::Shmem => {
+            let fd = ok!(rt::memfd(len), "memfd_create");
+            let map = ok!(rt::mmap(0, len, rt::MAP_SHARED, fd.0), "mmap(memfd)");
+            Ok(Area { map, fd: Some(fd) })
+        }
+    }
+}
+
+/// Runs a handler in a forked child; its failure message comes back on join.
+pub fn handler<F: FnOnce() -> Result<(), Msg>>(f: F) -> Result<rt::Child, Outcome> {
+    rt::spawn(f).map_err(Outcome::Fail)
+}
+
+pub fn join(c: rt::Child) -> R {
+    c.join().map_err(|m| fail(msg!("handler: {}", m.as_str())))
+}
+
+/// In a handler: `Ok` value or a message.
+#[macro_export]
+macro_rules! hok {
+    ($e:expr, $what:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Err($crate::msg!("{}: {:?}", $what, e)),
+        }
+    };
+}
+
+/// In a handler: reads exactly one event (blocking fd) and returns it.
+pub fn one_event(u: &Uffd) -> Result<uffd::Event, Msg> {
+    let mut buf = [uffd::abi::uffd_msg::zeroed(); 1];
+    let mut ev = match u.read_events(&mut buf) {
+        Ok(Some(ev)) => ev,
+        Ok(None) => return Err(msg!("read: nothing pending on a blocking fd")),
+        Err(e) => return Err(msg!("read: {e:?}")),
+    };
+    match ev.next() {
+        Some(Ok(e)) => Ok(e),
+        Some(Err(e)) => Err(msg!("decode: {e:?}")),
+        None => Err(msg!("read returned no message")),
+    }
+}
+
+/// In a handler: the next event must be a page fault; returns (address, flags, thread id).
+pub fn expect_fault(u: &Uffd) -> Result<(usize, uffd::flags::PagefaultFlags, Option<u32>), Msg> {
+    match one_event(u)? {
+        uffd::Event::Pagefault {
+            address,
+            flags,
+            thread_id,
+        } => Ok((address, flags, thread_id)),
+        e => Err(msg!("expected a page fault, got {e:?}")),
+    }
+}
+
+/// Whether an error's `Display` contains `needle` (formatted into a 1 KiB buffer).
+pub fn display_contains(e: &Error, needle: &str) -> bool {
+    struct Buf([u8; 1024], usize);
+    impl core::fmt::Write for Buf {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let n = s.len().min(self.0.len() - self.1);
+            self.0[self.1..self.1 + n].copy_from_slice(&s.as_bytes()[..n]);
+            self.1 += n;
+            Ok(())
+        }
+    }
+    let mut b = Buf([0; 1024], 0);
+    let _ = core::fmt::Write::write_fmt(&mut b, format_args!("{e}"));
+    let hay = &b.0[..b.1];
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
