@@ -1,8 +1,8 @@
-//! A gzip'd newc cpio initramfs holding `/dev/console` (5:1) and `/init`, written here: no
+//! A gzip'd newc cpio initramfs holding `/dev/console` (5:1), `/proc` and `/init`, written here: no
 //! cpio or gzip program needed. The gzip member uses stored (uncompressed) deflate blocks: the
 //! payload is one small binary, and the kernel's gunzip takes any valid deflate stream.
 
-/// `newc` archive of `/dev`, `/dev/console` and `/init` (the bytes of `init`).
+/// `newc` archive of `/dev`, `/dev/console`, `/proc` (mount points) and `/init` (the bytes of `init`).
 pub fn cpio(init: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut ino = 1;
@@ -31,6 +31,7 @@ pub fn cpio(init: &[u8]) -> Vec<u8> {
     };
     entry(&mut out, "dev", 0o040755, (0, 0), &[]);
     entry(&mut out, "dev/console", 0o020600, (5, 1), &[]);
+    entry(&mut out, "proc", 0o040755, (0, 0), &[]);
     entry(&mut out, "init", 0o100755, (0, 0), init);
     entry(&mut out, "TRAILER!!!", 0, (0, 0), &[]);
     out
@@ -141,6 +142,7 @@ mod tests {
             [
                 ("dev".to_string(), 0o040755, 0, 0),
                 ("dev/console".to_string(), 0o020600, 5, 1),
+                ("proc".to_string(), 0o040755, 0, 0),
                 ("init".to_string(), 0o100755, 0, 0)
             ]
         );

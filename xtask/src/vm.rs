@@ -222,20 +222,30 @@ pub fn fetch(k: &Kernel) -> Result<Image> {
         .join("kernels")
         .join(format!("{pkg}_{}", deb.version));
     apt::extract(&deb, &dest)?;
-    let boot = dest.join("boot");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&boot)
-        .map_err(|e| format!("{}: {e}", boot.display()))?
+    // `boot/vmlinu[xz]-<abi>` in the classic image package; `usr/lib/modules/<abi>/vmlinu[xz]`
+    // in forky/unstable's `linux-binary-*`.
+    let mut dirs = vec![dest.join("boot")];
+    if let Ok(rd) = std::fs::read_dir(dest.join("usr/lib/modules")) {
+        dirs.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+    }
+    let mut files: Vec<PathBuf> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-") || n.starts_with("vmlinux-"))
+                .is_some_and(|n| n.starts_with("vmlinuz") || n.starts_with("vmlinux"))
         })
         .collect();
     files.sort();
-    let file = files
-        .pop()
-        .ok_or_else(|| format!("{pkg}: no vmlinuz-*/vmlinux-* in {}", boot.display()))?;
+    let file = files.pop().ok_or_else(|| {
+        format!(
+            "{pkg}: no vmlinuz/vmlinux in boot/ or usr/lib/modules/*/ of {}",
+            dest.display()
+        )
+    })?;
     let path = unpack_zboot(&file)?;
     Ok(Image {
         path,
@@ -261,7 +271,7 @@ fn unpack_zboot(file: &Path) -> Result<PathBuf> {
     let payload = data
         .get(off..off + size)
         .ok_or_else(|| format!("{}: zboot payload out of range", file.display()))?;
-    let out = file.with_extension("unpacked");
+    let out = PathBuf::from(format!("{}.unpacked", file.display()));
     if out.exists() {
         return Ok(out);
     }

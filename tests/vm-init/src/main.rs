@@ -27,6 +27,7 @@ mod suite;
 
 mod console;
 mod mem;
+mod sys;
 
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(target_arch = "x86", path = "arch/x86.rs")]
@@ -103,6 +104,9 @@ fn run(start: &Start) -> bool {
         arch::ARCH,
         suite::CASES.len()
     );
+    if sys::getpid() == 1 {
+        mount_filesystems(&mut out);
+    }
     features(&mut out);
     let ctx = suite::Ctx { page_size };
     let (mut passed, mut skipped, mut failed) = (0, 0, 0);
@@ -170,20 +174,22 @@ fn features(out: &mut Console) {
 
 /// Powers off as PID 1 (QEMU then exits), otherwise exits with `status`.
 fn finish(status: usize) -> ! {
-    // SAFETY: getpid has no arguments and cannot fail.
-    let pid = unsafe { arch::syscall3(arch::NR_GETPID, 0, 0, 0) };
-    if pid == 1 {
-        // LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_POWER_OFF (linux/reboot.h).
-        // SAFETY: reboot takes no pointers; only reached as PID 1, i.e. the VM's init.
-        let r = unsafe { arch::syscall3(arch::NR_REBOOT, 0xfee1_dead, 672_274_793, 0x4321_fedc) };
-        let _ = writeln!(
-            Console,
-            "uffd-suite: panic: reboot(RB_POWER_OFF) returned {r}"
-        );
+    if sys::getpid() == 1 {
+        // SAFETY: PID 1 is the VM's init (on a host, init is not us).
+        let e = unsafe { sys::power_off() };
+        let _ = writeln!(Console, "uffd-suite: panic: reboot(RB_POWER_OFF): {e:?}");
     }
-    loop {
-        // SAFETY: exit_group takes no pointers and does not return.
-        unsafe { arch::syscall3(arch::NR_EXIT_GROUP, status, 0, 0) };
+    sys::exit_group(status)
+}
+
+/// As the VM's init: devtmpfs on /dev (for `/dev/userfaultfd`, whose minor is dynamic) and
+/// procfs on /proc (sysctls), as on any booted system. Failures are printed, not fatal: the
+/// cases that need them then report what they miss.
+fn mount_filesystems(out: &mut Console) {
+    for (fstype, target) in [(c"devtmpfs", c"/dev"), (c"proc", c"/proc")] {
+        if let Err(e) = sys::mount(fstype, target, fstype) {
+            let _ = writeln!(out, "uffd-suite: mount {fstype:?} on {target:?}: {e:?}");
+        }
     }
 }
 

@@ -1,13 +1,15 @@
-//! aarch64: entry and `svc 0`.
+//! aarch64: entry.
 
-use core::arch::{asm, global_asm};
+use core::arch::global_asm;
 
 /// The name `cargo xtask vm-test --arch` uses.
 pub const ARCH: &str = "aarch64";
 
+// System call numbers (asm/unistd*.h) of the calls only /init makes.
 pub const NR_WRITE: usize = 64;
 pub const NR_GETPID: usize = 172;
 pub const NR_REBOOT: usize = 142;
+pub const NR_MOUNT: usize = 40;
 pub const NR_EXIT_GROUP: usize = 94;
 
 // The kernel enters with sp (16-byte aligned) at argc.
@@ -22,18 +24,3 @@ global_asm!(
     "brk #0",
     start = sym crate::start_rust,
 );
-
-/// A raw system call with up to three arguments; returns the result or `-errno`.
-///
-/// # Safety
-/// The caller upholds the system call's contract.
-#[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret: isize;
-    // SAFETY: `svc 0` clobbers only x0 (result); the caller upholds the call's contract.
-    unsafe {
-        asm!("svc 0", in("x8") n, inlateout("x0") a1 as isize => ret, in("x1") a2, in("x2") a3,
-             options(nostack));
-    }
-    ret
-}

@@ -1,13 +1,15 @@
-//! armv7 (EABI): entry and `svc 0`.
+//! armv7 (EABI): entry.
 
-use core::arch::{asm, global_asm};
+use core::arch::global_asm;
 
 /// The name `cargo xtask vm-test --arch` uses.
 pub const ARCH: &str = "armv7";
 
+// System call numbers (asm/unistd*.h) of the calls only /init makes.
 pub const NR_WRITE: usize = 4;
 pub const NR_GETPID: usize = 20;
 pub const NR_REBOOT: usize = 88;
+pub const NR_MOUNT: usize = 21;
 pub const NR_EXIT_GROUP: usize = 248;
 
 // The kernel enters with sp at argc; AAPCS wants sp 8-byte aligned (we align to 16).
@@ -23,21 +25,6 @@ global_asm!(
     "udf #0",
     start = sym crate::start_rust,
 );
-
-/// A raw system call with up to three arguments; returns the result or `-errno`.
-///
-/// # Safety
-/// The caller upholds the system call's contract.
-#[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret: isize;
-    // SAFETY: `svc 0` clobbers only r0 (result); the caller upholds the call's contract.
-    unsafe {
-        asm!("svc 0", in("r7") n, inlateout("r0") a1 as isize => ret, in("r1") a2, in("r2") a3,
-             options(nostack));
-    }
-    ret
-}
 
 // ARM EHABI personality routines `core`'s unwind tables name; never called (panic = abort).
 #[no_mangle]

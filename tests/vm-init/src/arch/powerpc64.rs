@@ -1,13 +1,15 @@
-//! powerpc64le (ELFv2): entry (TOC pointer, first stack frame) and `sc`.
+//! powerpc64le (ELFv2): entry (TOC pointer, first stack frame).
 
-use core::arch::{asm, global_asm};
+use core::arch::global_asm;
 
 /// The name `cargo xtask vm-test --arch` uses.
 pub const ARCH: &str = "ppc64le";
 
+// System call numbers (asm/unistd*.h) of the calls only /init makes.
 pub const NR_WRITE: usize = 4;
 pub const NR_GETPID: usize = 20;
 pub const NR_REBOOT: usize = 88;
+pub const NR_MOUNT: usize = 21;
 pub const NR_EXIT_GROUP: usize = 234;
 
 // The kernel enters with r1 at argc and no TOC pointer: find our own address with `bcl`, derive
@@ -32,28 +34,3 @@ global_asm!(
     "trap",
     start = sym crate::start_rust,
 );
-
-/// A raw system call with up to three arguments; returns the result or `-errno`.
-///
-/// # Safety
-/// The caller upholds the system call's contract.
-#[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret: usize;
-    let cr: usize;
-    // SAFETY: `sc` clobbers r0, r4-r12, cr0, ctr, xer; failure is CR0.SO with a positive errno
-    // in r3. The caller upholds the call's contract.
-    unsafe {
-        asm!("sc", "mfcr {cr}", cr = out(reg) cr,
-             inlateout("r0") n => _, inlateout("r3") a1 => ret, inlateout("r4") a2 => _,
-             inlateout("r5") a3 => _, out("r6") _, out("r7") _, out("r8") _, out("r9") _,
-             out("r10") _, out("r11") _, out("r12") _, out("ctr") _, out("xer") _,
-             out("cr0") _, options(nostack));
-    }
-    // CR0.SO is bit 3 of the CR0 field, i.e. bit 28 counting from the least significant end.
-    if cr & (1 << 28) != 0 {
-        -(ret as isize)
-    } else {
-        ret as isize
-    }
-}

@@ -1,13 +1,15 @@
-//! s390x: entry (first stack frame) and `svc 0`.
+//! s390x: entry (first stack frame).
 
-use core::arch::{asm, global_asm};
+use core::arch::global_asm;
 
 /// The name `cargo xtask vm-test --arch` uses.
 pub const ARCH: &str = "s390x";
 
+// System call numbers (asm/unistd*.h) of the calls only /init makes.
 pub const NR_WRITE: usize = 4;
 pub const NR_GETPID: usize = 20;
 pub const NR_REBOOT: usize = 88;
+pub const NR_MOUNT: usize = 21;
 pub const NR_EXIT_GROUP: usize = 248;
 
 // The kernel enters with r15 at argc; the ABI wants a 160-byte register save area below the
@@ -23,18 +25,3 @@ global_asm!(
     ".word 0",
     start = sym crate::start_rust,
 );
-
-/// A raw system call with up to three arguments; returns the result or `-errno`.
-///
-/// # Safety
-/// The caller upholds the system call's contract.
-#[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret: isize;
-    // SAFETY: `svc 0` clobbers only r2 (result); the caller upholds the call's contract.
-    unsafe {
-        asm!("svc 0", in("r1") n, inlateout("r2") a1 as isize => ret, in("r3") a2, in("r4") a3,
-             options(nostack));
-    }
-    ret
-}
