@@ -1,0 +1,11 @@
+//! Compiles the C reference (glibc, -O2, the same flags the kernel selftests use).
+fn main() {
+    println!("cargo:rerun-if-changed=c/storm.c");
+    cc::Build::new()
+        .file("c/storm.c")
+        .opt_level(2)
+        .flag("-pthread")
+        .warnings(true)
+        .compile("cstorm");
+    println!("cargo:rustc-link-lib=pthread");
+}

@@ -1,0 +1,68 @@
+//! The few glibc functions the harness needs (std links glibc already; no `libc` crate). The
+//! Rust runs use the same primitives as the C reference (mmap, pthread_create, fork) so that
+//! both sides differ only in the handler.
+
+use core::ffi::c_void;
+
+pub const PROT_READ: i32 = 1;
+pub const PROT_WRITE: i32 = 2;
+pub const MAP_PRIVATE: i32 = 2;
+pub const MAP_ANONYMOUS: i32 = 0x20;
+pub const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
+
+extern "C" {
+    pub fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        off: i64,
+    ) -> *mut c_void;
+    pub fn munmap(addr: *mut c_void, len: usize) -> i32;
+    pub fn fork() -> i32;
+    pub fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
+    pub fn _exit(code: i32) -> !;
+    pub fn pthread_create(
+        thread: *mut usize,
+        attr: *const c_void,
+        start: extern "C" fn(*mut c_void) -> *mut c_void,
+        arg: *mut c_void,
+    ) -> i32;
+    pub fn pthread_join(thread: usize, ret: *mut *mut c_void) -> i32;
+
+    // benches/c/storm.c
+    pub fn c_run(
+        npages: usize,
+        zeropage: i32,
+        nthreads: usize,
+        order: *const u32,
+        fork_handler: i32,
+    ) -> i64;
+    pub fn c_wake_loop(iters: usize) -> i64;
+}
+
+/// An anonymous private mapping of `len` bytes, or `None`.
+pub fn map(len: usize) -> Option<usize> {
+    // SAFETY: a fresh anonymous mapping touches no existing memory.
+    let p = unsafe {
+        mmap(
+            core::ptr::null_mut(),
+            len,
+            PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    (p != MAP_FAILED).then_some(p as usize)
+}
+
+/// Unmaps what [`map`] returned.
+///
+/// # Safety
+/// No reference into `[addr, addr+len)` may be used afterwards.
+pub unsafe fn unmap(addr: usize, len: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe { munmap(addr as *mut c_void, len) };
+}
