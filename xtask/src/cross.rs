@@ -165,11 +165,13 @@ pub fn run(args: &[String]) -> Result<()> {
     for t in &selected {
         eprintln!("\n=== cross-test {}", t.triple);
         let qemu = qemu_runner(t);
-        rows.push(cargo_tests(t, "qemu-user", Some(&qemu)));
-        rows.push(suite(t, "qemu-user", Some(&qemu)));
+        let (row, names) = suite(t, "qemu-user", Some(&qemu));
+        rows.push(row);
+        rows.push(cargo_tests(t, "qemu-user", Some(&qemu), &names));
         if t.native {
-            rows.push(cargo_tests(t, "native", None));
-            rows.push(suite(t, "native", None));
+            let (row, names) = suite(t, "native", None);
+            rows.push(row);
+            rows.push(cargo_tests(t, "native", None, &names));
         }
     }
     println!("\ncross-test summary");
@@ -219,10 +221,14 @@ fn qemu_runner(t: &Target) -> String {
 }
 
 /// `cargo test --target T` of the default members, under `runner` (or natively).
-fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>) -> Row {
+///
+/// `tests/kernel.rs` (the std harness) prints `SKIP <case>: <reason>` for a skipped case;
+/// `--nocapture` lets those through, and under QEMU user every case of the suite (`cases`,
+/// the names `tests/vm-init` printed) must have one naming ENOSYS.
+fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>, cases: &[String]) -> Row {
     let started = Instant::now();
     let mut c = cargo_for(t);
-    c.args(["test", "--target", t.triple])
+    c.args(["test", "--target", t.triple, "--", "--nocapture"])
         .env("CARGO_TERM_PROGRESS_WHEN", "never");
     // Doc tests are not cross-run by stable cargo; everything else is.
     match runner {
@@ -287,20 +293,41 @@ fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>) -> Row {
         row.problems
             .push("no test passed (did anything run?)".into());
     }
-    // A harness that prints the suite's result lines (see report.rs) is checked like vm-init.
-    let r = report::parse(&stdout);
-    if !r.cases.is_empty() {
-        row.suite = r.summary();
-        if runner.is_some() {
-            row.problems.extend(enosys_problems(&r));
+    let skips = std_harness_skips(&stdout);
+    row.suite = format!("std harness: {}", skips.summary());
+    if runner.is_some() {
+        if cases.is_empty() {
+            row.problems
+                .push("no case names from vm-init to check the std harness against".into());
         }
+        for name in cases {
+            if !skips.cases.iter().any(|(n, _)| n == name) {
+                row.problems.push(format!(
+                    "{name}: no `SKIP {name}: ...` line from tests/kernel.rs"
+                ));
+            }
+        }
+        row.problems.extend(enosys_problems(&skips));
     }
     row
 }
 
+/// The `SKIP <case>: <reason>` lines of `tests/kernel.rs`, as skipped cases.
+fn std_harness_skips(stdout: &str) -> Report {
+    let mut r = Report::default();
+    for line in stdout.lines() {
+        if let Some((name, why)) = line.strip_prefix("SKIP ").and_then(|l| l.split_once(": ")) {
+            r.cases
+                .push((name.to_string(), Outcome::Skip(why.to_string())));
+        }
+    }
+    r
+}
+
 /// The shared suite as `tests/vm-init`, run as a plain process (it exits instead of powering
 /// off when it is not PID 1).
-fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> Row {
+/// Returns the row and the names of the cases that reported.
+fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> (Row, Vec<String>) {
     let started = Instant::now();
     let mut row = Row {
         target: t.triple.into(),
@@ -314,7 +341,7 @@ fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> Row {
         Ok(b) => b,
         Err(e) => {
             row.problems.push(e);
-            return row;
+            return (row, Vec::new());
         }
     };
     let mut c = match runner {
@@ -337,7 +364,7 @@ fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> Row {
         Ok(o) => o,
         Err(e) => {
             row.problems.push(format!("{}: {e}", bin.display()));
-            return row;
+            return (row, Vec::new());
         }
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -356,7 +383,7 @@ fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> Row {
     if runner.is_some() {
         row.problems.extend(enosys_problems(&r));
     }
-    row
+    (row, r.cases.into_iter().map(|(n, _)| n).collect())
 }
 
 /// Under QEMU user every kernel case must be skipped, all for one reason, and that reason must
@@ -400,6 +427,19 @@ mod tests {
         let mixed = "uffd-case: a ... skip: userfaultfd: ENOSYS\nuffd-case: b ... skip: open: ENOSYS, ENOTTY\n";
         assert_eq!(enosys_problems(&report::parse(mixed)).len(), 1);
         assert_eq!(enosys_problems(&report::parse("")).len(), 1);
+    }
+
+    #[test]
+    fn std_harness_skip_lines() {
+        let out = "running 3 tests\nSKIP move_anon_syscall: userfaultfd: ENOSYS\ntest move_anon_syscall ... ok\n";
+        let r = std_harness_skips(out);
+        assert_eq!(
+            r.cases,
+            [(
+                "move_anon_syscall".to_string(),
+                Outcome::Skip("userfaultfd: ENOSYS".into())
+            )]
+        );
     }
 
     #[test]
