@@ -58,6 +58,7 @@ impl Event {
     /// If `msg` is a `UFFD_EVENT_FORK`, the returned [`Event::Fork`] owns (and will close) the
     /// file descriptor it names: decode each FORK message at most once, and only messages
     /// really read from the kernel (or whose fd the caller owns).
+    #[inline]
     pub unsafe fn from_msg(
         msg: &uffd_msg,
         features: Features,
@@ -119,21 +120,14 @@ trait RawArg {
     fn raw_arg(&self) -> [u64; 3];
 }
 impl RawArg for uffd_msg {
+    #[inline(always)]
     fn raw_arg(&self) -> [u64; 3] {
-        let mut b = [0u8; 32];
-        // The struct is packed: read its bytes one by one (no references to fields).
+        // The struct is packed: read the three words of `arg` unaligned, through a raw pointer
+        // (no references to fields).
         let p = self as *const uffd_msg as *const u8;
-        let mut i = 0;
-        while i < 32 {
-            // SAFETY: `p` points to the 32 initialised bytes of `*self`, borrowed for this call.
-            b[i] = unsafe { p.add(i).read() };
-            i += 1;
-        }
-        let w = |o: usize| {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(&b[o..o + 8]);
-            u64::from_ne_bytes(x)
-        };
+        // SAFETY: `p` points to the 32 initialised bytes of `*self`, borrowed for this call;
+        // bytes 8..32 are the three words, read unaligned.
+        let w = |o: usize| unsafe { p.add(o).cast::<u64>().read_unaligned() };
         [w(8), w(16), w(24)]
     }
 }
@@ -161,6 +155,7 @@ impl Events<'_> {
 
 impl Iterator for Events<'_> {
     type Item = Result<Event, Error>;
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let m = self.msgs.next()?;
         // SAFETY: the messages were just read from the kernel into the caller's buffer, which
@@ -173,6 +168,7 @@ impl Iterator for Events<'_> {
 }
 
 impl Drop for Events<'_> {
+    #[inline]
     fn drop(&mut self) {
         for e in self.by_ref() {
             drop(e);
@@ -189,6 +185,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
+    #[inline]
     pub fn read_events<'b>(&self, buf: &'b mut [uffd_msg]) -> Result<Option<Events<'b>>, Error> {
         let n = loop {
             match sys::read_msgs(self.as_raw_fd(), buf) {

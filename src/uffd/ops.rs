@@ -12,7 +12,25 @@ use crate::flags::*;
 use crate::sys::{self, Errno};
 
 /// Checks `start`/`len` against `page_size` (0: alignment not checked).
+#[inline(always)]
 pub(crate) fn check_range(page_size: usize, start: usize, len: usize) -> Result<(), RangeError> {
+    // The usual case in a few instructions and no division: a power-of-two page size, both
+    // aligned, non-empty, no wrap-around. Anything else (including page size 0) takes the
+    // full check, which names the rule broken.
+    let mask = page_size.wrapping_sub(1);
+    if page_size & mask == 0
+        && (start | len) & mask == 0
+        && len != 0
+        && start.checked_add(len).is_some()
+    {
+        return Ok(());
+    }
+    check_range_slow(page_size, start, len)
+}
+
+#[cold]
+#[inline(never)]
+fn check_range_slow(page_size: usize, start: usize, len: usize) -> Result<(), RangeError> {
     if len == 0 {
         return Err(RangeError::Empty);
     }
@@ -33,6 +51,7 @@ pub(crate) fn check_range(page_size: usize, start: usize, len: usize) -> Result<
 /// Decodes a range operation: the ioctl's result and the struct's result field (`copy`,
 /// `zeropage`, `mapped`, `updated`, `move`), which the kernel leaves untouched (we preset 0),
 /// sets to the bytes done, or to `-errno`.
+#[inline(always)]
 pub(crate) fn progress(
     call: Call,
     ret: Result<usize, Errno>,
@@ -127,6 +146,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    #[inline]
     pub fn wake(&self, start: usize, len: usize) -> Result<(), Error> {
         let mut arg = self.range(start, len)?;
         self.ioctl(UFFDIO_WAKE, &mut arg)
@@ -145,6 +165,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    #[inline]
     pub fn copy(&self, dst: usize, src: usize, len: usize, mode: CopyMode) -> Result<usize, Error> {
         let r = self.range(dst, len)?;
         if src.checked_add(len).is_none() {
@@ -168,6 +189,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    #[inline]
     pub fn zeropage(&self, start: usize, len: usize, mode: ZeropageMode) -> Result<usize, Error> {
         let mut arg = uffdio_zeropage {
             range: self.range(start, len)?,
@@ -186,6 +208,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    #[inline]
     pub fn writeprotect(
         &self,
         start: usize,
@@ -209,6 +232,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    #[inline]
     pub fn continue_(&self, start: usize, len: usize, mode: ContinueMode) -> Result<usize, Error> {
         let mut arg = uffdio_continue {
             range: self.range(start, len)?,
@@ -226,6 +250,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    #[inline]
     pub fn poison(&self, start: usize, len: usize, mode: PoisonMode) -> Result<usize, Error> {
         let mut arg = uffdio_poison {
             range: self.range(start, len)?,
@@ -250,6 +275,7 @@ impl Uffd {
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    #[inline]
     pub unsafe fn move_(
         &self,
         dst: usize,
