@@ -130,6 +130,23 @@ impl Error {
             _ => 0,
         }
     }
+    /// How a range operation's outcome is decoded (`COPY`, `ZEROPAGE`, `CONTINUE`, `POISON`,
+    /// `MOVE`): `ret` is what the ioctl returned, `field` the struct's result field after the
+    /// call (preset to 0: the kernel leaves it untouched on validation errors and `ESRCH`,
+    /// writes the bytes done, or `-errno`), `len` the length asked for.
+    ///
+    /// `Ok(len)` when the ioctl succeeded; otherwise [`Error::Partial`] with `done <= len`
+    /// (a negative or absurd field is never read as a length) and the errno from the field
+    /// when it holds one, else the ioctl's. Exposed for callers issuing the ioctls through
+    /// [`crate::sys`] by hand, and for tests and fuzzing of the decoding itself.
+    pub fn from_range_result(
+        call: Call,
+        ret: Result<usize, Errno>,
+        field: i64,
+        len: usize,
+    ) -> Result<usize, Error> {
+        crate::uffd::progress(call, ret, field, len)
+    }
     pub(crate) const fn sys(call: Call, errno: Errno) -> Self {
         Error::Sys { call, errno }
     }

@@ -7,6 +7,7 @@ mod open;
 mod ops;
 
 pub use open::{Builder, OpenStrategy, Probe};
+pub(crate) use ops::progress;
 
 use crate::flags::{Features, Ioctls};
 use crate::sys;

@@ -1,0 +1,515 @@
+//! The bad-input table: every public operation with unaligned addresses, zero and overflowing
+//! lengths, unknown mode bits, unregistered ranges, a closed and a non-userfaultfd fd. Each
+//! gives its documented typed error, nothing panics, and nothing is left half-done (after
+//! every rejected call the whole range is still missing: one COPY of all of it succeeds).
+//!
+//! Also the property test of the partial-progress decoding ([`Error::from_range_result`]):
+//! every interesting result-field value × every ioctl outcome gives `done <= len`, and a
+//! negative field is never read as a length.
+//!
+//! Kernel checks skip (printing why) where there is no userfaultfd (qemu-user: ENOSYS).
+
+#[allow(unused_macros, unused_imports)]
+mod suite;
+
+use suite::rt;
+use uffd::abi::uffd_msg;
+use uffd::flags::*;
+use uffd::{Builder, Call, Errno, Error, OpenStrategy, RangeError, Uffd};
+
+fn page_size() -> usize {
+    uffd::sys::page_size().expect("page size")
+}
+
+/// A negotiated fd (MOVE and POISON asked for where offered), or `None` with a SKIP line.
+fn open(features: Features) -> Option<Uffd> {
+    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
+        Err(Errno::ENOSYS) => {
+            println!("SKIP: userfaultfd: ENOSYS");
+            return None;
+        }
+        Ok(fd) => drop(rt::Fd(fd)),
+        Err(_) => {}
+    }
+    match Builder::new()
+        .open_strategy(OpenStrategy::SyscallOnly)
+        .request(features)
+        .create()
+    {
+        Ok(u) => Some(u),
+        Err(e) => {
+            println!("SKIP: open: {e}");
+            None
+        }
+    }
+}
+
+/// Every operation that takes a range, run with `(start, len)`; `src` for COPY/MOVE.
+fn every_range_op(u: &Uffd, start: usize, len: usize, src: usize) -> Vec<(&'static str, Error)> {
+    let mut out = Vec::new();
+    let mut push = |name, r: Result<(), Error>| {
+        if let Err(e) = r {
+            out.push((name, e))
+        } else {
+            panic!("{name}({start:#x}, {len:#x}) succeeded")
+        }
+    };
+    push(
+        "register",
+        u.register(start, len, RegisterMode::MISSING).map(|_| ()),
+    );
+    push("unregister", u.unregister(start, len));
+    push("wake", u.wake(start, len));
+    push(
+        "copy",
+        u.copy(start, src, len, CopyMode::empty()).map(|_| ()),
+    );
+    push(
+        "zeropage",
+        u.zeropage(start, len, ZeropageMode::empty()).map(|_| ()),
+    );
+    push(
+        "writeprotect",
+        u.writeprotect(start, len, WriteprotectMode::WP),
+    );
+    push(
+        "continue",
+        u.continue_(start, len, ContinueMode::empty()).map(|_| ()),
+    );
+    push(
+        "poison",
+        u.poison(start, len, PoisonMode::empty()).map(|_| ()),
+    );
+    // SAFETY: every call here is rejected before the system call (asserted by the callers).
+    push("move", unsafe {
+        u.move_(start, src, len, MoveMode::empty()).map(|_| ())
+    });
+    out
+}
+
+/// The area is still entirely missing: one COPY of all of it succeeds (EEXIST otherwise).
+fn still_missing(u: &Uffd, addr: usize, len: usize, src: usize) {
+    assert_eq!(
+        u.copy(addr, src, len, CopyMode::empty()),
+        Ok(len),
+        "a rejected call left part of the range populated"
+    );
+}
+
+#[test]
+fn ranges_rejected_before_any_syscall() {
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = page_size();
+    let a = rt::anon(4 * ps).unwrap();
+    let src = rt::anon(4 * ps).unwrap();
+    src.fill(0, 4 * ps, 0x5a);
+    u.register(a.addr, 4 * ps, RegisterMode::MISSING).unwrap();
+    let top = usize::MAX & !(ps - 1);
+    let table: [(usize, usize, RangeError); 6] = [
+        (a.addr + 1, ps, RangeError::UnalignedStart(a.addr + 1)),
+        (
+            a.addr + ps / 2,
+            ps,
+            RangeError::UnalignedStart(a.addr + ps / 2),
+        ),
+        (a.addr, ps + 1, RangeError::UnalignedLen(ps + 1)),
+        (a.addr, 0, RangeError::Empty),
+        (top, 2 * ps, RangeError::Overflow),
+        (a.addr, usize::MAX & !(ps - 1), RangeError::Overflow),
+    ];
+    for (start, len, want) in table {
+        for (op, e) in every_range_op(&u, start, len, src.addr) {
+            assert_eq!(e, Error::Range(want), "{op}({start:#x}, {len:#x})");
+            assert_eq!((e.errno(), e.done()), (None, 0), "{op}");
+        }
+    }
+    // Source-side checks of COPY and MOVE.
+    assert_eq!(
+        u.copy(a.addr, usize::MAX - 10, ps, CopyMode::empty()),
+        Err(Error::Range(RangeError::Overflow))
+    );
+    // SAFETY: rejected before the system call.
+    let r = unsafe { u.move_(a.addr, src.addr + 8, ps, MoveMode::empty()) };
+    assert_eq!(r, Err(Error::Range(RangeError::UnalignedSrc(src.addr + 8))));
+    // SAFETY: rejected before the system call.
+    let r = unsafe { u.move_(a.addr, usize::MAX - ps + 1, ps, MoveMode::empty()) };
+    assert_eq!(r, Err(Error::Range(RangeError::Overflow)));
+    still_missing(&u, a.addr, 4 * ps, src.addr);
+}
+
+#[test]
+fn unknown_mode_bits_are_einval_and_change_nothing() {
+    let Some(u) = open(Features::MOVE | Features::POISON) else {
+        return;
+    };
+    let ps = page_size();
+    let a = rt::anon(2 * ps).unwrap();
+    let src = rt::anon(2 * ps).unwrap();
+    src.fill(0, 2 * ps, 0x33);
+    // Register: an empty mode and unknown bits are EINVAL, and the range stays unregistered.
+    for mode in [
+        RegisterMode::empty(),
+        RegisterMode::from_bits_retain(1 << 40),
+    ] {
+        assert_eq!(
+            u.register(a.addr, 2 * ps, mode),
+            Err(Error::Sys {
+                call: Call::Register,
+                errno: Errno::EINVAL
+            }),
+            "register mode {mode:?}"
+        );
+    }
+    let r = u.copy(a.addr, src.addr, ps, CopyMode::empty());
+    assert_eq!(
+        r,
+        Err(Error::Partial {
+            call: Call::Copy,
+            done: 0,
+            errno: Errno::ENOENT
+        }),
+        "copy after a failed register"
+    );
+    u.register(a.addr, 2 * ps, RegisterMode::MISSING).unwrap();
+    let bad = 1u64 << 40;
+    let partial = |call| {
+        Err(Error::Partial {
+            call,
+            done: 0,
+            errno: Errno::EINVAL,
+        })
+    };
+    assert_eq!(
+        u.copy(a.addr, src.addr, ps, CopyMode::from_bits_retain(bad)),
+        partial(Call::Copy)
+    );
+    assert_eq!(
+        u.zeropage(a.addr, ps, ZeropageMode::from_bits_retain(bad)),
+        partial(Call::Zeropage)
+    );
+    assert_eq!(
+        u.continue_(a.addr, ps, ContinueMode::from_bits_retain(bad)),
+        partial(Call::Continue)
+    );
+    if u.features().contains(Features::POISON) {
+        assert_eq!(
+            u.poison(a.addr, ps, PoisonMode::from_bits_retain(bad)),
+            partial(Call::Poison)
+        );
+    }
+    if u.features().contains(Features::MOVE) {
+        // SAFETY: the source is test memory nothing else references; the call is rejected.
+        let r = unsafe { u.move_(a.addr, src.addr, ps, MoveMode::from_bits_retain(bad)) };
+        assert_eq!(r, partial(Call::Move));
+    }
+    for mode in [
+        WriteprotectMode::from_bits_retain(bad),
+        WriteprotectMode::WP | WriteprotectMode::DONTWAKE,
+    ] {
+        assert_eq!(
+            u.writeprotect(a.addr, ps, mode),
+            Err(Error::Sys {
+                call: Call::Writeprotect,
+                errno: Errno::EINVAL
+            }),
+            "writeprotect {mode:?}"
+        );
+    }
+    still_missing(&u, a.addr, 2 * ps, src.addr);
+}
+
+#[test]
+fn unregistered_and_unmapped_ranges() {
+    let Some(u) = open(Features::MOVE | Features::POISON) else {
+        return;
+    };
+    let ps = page_size();
+    let a = rt::anon(2 * ps).unwrap();
+    let src = rt::anon(2 * ps).unwrap();
+    src.fill(0, 2 * ps, 0x44);
+    let enoent = |call| {
+        Err(Error::Partial {
+            call,
+            done: 0,
+            errno: Errno::ENOENT,
+        })
+    };
+    // Mapped, never registered.
+    assert_eq!(
+        u.copy(a.addr, src.addr, ps, CopyMode::empty()),
+        enoent(Call::Copy)
+    );
+    assert_eq!(
+        u.zeropage(a.addr, ps, ZeropageMode::empty()),
+        enoent(Call::Zeropage)
+    );
+    assert_eq!(
+        u.continue_(a.addr, ps, ContinueMode::empty()),
+        enoent(Call::Continue)
+    );
+    if u.features().contains(Features::POISON) {
+        assert_eq!(
+            u.poison(a.addr, ps, PoisonMode::empty()),
+            enoent(Call::Poison)
+        );
+    }
+    if u.features().contains(Features::MOVE) {
+        // SAFETY: the source is test memory nothing references; dst is not registered.
+        // MOVE checks the destination VMA's registration up front: EINVAL, not ENOENT
+        // (mm/userfaultfd.c move_pages(), seen on 6.18).
+        let r = unsafe { u.move_(a.addr, src.addr, ps, MoveMode::empty()) };
+        assert_eq!(
+            r,
+            Err(Error::Partial {
+                call: Call::Move,
+                done: 0,
+                errno: Errno::EINVAL
+            }),
+            "move to an unregistered dst"
+        );
+        assert_eq!(src.read(0), 0x44, "the source is untouched");
+    }
+    assert_eq!(
+        u.writeprotect(a.addr, ps, WriteprotectMode::WP),
+        Err(Error::Sys {
+            call: Call::Writeprotect,
+            errno: Errno::ENOENT
+        })
+    );
+    // Unregister of an unregistered range and wake only validate.
+    assert_eq!(u.unregister(a.addr, 2 * ps), Ok(()));
+    assert_eq!(u.wake(a.addr, 2 * ps), Ok(()));
+    // Nothing was populated by the failed calls.
+    assert_eq!(a.read(0), 0);
+    // Beyond the address space a process can map: register is EINVAL.
+    let top = (usize::MAX & !(ps - 1)) - 2 * ps;
+    for start in [0, top] {
+        assert_eq!(
+            u.register(start, ps, RegisterMode::MISSING),
+            Err(Error::Sys {
+                call: Call::Register,
+                errno: Errno::EINVAL
+            }),
+            "register at {start:#x}"
+        );
+        let r = u.copy(start, src.addr, ps, CopyMode::empty());
+        assert!(
+            matches!(r, Err(Error::Partial { done: 0, errno, .. }) if errno == Errno::ENOENT || errno == Errno::EINVAL),
+            "copy at {start:#x}: {r:?}"
+        );
+    }
+}
+
+/// Runs every call on a handle whose fd is not a negotiated userfaultfd; ranges are checked
+/// first (typed range errors), then each gives the fd's errno. The fd is never closed here.
+fn foreign_fd(fd: i32, want: Errno) {
+    let ps = page_size();
+    // SAFETY: deliberately outside the contract (the fd is not a userfaultfd); every call must
+    // still give a typed error. Ownership is given back with `into_raw_fd` below.
+    let u = unsafe { Uffd::from_raw_parts(fd, Features::empty(), Ioctls::empty(), ps) };
+    let a = rt::anon(ps).unwrap();
+    for (op, e) in every_range_op(&u, a.addr + 1, ps, a.addr) {
+        assert_eq!(
+            e,
+            Error::Range(RangeError::UnalignedStart(a.addr + 1)),
+            "{op}"
+        );
+    }
+    for (op, e) in every_range_op(&u, a.addr, ps, a.addr) {
+        assert_eq!(e.errno(), Some(want), "{op} on fd {fd}: {e:?}");
+        assert_eq!(e.done(), 0, "{op}");
+    }
+    let mut buf = [uffd_msg::zeroed(); 2];
+    match u.read_events(&mut buf) {
+        Err(Error::Sys {
+            call: Call::Read,
+            errno,
+        }) => assert!(errno == want || errno == Errno::EAGAIN, "read: {errno:?}"),
+        Ok(None) => {}
+        Ok(Some(ev)) => assert_eq!(ev.len(), 0, "read from a foreign fd gave messages"),
+        Err(e) => panic!("read: {e:?}"),
+    }
+    let _ = u.into_raw_fd();
+}
+
+#[test]
+fn closed_fd_is_ebadf() {
+    // A number no fd table here reaches; -1 too.
+    foreign_fd(-1, Errno::EBADF);
+    foreign_fd(1 << 30, Errno::EBADF);
+}
+
+#[test]
+fn non_uffd_fd_is_enotty() {
+    let (r, w) = rt::pipe().unwrap();
+    foreign_fd(r.0, Errno::ENOTTY);
+    drop((r, w));
+}
+
+#[test]
+fn read_with_an_empty_buffer_is_einval() {
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let r = u.read_events(&mut []).map(|e| e.map(|e| e.len()));
+    assert_eq!(
+        r,
+        Err(Error::Sys {
+            call: Call::Read,
+            errno: Errno::EINVAL
+        })
+    );
+}
+
+#[test]
+fn handshake_bad_input() {
+    if open(Features::empty()).is_none() {
+        return;
+    }
+    let b = Builder::new().open_strategy(OpenStrategy::SyscallOnly);
+    let einval = |what, r: Result<uffd::abi::uffdio_api, Errno>| match r {
+        Err(Errno::EINVAL) => {}
+        r => panic!("{what}: want EINVAL, got {r:?}"),
+    };
+    // A wrong API number, unknown feature bits: EINVAL; the fd can still do the handshake.
+    let fd = b.open_unnegotiated().unwrap();
+    einval("api 0xAB", fd.api(0xAB, 0));
+    einval("api 0", fd.api(0, 0));
+    einval("unknown feature", fd.api(uffd::abi::UFFD_API, 1 << 62));
+    let got = fd
+        .api(uffd::abi::UFFD_API, 0)
+        .expect("handshake after failed ones");
+    assert_eq!(got.api, uffd::abi::UFFD_API);
+    // Only once per fd.
+    einval("second api", fd.api(uffd::abi::UFFD_API, 0));
+    // negotiate with unknown features: a typed error (and the fd is closed: tests/fd_hygiene.rs).
+    let r = b
+        .open_unnegotiated()
+        .unwrap()
+        .negotiate(Features::from_bits_retain(1 << 62))
+        .map(|_| ());
+    assert_eq!(
+        r,
+        Err(Error::Sys {
+            call: Call::Api,
+            errno: Errno::EINVAL
+        })
+    );
+    // Requiring a feature no kernel has: MissingFeatures naming exactly it.
+    let ghost = Features::from_bits_retain(1 << 62);
+    match b.require(ghost).create() {
+        Err(Error::MissingFeatures { missing, available }) => {
+            assert_eq!(missing, ghost);
+            assert!(!available.contains(ghost));
+        }
+        r => panic!("require(ghost): {:?}", r.map(|_| ())),
+    }
+    // Requesting it is fine: it is simply not granted.
+    let u = b.request(ghost).create().unwrap();
+    assert!(!u.features().contains(ghost));
+}
+
+/// Interesting result-field values for a length `len`.
+fn fields(len: usize, rng: &mut u64) -> Vec<i64> {
+    let l = len as i64;
+    let mut v = vec![
+        i64::MIN,
+        i64::MIN + 1,
+        -(1 << 32),
+        -4097,
+        -4096,
+        -4095,
+        -4094,
+        -133,
+        -17,
+        -11,
+        -2,
+        -1,
+        0,
+        1,
+        4095,
+        4096,
+        i64::MAX,
+        i64::MAX - 1,
+        1 << 32,
+        l.wrapping_sub(1),
+        l,
+        l.wrapping_add(1),
+        l.wrapping_neg(),
+    ];
+    for _ in 0..64 {
+        // xorshift64*
+        *rng ^= *rng >> 12;
+        *rng ^= *rng << 25;
+        *rng ^= *rng >> 27;
+        v.push(rng.wrapping_mul(0x2545_f491_4f6c_dd1d) as i64);
+    }
+    v
+}
+
+#[test]
+fn partial_progress_decoding_property() {
+    let calls = [
+        Call::Copy,
+        Call::Zeropage,
+        Call::Continue,
+        Call::Poison,
+        Call::Move,
+    ];
+    let lens = [
+        0,
+        1,
+        4096,
+        8192,
+        1 << 21,
+        i64::MAX as usize,
+        usize::MAX,
+        usize::MAX - 4095,
+    ];
+    let mut rets: Vec<Result<usize, Errno>> = vec![Ok(0), Ok(1), Ok(usize::MAX)];
+    rets.extend((1..=4096).map(|e| Err(Errno::from_raw(e))));
+    rets.push(Err(Errno::from_raw(0)));
+    rets.push(Err(Errno::from_raw(-5)));
+    rets.push(Err(Errno::from_raw(i32::MAX)));
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut n = 0u64;
+    for &len in &lens {
+        for field in fields(len, &mut rng) {
+            for &ret in &rets {
+                let call = calls[n as usize % calls.len()];
+                n += 1;
+                match Error::from_range_result(call, ret, field, len) {
+                    Ok(done) => {
+                        assert!(ret.is_ok(), "Ok from a failed ioctl");
+                        assert_eq!(done, len);
+                    }
+                    Err(Error::Partial {
+                        call: c,
+                        done,
+                        errno,
+                    }) => {
+                        let Err(ioctl_errno) = ret else {
+                            panic!("Partial from a successful ioctl");
+                        };
+                        assert_eq!(c, call);
+                        assert!(done <= len, "done {done} > len {len} (field {field})");
+                        if field <= 0 {
+                            assert_eq!(done, 0, "negative field {field} read as a length");
+                        } else {
+                            assert_eq!(done as u64, (field as u64).min(len as u64));
+                        }
+                        if (-4095..0).contains(&field) {
+                            assert_eq!(errno.raw() as i64, -field);
+                        } else {
+                            assert_eq!(errno, ioctl_errno);
+                        }
+                    }
+                    Err(e) => panic!("unexpected {e:?}"),
+                }
+            }
+        }
+    }
+    assert!(n > 2_000_000, "{n} combinations");
+}
