@@ -55,7 +55,7 @@ static int open_uffd(void)
 	return (int)syscall(__NR_userfaultfd, O_CLOEXEC);
 }
 
-static void *handler(void *arg)
+__attribute__((noinline)) static void *handler(void *arg)
 {
 	struct storm *s = arg;
 	for (size_t done = 0; done < s->npages;) {

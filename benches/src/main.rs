@@ -5,7 +5,7 @@
 //! uffd-bench [--pages N] [--rounds R] [--restore-mib M] [--readahead W] [--no-patterns]
 //! uffd-bench smoke [--pages N]            # correctness of every run, no timing
 //! uffd-bench cg-storm <rust|c> <copy|zero> N   # handler forked (for valgrind --tool=callgrind)
-//! uffd-bench cg-wake <rust|c> ITERS            # no-op UFFDIO_WAKE loop (for callgrind)
+//! uffd-bench cg-wake <rust|rust-raw|rust-empty|c> ITERS   # no-op UFFDIO_WAKE loop (callgrind)
 //! ```
 //!
 //! See [`storm`] for the handler patterns and BENCHMARKS.md for results.
@@ -390,18 +390,22 @@ fn cg_storm(args: &[String]) -> Result<(), String> {
 }
 
 fn cg_wake(args: &[String]) -> Result<(), String> {
-    let rust = which(args.first())?;
     let iters = args
         .get(1)
         .and_then(|v| v.parse().ok())
         .ok_or("second argument: iterations")?;
-    if rust {
-        storm::wake_loop(iters)
-    } else {
-        // SAFETY: plain C function without pointer arguments.
-        match unsafe { ffi::c_wake_loop(iters) } {
-            0 => Ok(()),
-            _ => Err("C wake loop failed".into()),
+    let via = match args.first().map(String::as_str) {
+        Some("rust") => storm::WakeVia::Checked,
+        Some("rust-raw") => storm::WakeVia::Raw,
+        Some("rust-empty") => storm::WakeVia::Empty,
+        Some("c") => {
+            // SAFETY: plain C function without pointer arguments.
+            return match unsafe { ffi::c_wake_loop(iters) } {
+                0 => Ok(()),
+                _ => Err("C wake loop failed".into()),
+            };
         }
-    }
+        _ => return Err("first argument: rust, rust-raw, rust-empty or c".into()),
+    };
+    storm::wake_loop(iters, via)
 }

@@ -206,6 +206,8 @@ fn batched(s: &Storm) {
     }
 }
 
+/// The handler's entry (not inlined: `callgrind --zero-before` starts counting here).
+#[inline(never)]
 fn handle(s: &Storm) {
     match s.pattern {
         Pattern::PerPage => per_page(s),
@@ -360,20 +362,45 @@ pub fn run(spec: Spec) -> Result<u64, String> {
     Ok(ns)
 }
 
+/// What [`wake_loop`] issues per iteration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum WakeVia {
+    /// `Uffd::wake` (range checks, errno mapping).
+    Checked,
+    /// `uffd::sys::ioctl` with a `uffdio_range`: the bare inline syscall, the floor.
+    Raw,
+    /// Nothing: the loop and its `black_box`es alone (the harness cost to subtract).
+    Empty,
+}
+
 /// `iters` no-op `UFFDIO_WAKE`s on one registered page (nobody waiting): the wrapper's cost per
-/// ioctl is the difference between two `iters` under callgrind.
-pub fn wake_loop(iters: usize) -> Result<(), String> {
+/// ioctl is the difference between two `iters` under callgrind, minus the `Empty` loop's.
+pub fn wake_loop(iters: usize, via: WakeVia) -> Result<(), String> {
     let uffd = Uffd::builder().create().map_err(|e| format!("uffd: {e}"))?;
     let ps = uffd.page_size();
     let p = ffi::map(ps).ok_or("mmap")?;
     uffd.register(p, ps, RegisterMode::MISSING)
         .map_err(|e| format!("register: {e}"))?;
+    let fd = uffd.as_raw_fd();
     let mut failed = false;
     for _ in 0..iters {
         // black_box: the arguments are opaque, as a handler's are (otherwise the range checks
         // would be hoisted out of the loop).
         let (a, l) = core::hint::black_box((p, ps));
-        failed |= uffd.wake(a, l).is_err();
+        failed |= match via {
+            WakeVia::Checked => uffd.wake(a, l).is_err(),
+            WakeVia::Raw => {
+                let mut r = uffd::abi::uffdio_range {
+                    start: a as u64,
+                    len: l as u64,
+                };
+                // SAFETY: `fd` is a negotiated userfaultfd; UFFDIO_WAKE reads one
+                // `uffdio_range`, which `r` is, borrowed for the call.
+                unsafe { uffd::sys::ioctl(fd, uffd::abi::UFFDIO_WAKE, &mut r as *mut _ as usize) }
+                    .is_err()
+            }
+            WakeVia::Empty => a == 0 || l == 0,
+        };
     }
     // SAFETY: nothing refers to the page.
     unsafe { ffi::unmap(p, ps) };

@@ -78,6 +78,9 @@ pub fn run(args: &[String]) -> Result<()> {
         Ok(())
     })?;
     step("tests", || sh(cargo().args(["test", "--workspace"])))?;
+    // The fault-storm benchmark, short: both implementations, every handler pattern, contents
+    // verified (no timing judged; cargo xtask bench for numbers).
+    step("bench smoke", crate::bench::smoke)?;
     // The crate against the real headers: the host's (/usr/include, gcc), then every ABI of
     // Debian unstable's linux-libc-dev with each ABI's cross gcc (about 40 s once provisioned).
     step("verify-layout (host)", || crate::verify_layout::run(&[]))?;

@@ -1,8 +1,9 @@
 //! `cargo xtask <command>`: the project's checks and tools.
 //!
-//! Commands: `ci`, `verify-layout`, `cross-test`, `vm-test`.
+//! Commands: `bench`, `ci`, `verify-layout`, `cross-test`, `vm-test`.
 
 mod apt;
+mod bench;
 mod ci;
 mod cross;
 mod initramfs;
@@ -21,12 +22,13 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match cmd {
+        "bench" => bench::run(rest),
         "ci" => ci::run(rest),
         "cross-test" => cross::run(rest),
         "vm-test" => vm::run(rest),
         "verify-layout" => verify_layout::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <ci|verify-layout|cross-test|vm-test> [options]");
+            eprintln!("usage: cargo xtask <bench|ci|verify-layout|cross-test|vm-test> [options]");
             return ExitCode::from(2);
         }
     };
