@@ -10,6 +10,9 @@
 //!   with partial progress reported honestly ([`Error`]).
 //! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
 //!
+//! New here? Start with the [`guide`]: choosing syscall or `/dev/userfaultfd`, privileges,
+//! feature probing, partial progress, events that block, and a handler loop done right.
+//!
 //! No allocation anywhere. With the `std` feature: `OwnedFd`/`AsFd`/`AsRawFd` conversions,
 //! `std::error::Error`, and `From<Errno> for std::io::Error`.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -19,6 +22,7 @@
 
 pub mod abi;
 pub mod flags;
+pub mod guide;
 pub mod ioctl;
 pub mod sys;
 
