@@ -1,0 +1,315 @@
+//! fd hygiene: `/proc/self/fd` counted around every error path of open and handshake, FORK
+//! event handling and `Events` drop (no leak), and close-on-exec (the default) checked across
+//! `execve` of this very test binary.
+//!
+//! Tests here take one lock so the counts are not disturbed by each other. Kernel checks skip
+//! (printing why) where there is no userfaultfd.
+
+#[allow(unused_macros, unused_imports)]
+mod suite;
+
+use std::process::Command;
+use std::sync::Mutex;
+use suite::rt;
+use uffd::abi::uffd_msg;
+use uffd::flags::*;
+use uffd::{Builder, Errno, Error, Event, OpenStrategy};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Env var naming an fd number the exec'd helper must check.
+const CHECK_FD: &str = "UFFD_FD_HYGIENE_CHECK_FD";
+/// What the helper must find there: "open" or "closed".
+const EXPECT: &str = "UFFD_FD_HYGIENE_EXPECT";
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn fds() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The fd table is the same after `f` as before (the directory fd of `read_dir` is closed by
+/// the time the listing returns, so it appears in neither).
+fn no_leak<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let before = fds();
+    let r = f();
+    let after = fds();
+    assert_eq!(before, after, "{what}: fd table changed");
+    r
+}
+
+fn have_uffd() -> bool {
+    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
+        Err(Errno::ENOSYS) => {
+            println!("SKIP: userfaultfd: ENOSYS");
+            false
+        }
+        Ok(fd) => {
+            drop(rt::Fd(fd));
+            true
+        }
+        Err(_) => true,
+    }
+}
+
+fn syscall_builder() -> Builder {
+    Builder::new().open_strategy(OpenStrategy::SyscallOnly)
+}
+
+#[test]
+fn open_and_handshake_error_paths_leak_nothing() {
+    let _g = lock();
+    if !have_uffd() {
+        return;
+    }
+    let ghost = Features::from_bits_retain(1 << 62);
+    for strategy in [
+        OpenStrategy::SyscallOnly,
+        OpenStrategy::DeviceThenSyscall,
+        OpenStrategy::DeviceOnly,
+    ] {
+        let b = Builder::new().open_strategy(strategy);
+        // Success and drop.
+        no_leak("create + drop", || {
+            if let Err(e) = b.create() {
+                println!("{strategy:?}: {e}");
+            }
+        });
+        // Required feature missing: the probe fd is closed.
+        let r = no_leak("required feature missing", || b.require(ghost).create());
+        match r {
+            Err(Error::MissingFeatures { .. }) => {}
+            Err(e) => println!("{strategy:?} require: {e}"),
+            Ok(_) => panic!("ghost feature granted"),
+        }
+        // Probe.
+        no_leak("probe", || {
+            let _ = b.probe();
+        });
+        // negotiate with features the kernel rejects: the fd is closed.
+        no_leak("negotiate EINVAL", || {
+            if let Ok(fd) = b.open_unnegotiated() {
+                let r = fd.negotiate(ghost).map(|_| ());
+                assert_eq!(r.unwrap_err().errno(), Some(Errno::EINVAL));
+            }
+        });
+        // A bad API number, then drop.
+        no_leak("bad api + drop", || {
+            if let Ok(fd) = b.open_unnegotiated() {
+                assert_eq!(fd.api(0xAB, 0).unwrap_err(), Errno::EINVAL);
+            }
+        });
+        // Second handshake fails on a negotiated-by-hand fd, then drop.
+        no_leak("double api", || {
+            if let Ok(fd) = b.open_unnegotiated() {
+                fd.api(uffd::abi::UFFD_API, 0).unwrap();
+                assert_eq!(fd.api(uffd::abi::UFFD_API, 0).unwrap_err(), Errno::EINVAL);
+            }
+        });
+    }
+}
+
+/// The lowest free fd number (what the next open gets): allocation-free leak check for
+/// forked children.
+fn lowest_free() -> i32 {
+    let fd = uffd::sys::openat(uffd::sys::AT_FDCWD, c"/dev/null", uffd::sys::O_CLOEXEC, 0).unwrap();
+    drop(rt::Fd(fd));
+    fd
+}
+
+#[test]
+fn permission_denied_paths_leak_nothing() {
+    let _g = lock();
+    if !have_uffd() {
+        return;
+    }
+    if rt::getuid_is_root() != Some(true) {
+        println!("SKIP: not root: cannot drop to another uid");
+        return;
+    }
+    // In a child dropped to nobody: /dev/userfaultfd (0600 root) is EACCES, the syscall EPERM
+    // unless vm.unprivileged_userfaultfd=1. No allocation in the child: leaks are seen through
+    // the lowest free fd number.
+    let c = rt::spawn(|| {
+        rt::setresgid(65534).map_err(|e| crate::msg!("setresgid: {e:?}"))?;
+        rt::setresuid(65534).map_err(|e| crate::msg!("setresuid: {e:?}"))?;
+        let base = lowest_free();
+        let mut denied = 0;
+        for strategy in [
+            OpenStrategy::DeviceOnly,
+            OpenStrategy::DeviceThenSyscall,
+            OpenStrategy::SyscallOnly,
+        ] {
+            let b = Builder::new().open_strategy(strategy);
+            for r in [
+                b.create().map(|_| ()),
+                b.require(Features::EVENT_FORK).create().map(|_| ()),
+                b.probe().map(|_| ()),
+            ] {
+                if matches!(r, Err(Error::PermissionDenied { .. })) {
+                    denied += 1;
+                }
+                if lowest_free() != base {
+                    return Err(crate::msg!("{strategy:?}: fd leaked after {r:?}"));
+                }
+            }
+            // EVENT_FORK without CAP_SYS_PTRACE: EPERM from UFFDIO_API, fd closed.
+            let r = b
+                .user_mode_only(true)
+                .require(Features::EVENT_FORK)
+                .create()
+                .map(|_| ());
+            if lowest_free() != base {
+                return Err(crate::msg!("{strategy:?}: fd leaked after {r:?}"));
+            }
+        }
+        if denied == 0 {
+            return Err(crate::msg!("nothing was denied as nobody"));
+        }
+        Ok(())
+    })
+    .expect("fork");
+    c.join().unwrap_or_else(|m| panic!("child: {}", m.as_str()));
+}
+
+/// Forks (from another thread: the forking thread waits until the FORK event is read) and
+/// returns the child.
+fn fork_in_thread() -> std::thread::JoinHandle<()> {
+    std::thread::spawn(|| {
+        let c = rt::spawn(|| Ok(())).expect("fork");
+        c.join().expect("child");
+    })
+}
+
+#[test]
+fn fork_events_and_events_drop_leak_nothing() {
+    let _g = lock();
+    if !have_uffd() {
+        return;
+    }
+    let u = match syscall_builder().require(Features::EVENT_FORK).create() {
+        Ok(u) => u,
+        Err(e) => {
+            println!("SKIP: {e}");
+            return;
+        }
+    };
+    let ps = uffd::sys::page_size().unwrap();
+    let a = rt::anon(ps).unwrap();
+    u.register(a.addr, ps, RegisterMode::MISSING).unwrap();
+    let base = fds();
+
+    // 1. A FORK event decoded and dropped: the child's fd is closed.
+    let t = fork_in_thread();
+    let mut buf = [uffd_msg::zeroed(); 4];
+    {
+        let mut ev = u.read_events(&mut buf).unwrap().unwrap();
+        let child = match ev.next() {
+            Some(Ok(Event::Fork(c))) => c,
+            e => panic!("want FORK, got {e:?}"),
+        };
+        // (The forking thread holds a report pipe of its own meanwhile: compare by name.)
+        let cfd = child.as_raw_fd().to_string();
+        assert!(
+            !base.contains(&cfd) && fds().contains(&cfd),
+            "FORK fd installed"
+        );
+        drop(child);
+        assert!(!fds().contains(&cfd), "FORK fd closed on drop");
+    }
+    t.join().unwrap();
+    assert_eq!(fds(), base, "after the first fork");
+
+    // 2. FORK messages read but never decoded: dropping `Events` closes their fds.
+    let t = fork_in_thread();
+    {
+        let ev = u.read_events(&mut buf).unwrap().unwrap();
+        assert_eq!(ev.len(), 1);
+        drop(ev);
+    }
+    t.join().unwrap();
+    assert_eq!(fds(), base, "Events drop closed the undecoded FORK fd");
+
+    // 3. Two forks, one read: both messages' fds closed by the drop.
+    let (t1, t2) = (fork_in_thread(), fork_in_thread());
+    let mut seen = 0;
+    while seen < 2 {
+        let mut ev = u.read_events(&mut buf).unwrap().unwrap();
+        seen += ev.len();
+        // Decode the first, leave the rest to Drop.
+        if let Some(e) = ev.next() {
+            assert!(matches!(e, Ok(Event::Fork(_))));
+        }
+    }
+    t1.join().unwrap();
+    t2.join().unwrap();
+    assert_eq!(fds(), base, "after two forks");
+    // The child fd after the child exited: ops give ESRCH, drop closes (no leak).
+    drop(u);
+}
+
+/// Runs this test binary again with `--exact exec_helper`, telling it which fd to look at.
+fn exec_check(fd: i32, expect: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["--exact", "exec_helper", "--nocapture", "--test-threads=1"])
+        .env(CHECK_FD, fd.to_string())
+        .env(EXPECT, expect)
+        .output()
+        .expect("spawn self");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "helper failed:\n{text}");
+    assert!(
+        text.contains(&format!("exec_helper: fd {fd} {expect}")),
+        "helper did not check:\n{text}"
+    );
+}
+
+#[test]
+fn close_on_exec_is_the_default() {
+    let _g = lock();
+    if !have_uffd() {
+        return;
+    }
+    let u = syscall_builder().create().unwrap();
+    exec_check(u.as_raw_fd(), "closed");
+    let u2 = syscall_builder().close_on_exec(false).create().unwrap();
+    exec_check(u2.as_raw_fd(), "open");
+    // Through the device path too, where it is usable.
+    if let Ok(u3) = Builder::new()
+        .open_strategy(OpenStrategy::DeviceOnly)
+        .create()
+    {
+        exec_check(u3.as_raw_fd(), "closed");
+    }
+}
+
+/// Not a test on its own: the exec'd side of `close_on_exec_is_the_default`.
+#[test]
+fn exec_helper() {
+    let (Ok(fd), Ok(expect)) = (std::env::var(CHECK_FD), std::env::var(EXPECT)) else {
+        return;
+    };
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}"));
+    let state = match &link {
+        Ok(target) => {
+            assert_eq!(
+                target.to_string_lossy(),
+                "anon_inode:[userfaultfd]",
+                "inherited fd {fd} is not the userfaultfd"
+            );
+            "open"
+        }
+        Err(_) => "closed",
+    };
+    assert_eq!(state, expect, "fd {fd} after execve: {link:?}");
+    println!("exec_helper: fd {fd} {state}");
+}
