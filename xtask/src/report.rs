@@ -5,6 +5,7 @@
 //! ```text
 //! uffd-suite: begin arch=<arch> page_size=<n> cases=<n>
 //! uffd-suite: features=0x<mask>      (or: features=none (<why>))
+//! uffd-suite: running <name>       (before each case: names a case that hangs)
 //! uffd-case: <name> ... pass | skip: <reason> | fail: <message>
 //! uffd-suite: end passed=<n> skipped=<n> failed=<n>
 //! uffd-suite: panic: <message>       (instead of the rest, if it panicked)
@@ -39,6 +40,8 @@ pub struct Report {
     pub end: Option<(usize, usize, usize)>,
     /// Panic messages.
     pub panics: Vec<String>,
+    /// The case of the last `running` line.
+    pub running: Option<String>,
 }
 
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -80,6 +83,8 @@ pub fn parse(text: &str) -> Report {
                     (Some(p), Some(s), Some(f)) => Some((p, s, f)),
                     _ => None,
                 };
+            } else if let Some(name) = rest.strip_prefix("running ") {
+                r.running = Some(name.to_string());
             } else if let Some(p) = rest.strip_prefix("panic: ") {
                 r.panics.push(p.to_string());
             }
@@ -131,7 +136,17 @@ impl Report {
             p.push("no `uffd-suite: features=` line".into());
         }
         match self.end {
-            None => p.push("no `uffd-suite: end` line (crashed or timed out?)".into()),
+            None => {
+                let stuck = match &self.running {
+                    Some(n) if !self.cases.iter().any(|(c, _)| c == n) => {
+                        format!("; case {n} started and never reported")
+                    }
+                    _ => String::new(),
+                };
+                p.push(format!(
+                    "no `uffd-suite: end` line (crashed or timed out?){stuck}"
+                ))
+            }
             Some(end) if end != self.count() => p.push(format!(
                 "end line says {end:?}, result lines say {:?}",
                 self.count()

@@ -386,7 +386,9 @@ pub fn boot(a: &Arch, kernel: &Path, initrd: &Path, timeout: Duration, log: &Pat
                 while let Some(nl) = console[shown..].iter().position(|b| *b == b'\n') {
                     let line = String::from_utf8_lossy(&console[shown..shown + nl]);
                     let line = line.trim_end_matches('\r');
-                    if line.contains("uffd-") || line.contains("Kernel panic") {
+                    if (line.contains("uffd-") && !line.contains("uffd-suite: running"))
+                        || line.contains("Kernel panic")
+                    {
                         eprintln!("  [{:5.1} s] {line}", started.elapsed().as_secs_f64());
                     }
                     shown += nl + 1;
@@ -465,7 +467,7 @@ pub fn provision(arches: &[&Arch]) -> Result<()> {
 
 pub fn run(args: &[String]) -> Result<()> {
     let (mut arches, mut suites) = (Vec::<&str>::new(), Vec::<String>::new());
-    let mut timeout = Duration::from_secs(300);
+    let mut timeout = Duration::from_secs(150);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));

@@ -7,6 +7,7 @@
 //! ```text
 //! uffd-suite: begin arch=<arch> page_size=<n> cases=<n>
 //! uffd-suite: features=0x<mask>            (or: features=none (<why>))
+//! uffd-suite: running <name>                 (before each case)
 //! uffd-case: <name> ... pass
 //! uffd-case: <name> ... skip: <reason>
 //! uffd-case: <name> ... fail: <message>
@@ -111,6 +112,8 @@ fn run(start: &Start) -> bool {
     let ctx = suite::Ctx { page_size };
     let (mut passed, mut skipped, mut failed) = (0, 0, 0);
     for case in suite::CASES {
+        // Names the case if it never returns (the harness's timeout then says which).
+        let _ = writeln!(out, "uffd-suite: running {}", case.name);
         match (case.run)(&ctx) {
             suite::Outcome::Pass => {
                 passed += 1;
