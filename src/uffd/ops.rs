@@ -38,10 +38,10 @@ fn check_range_slow(page_size: usize, start: usize, len: usize) -> Result<(), Ra
         return Err(RangeError::Overflow);
     }
     if page_size != 0 {
-        if start % page_size != 0 {
+        if !start.is_multiple_of(page_size) {
             return Err(RangeError::UnalignedStart(start));
         }
-        if len % page_size != 0 {
+        if !len.is_multiple_of(page_size) {
             return Err(RangeError::UnalignedLen(len));
         }
     }
@@ -287,7 +287,7 @@ impl Uffd {
         if src.checked_add(len).is_none() {
             return Err(RangeError::Overflow.into());
         }
-        if self.page_size != 0 && src % self.page_size != 0 {
+        if self.page_size != 0 && !src.is_multiple_of(self.page_size) {
             return Err(RangeError::UnalignedSrc(src).into());
         }
         let mut arg = uffdio_move {

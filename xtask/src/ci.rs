@@ -78,6 +78,14 @@ pub fn run(args: &[String]) -> Result<()> {
         Ok(())
     })?;
     step("tests", || sh(cargo().args(["test", "--workspace"])))?;
+    // Every example, run: each asserts its own result and exits non-zero on failure.
+    step("examples", || examples(&cargo))?;
+    step("docs (warnings are errors)", || {
+        sh(cargo()
+            .args(["doc", "-p", "uffd", "--all-features", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"))
+    })?;
+    step(&format!("msrv {MSRV}"), msrv)?;
     // The fault-storm benchmark, short: both implementations, every handler pattern, contents
     // verified (no timing judged; cargo xtask bench for numbers).
     step("bench smoke", crate::bench::smoke)?;
@@ -164,4 +172,75 @@ pub fn apt_install(pkgs: &[&str]) -> Result<()> {
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The examples of the root package that need `std` (each asserts its own result).
+const EXAMPLES: &[&str] = &[
+    "lazy_alloc",
+    "snapshot_restore",
+    "dirty_tracking",
+    "async_tokio",
+];
+
+/// Runs every example; builds `examples/no_libc` for x86_64 and aarch64 and runs the x86_64 one
+/// (the aarch64 one is built only: qemu-user does not emulate userfaultfd).
+fn examples(cargo: &dyn Fn() -> Command) -> Result<()> {
+    for e in EXAMPLES {
+        sh(cargo().args(["run", "-p", "uffd", "--features", "std", "--example", e]))?;
+    }
+    apt_install(&["gcc-aarch64-linux-gnu"])?;
+    for t in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+        sh(cargo()
+            .args(["build", "--release", "-p", "no-libc-example", "--target", t])
+            .env(
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
+                "aarch64-linux-gnu-gcc",
+            ))?;
+    }
+    let bin = crate::util::target_dir().join("x86_64-unknown-linux-gnu/release/no_libc");
+    let out = output(&mut Command::new(&bin))?;
+    print!("{out}");
+    if !out.lines().any(|l| l == "no_libc: ok") {
+        return Err(format!("{} did not print `no_libc: ok`", bin.display()));
+    }
+    Ok(())
+}
+
+/// The oldest Rust that builds the crate: `rust-version` in Cargo.toml. (Nested `offset_of!`
+/// needs 1.82; the `syscalls` 0.8 dependency uses `is_multiple_of`, stable since 1.87.)
+pub const MSRV: &str = "1.87";
+
+/// Installs the MSRV toolchain (minimal profile) and builds and tests the library with it.
+fn msrv() -> Result<()> {
+    let manifest = std::fs::read_to_string(crate::util::root().join("Cargo.toml"))
+        .map_err(|e| format!("Cargo.toml: {e}"))?;
+    if !manifest.contains(&format!("rust-version = \"{MSRV}\"")) {
+        return Err(format!(
+            "Cargo.toml's rust-version is not {MSRV} (xtask/src/ci.rs MSRV)"
+        ));
+    }
+    sh(Command::new("rustup").args(["toolchain", "install", MSRV, "--profile", "minimal"]))?;
+    let cargo = || {
+        let mut c = Command::new("rustup");
+        c.args(["run", MSRV, "cargo"])
+            .current_dir(crate::util::root())
+            .env_remove("CARGO")
+            .env_remove("RUSTC")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            // Its own target directory: the stable build's stays cached.
+            .env("CARGO_TARGET_DIR", crate::util::target_dir().join("msrv"));
+        c
+    };
+    sh(cargo().args(["build", "-p", "uffd"]))?;
+    sh(cargo().args(["build", "-p", "uffd", "--all-features"]))?;
+    sh(cargo().args([
+        "test",
+        "-p",
+        "uffd",
+        "--features",
+        "std",
+        "--lib",
+        "--tests",
+        "--examples",
+    ]))
 }
