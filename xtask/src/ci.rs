@@ -78,6 +78,10 @@ pub fn run(args: &[String]) -> Result<()> {
         Ok(())
     })?;
     step("tests", || sh(cargo().args(["test", "--workspace"])))?;
+    // The event and partial-progress decoders under libFuzzer (nightly, cargo-fuzz; fuzz/ is its
+    // own workspace): 20 s per target, about 45 s warm (1.5 min more for a cold build). The
+    // long run is by hand: `cd fuzz && cargo +nightly fuzz run -O <target> -- -runs=10000000`.
+    step("fuzz smoke", fuzz_smoke)?;
     // Every example, run: each asserts its own result and exits non-zero on failure.
     step("examples", || examples(&cargo))?;
     step("docs (warnings are errors)", || {
@@ -110,6 +114,21 @@ pub fn run(args: &[String]) -> Result<()> {
         "ci: all checks passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `cargo +nightly fuzz run <target> -- -max_total_time=20` for every target in fuzz/.
+fn fuzz_smoke() -> Result<()> {
+    if output(Command::new("cargo").args(["fuzz", "--version"])).is_err() {
+        sh(Command::new("cargo").args(["install", "--locked", "cargo-fuzz"]))?;
+    }
+    let fuzz = crate::util::root().join("fuzz");
+    for t in ["decode_msg", "range_result"] {
+        sh(Command::new("rustup")
+            .current_dir(&fuzz)
+            .args(["run", "nightly", "cargo", "fuzz", "run", "-O", t, "--"])
+            .args(["-max_total_time=20", "-print_final_stats=1"]))?;
+    }
     Ok(())
 }
 
