@@ -114,4 +114,10 @@ event_unmap_device
 mmap_changing_eagain_device
 nonblocking_read_empty_device
 poll_blocking_pollerr_device
-unprivileged}
+unprivileged
+fork_pending_fault_syscall
+close_wakes_blocked_syscall
+faulter_exit_esrch_syscall
+fork_pending_fault_device
+close_wakes_blocked_device
+faulter_exit_esrch_device}

@@ -16,6 +16,7 @@ mod events;
 mod faults;
 mod kinds;
 mod nr;
+mod races;
 pub mod rt;
 pub mod util;
 
@@ -327,5 +328,29 @@ pub const CASES: &[Case] = &[
     Case {
         name: "unprivileged",
         run: |c| events::unprivileged(c),
+    },
+    Case {
+        name: "fork_pending_fault_syscall",
+        run: |c| races::fork_with_pending_fault(c, Syscall),
+    },
+    Case {
+        name: "close_wakes_blocked_syscall",
+        run: |c| races::close_wakes_blocked(c, Syscall),
+    },
+    Case {
+        name: "faulter_exit_esrch_syscall",
+        run: |c| races::faulter_exits_esrch(c, Syscall),
+    },
+    Case {
+        name: "fork_pending_fault_device",
+        run: |c| races::fork_with_pending_fault(c, Device),
+    },
+    Case {
+        name: "close_wakes_blocked_device",
+        run: |c| races::close_wakes_blocked(c, Device),
+    },
+    Case {
+        name: "faulter_exit_esrch_device",
+        run: |c| races::faulter_exits_esrch(c, Device),
     },
 ];
