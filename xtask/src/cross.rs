@@ -22,6 +22,9 @@ pub struct Target {
     pub qemu: &'static str,
     /// Also runs on this x86_64 kernel without emulation.
     pub native: bool,
+    /// `tests/vm-init` builds for it (own `_start`; not on 32-bit powerpc, and musl's start
+    /// files get in the way).
+    pub vm_init: bool,
 }
 
 pub const TARGETS: &[Target] = &[
@@ -30,48 +33,56 @@ pub const TARGETS: &[Target] = &[
         gcc: Some(("i686-linux-gnu", "i386")),
         qemu: "qemu-i386",
         native: true,
+        vm_init: true,
     },
     Target {
         triple: "aarch64-unknown-linux-gnu",
         gcc: Some(("aarch64-linux-gnu", "arm64")),
         qemu: "qemu-aarch64",
         native: false,
+        vm_init: true,
     },
     Target {
         triple: "armv7-unknown-linux-gnueabihf",
         gcc: Some(("arm-linux-gnueabihf", "armhf")),
         qemu: "qemu-arm",
         native: false,
+        vm_init: true,
     },
     Target {
         triple: "riscv64gc-unknown-linux-gnu",
         gcc: Some(("riscv64-linux-gnu", "riscv64")),
         qemu: "qemu-riscv64",
         native: false,
+        vm_init: true,
     },
     Target {
         triple: "powerpc64le-unknown-linux-gnu",
         gcc: Some(("powerpc64le-linux-gnu", "ppc64el")),
         qemu: "qemu-ppc64le",
         native: false,
+        vm_init: true,
     },
     Target {
         triple: "powerpc-unknown-linux-gnu",
         gcc: Some(("powerpc-linux-gnu", "powerpc")),
         qemu: "qemu-ppc",
         native: false,
+        vm_init: false,
     },
     Target {
         triple: "s390x-unknown-linux-gnu",
         gcc: Some(("s390x-linux-gnu", "s390x")),
         qemu: "qemu-s390x",
         native: false,
+        vm_init: true,
     },
     Target {
         triple: "x86_64-unknown-linux-musl",
         gcc: None,
         qemu: "qemu-x86_64",
         native: true,
+        vm_init: false,
     },
 ];
 
@@ -162,16 +173,27 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     provision(&selected)?;
     let mut rows = Vec::new();
-    for t in &selected {
+    // The suite's case names (the same on every arch), from the first vm-init run.
+    let mut names: Vec<String> = Vec::new();
+    let mut sorted: Vec<&Target> = selected.iter().copied().filter(|t| t.vm_init).collect();
+    sorted.extend(selected.iter().copied().filter(|t| !t.vm_init));
+    for t in sorted {
         eprintln!("\n=== cross-test {}", t.triple);
         let qemu = qemu_runner(t);
-        let (row, names) = suite(t, "qemu-user", Some(&qemu));
-        rows.push(row);
+        if t.vm_init {
+            let (row, n) = suite(t, "qemu-user", Some(&qemu));
+            rows.push(row);
+            if names.is_empty() {
+                names = n;
+            }
+        }
         rows.push(cargo_tests(t, "qemu-user", Some(&qemu), &names));
         if t.native {
-            let (row, names) = suite(t, "native", None);
-            rows.push(row);
-            rows.push(cargo_tests(t, "native", None, &names));
+            let native = native_runner(t);
+            if t.vm_init {
+                rows.push(suite(t, "native", native.as_deref()).0);
+            }
+            rows.push(cargo_tests(t, "native", native.as_deref(), &[]));
         }
     }
     println!("\ncross-test summary");
@@ -212,6 +234,18 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 }
 
+/// Natively, a dynamic glibc binary of a foreign ABI (i686) needs the cross sysroot's loader:
+/// `/usr/<triple>/lib/ld-linux.so.2 --library-path /usr/<triple>/lib`. Static ones need nothing.
+fn native_runner(t: &Target) -> Option<String> {
+    let (gcc, _) = t.gcc?;
+    let dir = format!("/usr/{gcc}/lib");
+    let loader = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("ld-linux") && n.ends_with(".so.2"))?;
+    Some(format!("{dir}/{loader} --library-path {dir}"))
+}
+
 /// `qemu-<arch> -L /usr/<gcc triple>` (the sysroot of the cross libc, for dynamic binaries).
 fn qemu_runner(t: &Target) -> String {
     match t.gcc {
@@ -220,7 +254,8 @@ fn qemu_runner(t: &Target) -> String {
     }
 }
 
-/// `cargo test --target T` of the default members, under `runner` (or natively).
+/// `cargo test -p uffd --target T` under `runner` (or natively). (`layout-tests` compares
+/// with the host's C headers; `cargo xtask verify-layout --arch all` covers the other ABIs.)
 ///
 /// `tests/kernel.rs` (the std harness) prints `SKIP <case>: <reason>` for a skipped case;
 /// `--nocapture` lets those through, and under QEMU user every case of the suite (`cases`,
@@ -228,8 +263,16 @@ fn qemu_runner(t: &Target) -> String {
 fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>, cases: &[String]) -> Row {
     let started = Instant::now();
     let mut c = cargo_for(t);
-    c.args(["test", "--target", t.triple, "--", "--nocapture"])
-        .env("CARGO_TERM_PROGRESS_WHEN", "never");
+    c.args([
+        "test",
+        "-p",
+        "uffd",
+        "--target",
+        t.triple,
+        "--",
+        "--nocapture",
+    ])
+    .env("CARGO_TERM_PROGRESS_WHEN", "never");
     // Doc tests are not cross-run by stable cargo; everything else is.
     match runner {
         Some(r) => c.env(cargo_env(t.triple, "RUNNER"), r),
@@ -295,7 +338,7 @@ fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>, cases: &[Str
     }
     let skips = std_harness_skips(&stdout);
     row.suite = format!("std harness: {}", skips.summary());
-    if runner.is_some() {
+    if run == "qemu-user" {
         if cases.is_empty() {
             row.problems
                 .push("no case names from vm-init to check the std harness against".into());
@@ -380,7 +423,7 @@ fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> (Row, Vec<Strin
         row.problems
             .push(format!("vm-init exited with {}", out.status));
     }
-    if runner.is_some() {
+    if run == "qemu-user" {
         row.problems.extend(enosys_problems(&r));
     }
     (row, r.cases.into_iter().map(|(n, _)| n).collect())

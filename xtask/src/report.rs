@@ -184,10 +184,19 @@ impl Report {
     }
 }
 
-/// Prints a table with a header row; columns padded to their widest cell.
+/// Prints a table with a header row; columns padded to their widest cell. A `|` inside a
+/// cell (e.g. `Features(A | B)`) is printed as `+`.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| c.replace(" | ", "+").replace('|', "+"))
+                .collect()
+        })
+        .collect();
     let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             w[i] = w[i].max(c.chars().count());
         }
@@ -207,7 +216,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             .collect::<Vec<_>>()
             .join("|")
     );
-    for r in rows {
+    for r in &rows {
         line(r.iter().map(String::as_str).collect());
     }
 }

@@ -180,6 +180,7 @@ fn rust_target(a: &Arch) -> Result<&'static Target> {
         gcc: None,
         qemu: "qemu-x86_64",
         native: true,
+        vm_init: true,
     };
     if a.target == HOST.triple {
         return Ok(&HOST);
