@@ -265,6 +265,7 @@ fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>, cases: &[Str
     let mut c = cargo_for(t);
     c.args([
         "test",
+        "--no-fail-fast",
         "-p",
         "uffd",
         "--target",
