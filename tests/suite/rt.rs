@@ -74,23 +74,35 @@ impl Drop for Map {
 }
 
 pub fn mmap(addr: usize, len: usize, flags: usize, fd: i32) -> Result<Map, Errno> {
-    // SAFETY: a new mapping (MAP_FIXED only over reservations the test owns).
-    let a = unsafe {
-        syscall6(
-            nr::mmap,
-            addr,
-            len,
-            PROT_READ | PROT_WRITE,
-            flags,
-            fd as isize as usize,
-            0,
-        )
-    }?;
+    let args = [
+        addr,
+        len,
+        PROT_READ | PROT_WRITE,
+        flags,
+        fd as isize as usize,
+        0,
+    ];
+    let a = sys_mmap(&args)?;
     Ok(Map {
         addr: a,
         len,
         owned: core::cell::Cell::new(true),
     })
+}
+
+/// `mmap(2)` with the six words of `args`.
+#[cfg(not(target_arch = "s390x"))]
+fn sys_mmap(args: &[usize; 6]) -> Result<usize, Errno> {
+    let [a1, a2, a3, a4, a5, a6] = *args;
+    // SAFETY: a new mapping (MAP_FIXED only over reservations the test owns).
+    unsafe { syscall6(nr::mmap, a1, a2, a3, a4, a5, a6) }
+}
+
+/// s390x's `__NR_mmap` is the old `mmap`: one pointer to the six argument words.
+#[cfg(target_arch = "s390x")]
+fn sys_mmap(args: &[usize; 6]) -> Result<usize, Errno> {
+    // SAFETY: as above; `args` outlives the call and the kernel only reads it.
+    unsafe { syscall6(nr::mmap, args.as_ptr() as usize, 0, 0, 0, 0, 0) }
 }
 
 pub fn anon(len: usize) -> Result<Map, Errno> {
