@@ -9,6 +9,7 @@ mod cross;
 mod initramfs;
 mod provision;
 mod report;
+mod stress;
 mod util;
 mod verify_layout;
 mod vm;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         "cross-test" => cross::run(rest),
         "vm-test" => vm::run(rest),
         "verify-layout" => verify_layout::run(rest),
+        "stress" => stress::run(rest),
         _ => {
             eprintln!("usage: cargo xtask <bench|ci|verify-layout|cross-test|vm-test> [options]");
             return ExitCode::from(2);
