@@ -82,6 +82,20 @@ pub fn run(args: &[String]) -> Result<()> {
     // own workspace): 20 s per target, about 45 s warm (1.5 min more for a cold build). The
     // long run is by hand: `cd fuzz && cargo +nightly fuzz run -O <target> -- -runs=10000000`.
     step("fuzz smoke", fuzz_smoke)?;
+    // The pure unit tests (abi, ioctl, event and progress decoding, range rules) under Miri,
+    // about 1 min with the sysroot build. tests/ioctl.rs passes too but takes 2.5 min: by hand.
+    step("miri (pure unit tests)", || {
+        let have =
+            output(Command::new("rustup").args(["+nightly", "component", "list", "--installed"]))?;
+        if !have.lines().any(|l| l.starts_with("miri")) {
+            sh(Command::new("rustup").args(["+nightly", "component", "add", "miri", "rust-src"]))?;
+        }
+        sh(Command::new("rustup")
+            .current_dir(crate::util::root())
+            .args([
+                "run", "nightly", "cargo", "miri", "test", "-p", "uffd", "--lib",
+            ]))
+    })?;
     // Every example, run: each asserts its own result and exits non-zero on failure.
     step("examples", || examples(&cargo))?;
     step("docs (warnings are errors)", || {
