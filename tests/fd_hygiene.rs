@@ -262,10 +262,25 @@ fn fork_events_and_events_drop_leak_nothing() {
     drop(u);
 }
 
+/// How this process was started, up to and including the test binary: just the binary, or
+/// e.g. `ld-linux.so.2 --library-path DIR binary` when a foreign ABI's loader runs it (i686 on
+/// this x86_64 host), where `current_exe()` is the loader. From `/proc/self/cmdline`.
+fn self_command() -> (String, Vec<String>) {
+    let cmdline = std::fs::read("/proc/self/cmdline").unwrap();
+    let words: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let argv0 = std::env::args().next().unwrap();
+    let end = words.iter().position(|w| *w == argv0).unwrap_or(0);
+    (words[0].clone(), words[1..=end].to_vec())
+}
+
 /// Runs this test binary again with `--exact exec_helper`, telling it which fd to look at.
 fn exec_check(fd: i32, expect: &str) {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
+    let (program, prefix) = self_command();
+    let out = Command::new(program)
+        .args(prefix)
         .args(["--exact", "exec_helper", "--nocapture", "--test-threads=1"])
         .env(CHECK_FD, fd.to_string())
         .env(EXPECT, expect)
