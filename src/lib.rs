@@ -34,3 +34,8 @@ pub use error::{Call, Error, RangeError};
 pub use event::{Event, Events};
 pub use sys::Errno;
 pub use uffd::{Builder, OpenStrategy, Probe, Uffd, Unnegotiated};
+
+// The README's examples are compiled (and the first run) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -22,8 +22,9 @@ pub const NO_STD_TARGETS: &[&str] = &[
     "aarch64-unknown-none",
 ];
 
-/// Debian packages the checks need (gcc for the C probes, gcc-multilib for i386 probes).
-const APT_PACKAGES: &[&str] = &["gcc", "libc6-dev", "gcc-multilib", "dpkg-dev"];
+/// Debian packages the checks need (gcc for the C probes and the C benchmark reference; the
+/// i386 and x32 probes are freestanding `-c`, so no multilib is needed).
+const APT_PACKAGES: &[&str] = &["gcc", "libc6-dev", "dpkg-dev"];
 
 pub fn run(args: &[String]) -> Result<()> {
     if let Some(a) = args.first() {
