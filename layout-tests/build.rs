@@ -44,7 +44,7 @@ fn main() {
     let sys = match std::env::var("LAYOUT_TESTS_SYS").as_deref() {
         Ok("1") => true,
         Ok("0") => false,
-        _ => crate_has_sys(&root),
+        _ => probe::crate_has_sys(&root),
     };
 
     let probe: Result<Probe, String> = match std::env::var_os("LAYOUT_TESTS_C_VALUES") {
@@ -66,28 +66,6 @@ fn main() {
     std::fs::write(out.join("layout.rs"), code).unwrap();
 }
 
-/// Whether the crate defines `uffd::sys::{__NR_userfaultfd, O_CLOEXEC, O_NONBLOCK}`: `src/lib.rs`
-/// declares `mod sys` and `src/sys` defines all three as `pub const`.
-fn crate_has_sys(root: &Path) -> bool {
-    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap_or_default();
-    if !lib.contains("pub mod sys") {
-        return false;
-    }
-    let mut text = String::new();
-    if let Ok(dir) = std::fs::read_dir(root.join("src/sys")) {
-        for e in dir.flatten() {
-            text += &std::fs::read_to_string(e.path()).unwrap_or_default();
-        }
-    }
-    [
-        "pub const __NR_userfaultfd",
-        "pub const O_CLOEXEC",
-        "pub const O_NONBLOCK",
-    ]
-    .iter()
-    .all(|s| text.contains(s))
-}
-
 /// The host check: the target's C compiler (from the `cc` crate) on `/usr/include`.
 fn host_probe(out: &Path) -> Result<Probe, String> {
     let target = std::env::var("TARGET").unwrap_or_default();
@@ -103,17 +81,6 @@ fn host_probe(out: &Path) -> Result<Probe, String> {
         .debug(false)
         .try_get_compiler()
         .map_err(|e| e.to_string())?;
-    let multiarch = std::process::Command::new(tool.path())
-        .arg("-print-multiarch")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let mut includes = Vec::new();
-    if !multiarch.is_empty() {
-        includes.push(PathBuf::from("/usr/include").join(multiarch));
-    }
-    includes.push(PathBuf::from("/usr/include"));
     let flags = tool
         .args()
         .iter()
@@ -122,7 +89,7 @@ fn host_probe(out: &Path) -> Result<Probe, String> {
     let compiler = probe::Compiler {
         program: tool.path().to_path_buf(),
         flags,
-        includes,
+        includes: probe::host_includes(tool.path()),
     };
     probe::run(&compiler, &out.join("probe"))
 }
@@ -140,7 +107,8 @@ fn generate(probe: Result<Probe, String>, ctx: Ctx, soft: bool) -> String {
     );
     let _ = writeln!(
         s,
-        "#[no_mangle]\n#[used]\npub static UFFD_LAYOUT_RUST_VALUES: [u64; {}] = [",
+        "#[no_mangle]\n#[used]\npub static {}: [u64; {}] = [",
+        probe::RUST_VALUES_SYMBOL,
         items.len()
     );
     for it in &items {
@@ -156,7 +124,8 @@ fn generate(probe: Result<Probe, String>, ctx: Ctx, soft: bool) -> String {
     let _ = writeln!(s, "];\n/// 1 where the crate has the item in this build.");
     let _ = writeln!(
         s,
-        "#[no_mangle]\n#[used]\npub static UFFD_LAYOUT_RUST_PRESENT: [u8; {}] = [",
+        "#[no_mangle]\n#[used]\npub static {}: [u8; {}] = [",
+        probe::RUST_PRESENT_SYMBOL,
         items.len()
     );
     for it in &items {
@@ -186,10 +155,7 @@ fn generate(probe: Result<Probe, String>, ctx: Ctx, soft: bool) -> String {
         }
     };
     let source = format!("{} compiled by {}", probe.header, probe.compiler);
-    let version = probe
-        .version
-        .map(|(a, b, c)| format!("{a}.{b}.{c}"))
-        .unwrap_or_default();
+    let version = probe.version_string().unwrap_or_default();
     let _ = writeln!(
         s,
         "/// Where the C values came from.\npub const SOURCE: &str = {source:?};"

@@ -2,7 +2,7 @@
 
 use super::manifest;
 use super::probe::{self, Ctx, Plan, Probe};
-use super::RustValues;
+use super::rust::RustValues;
 
 /// The verdict of one row.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,18 +1,47 @@
 //! Self-tests of verify-layout: a deliberately broken value must make it fail, with a message
 //! naming the item and both values. They probe the host's real `/usr/include` with gcc.
 
-use super::*;
-use probe::Probe;
-use table::Status;
+use super::abi::{compiler, host_abi, ABIS};
+use super::probe::{self, Ctx, Probe};
+use super::rust::{build_rust_values, family_values, RustValues};
+use super::table::{judge, Row, Status};
+use super::tree::Tree;
+use super::{manifest, work_dir};
+use crate::util::root;
+use std::path::PathBuf;
+
+/// `target/verify-layout/selftest/<name>`: one test's files.
+fn selftest_dir(name: &str) -> PathBuf {
+    work_dir().join("selftest").join(name)
+}
 
 fn host_probe(name: &str) -> Probe {
     let (cc, note) = compiler(host_abi(), &Tree::Host);
     assert!(note.is_none(), "{note:?}");
-    let work = target_dir()
-        .join("verify-layout")
-        .join("selftest")
-        .join(name);
-    probe::run(&cc, &work).expect("host probe")
+    probe::run(&cc, &selftest_dir(name)).expect("host probe")
+}
+
+/// The context of a crate built without `unstable-7-3`.
+fn ctx(sys: bool, rust_target: bool) -> Ctx {
+    Ctx {
+        unstable: false,
+        sys,
+        rust_target,
+    }
+}
+
+fn failures(rows: &[Row]) -> Vec<&Row> {
+    rows.iter()
+        .filter(|r| matches!(r.status, Status::Fail(_)))
+        .collect()
+}
+
+/// The crate's values for none of the items.
+fn no_rust_values(n: usize) -> RustValues {
+    RustValues {
+        values: vec![None; n],
+        source: String::new(),
+    }
 }
 
 fn index(key: &str) -> usize {
@@ -26,19 +55,8 @@ fn index(key: &str) -> usize {
 fn host_headers_pass() {
     let p = host_probe("pass");
     let host = build_rust_values(host_abi().rust.unwrap(), None, false, true).expect("soft build");
-    let rows = judge(
-        &p,
-        &host,
-        Ctx {
-            unstable: false,
-            sys: crate_has_sys(),
-            rust_target: true,
-        },
-    );
-    let bad: Vec<_> = rows
-        .iter()
-        .filter(|r| matches!(r.status, Status::Fail(_)))
-        .collect();
+    let rows = judge(&p, &host, ctx(probe::crate_has_sys(&root()), true));
+    let bad = failures(&rows);
     assert!(bad.is_empty(), "{bad:#?}");
     assert!(rows.iter().filter(|r| r.status == Status::Ok).count() > 100);
 }
@@ -58,20 +76,8 @@ fn wake_with_the_other_direction_on_powerpc_fails() {
     assert_eq!(right, 0x4010_aa02);
     // The C side of a powerpc probe, as a broken header would give it.
     p.values[index("UFFDIO_WAKE")] = Some(wrong);
-    let host = RustValues {
-        values: vec![None; p.values.len()],
-        source: String::new(),
-    };
-    let rust = family_values(ppc, &host);
-    let rows = judge(
-        &p,
-        &rust,
-        Ctx {
-            unstable: false,
-            sys: false,
-            rust_target: false,
-        },
-    );
+    let rust = family_values(ppc, &no_rust_values(p.values.len()));
+    let rows = judge(&p, &rust, ctx(false, false));
     let row = rows.iter().find(|r| r.key == "UFFDIO_WAKE").unwrap();
     assert_eq!(
         row.status,
@@ -89,11 +95,7 @@ fn uffd_msg_offset_off_by_one_fails_in_rustc() {
     let i = index("offsetof(struct uffd_msg, arg.pagefault.feat.ptid)");
     assert_eq!(p.values[i], Some(24), "the real header");
     p.values[i] = Some(25);
-    let file = target_dir()
-        .join("verify-layout")
-        .join("selftest")
-        .join("offset")
-        .join("broken.txt");
+    let file = selftest_dir("offset").join("broken.txt");
     std::fs::write(&file, probe::to_values_file(&p)).unwrap();
     let target = host_abi().rust.unwrap();
     let Err((true, msg)) = build_rust_values(target, Some(&file), false, false) else {
@@ -110,19 +112,8 @@ fn uffd_msg_offset_off_by_one_fails_in_rustc() {
     // And the soft build still gives the crate's value for the table.
     let v = build_rust_values(target, Some(&file), false, true).expect("soft build");
     assert_eq!(v.values[i], Some(24));
-    let rows = judge(
-        &p,
-        &v,
-        Ctx {
-            unstable: false,
-            sys: crate_has_sys(),
-            rust_target: true,
-        },
-    );
-    let bad: Vec<_> = rows
-        .iter()
-        .filter(|r| matches!(r.status, Status::Fail(_)))
-        .collect();
+    let rows = judge(&p, &v, ctx(probe::crate_has_sys(&root()), true));
+    let bad = failures(&rows);
     assert_eq!(bad.len(), 1, "{bad:#?}");
     assert_eq!(
         bad[0].key,
@@ -138,18 +129,7 @@ fn uffd_msg_offset_off_by_one_fails_in_rustc() {
 fn header_items_missing_from_the_crate_fail() {
     let mut p = host_probe("extra");
     p.extras.push("#define UFFD_FEATURE_NEW_THING".into());
-    let rows = judge(
-        &p,
-        &RustValues {
-            values: vec![None; p.values.len()],
-            source: String::new(),
-        },
-        Ctx {
-            unstable: false,
-            sys: false,
-            rust_target: true,
-        },
-    );
+    let rows = judge(&p, &no_rust_values(p.values.len()), ctx(false, true));
     let row = rows
         .iter()
         .find(|r| r.key == "#define UFFD_FEATURE_NEW_THING")
