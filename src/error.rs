@@ -83,6 +83,20 @@ pub enum Error {
         /// What opening `/dev/userfaultfd` gave, if it was tried and failed.
         device: Option<Errno>,
     },
+    /// Both ways of creating a userfaultfd failed ([`OpenStrategy::DeviceThenSyscall`]):
+    /// `/dev/userfaultfd` could not be used (missing, not accessible, or not answering
+    /// `USERFAULTFD_IOC_NEW`), and then `userfaultfd(2)` failed too (other than with EPERM,
+    /// which is [`Error::PermissionDenied`]). [`Error::errno`] is the syscall's.
+    ///
+    /// [`OpenStrategy::DeviceThenSyscall`]: crate::OpenStrategy::DeviceThenSyscall
+    OpenFailed {
+        /// Which device step failed ([`Call::OpenDevice`] or [`Call::DeviceNew`]).
+        device_call: Call,
+        /// Its errno.
+        device: Errno,
+        /// What `userfaultfd(2)` gave afterwards.
+        syscall: Errno,
+    },
     /// Features the caller required are not offered by the running kernel.
     MissingFeatures {
         /// Required but not offered.
@@ -119,7 +133,8 @@ impl Error {
         match *self {
             Error::Sys { errno, .. }
             | Error::PermissionDenied { errno, .. }
-            | Error::Partial { errno, .. } => Some(errno),
+            | Error::Partial { errno, .. }
+            | Error::OpenFailed { syscall: errno, .. } => Some(errno),
             _ => None,
         }
     }
@@ -197,6 +212,14 @@ impl fmt::Display for Error {
                      group and mode 0660) and open with OpenStrategy::DeviceThenSyscall",
                 )
             }
+            Error::OpenFailed {
+                device_call,
+                device,
+                syscall,
+            } => write!(
+                f,
+                "no userfaultfd: /dev/userfaultfd ({device_call:?}): {device}; then Userfaultfd: {syscall}"
+            ),
             Error::MissingFeatures { missing, available } => write!(
                 f,
                 "the kernel lacks required userfaultfd features {missing:?} (it offers {available:?})"

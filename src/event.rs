@@ -206,17 +206,26 @@ impl Uffd {
     /// the timeout passes (`false`); `None` waits indefinitely.
     ///
     /// Since Linux 4.3. A userfaultfd without `O_NONBLOCK` always reports `POLLERR`, returned
-    /// as [`Error::PollError`]; EINTR is returned, not retried.
+    /// as [`Error::PollError`]; EINTR is returned, not retried. A closed or invalid fd
+    /// (`POLLNVAL`, or a negative fd, which `ppoll` would silently ignore) is EBADF, not
+    /// "nothing pending".
     ///
     /// # References
     /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
     pub fn poll(&self, timeout: Option<&Timespec>) -> Result<bool, Error> {
+        let ebadf = Error::sys(Call::Poll, Errno::EBADF);
+        if self.as_raw_fd() < 0 {
+            return Err(ebadf);
+        }
         let mut fds = [PollFd {
             fd: self.as_raw_fd(),
             events: sys::POLLIN,
             revents: 0,
         }];
         let n = sys::ppoll(&mut fds, timeout).map_err(|e| Error::sys(Call::Poll, e))?;
+        if fds[0].revents & sys::POLLNVAL != 0 {
+            return Err(ebadf);
+        }
         if fds[0].revents & sys::POLLERR != 0 {
             return Err(Error::PollError);
         }

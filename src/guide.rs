@@ -65,8 +65,11 @@
 //!   0660`) without opening it to every process. Often the node exists but is `0600 root`.
 //!
 //! The default, [`OpenStrategy::DeviceThenSyscall`](crate::OpenStrategy::DeviceThenSyscall),
-//! tries the device and falls back to the syscall when the node is missing or not accessible
-//! (ENOENT, EACCES, EPERM). Both give the same kind of fd. Use `SyscallOnly` where `/dev` is not
+//! tries the device and falls back to the syscall when the node is missing, not accessible or
+//! has no driver behind it (`openat`: ENOENT, EACCES, EPERM, ENXIO, ENODEV), or when it does not
+//! know `USERFAULTFD_IOC_NEW` (ENOTTY: QEMU user emulation, or another device at that path).
+//! Both give the same kind of fd; if the syscall fails too, the error names both failures
+//! ([`Error::OpenFailed`](crate::Error::OpenFailed)). Use `SyscallOnly` where `/dev` is not
 //! mounted or must not be touched, `DeviceOnly` to insist on the administrator's grant.
 //!
 //! ## 3. Privileges and `vm.unprivileged_userfaultfd`

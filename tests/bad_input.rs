@@ -361,6 +361,28 @@ fn closed_fd_is_ebadf() {
     foreign_fd(1 << 30, Errno::EBADF);
 }
 
+/// `poll` on an fd that is not open: EBADF (`POLLNVAL`; a negative fd, which `ppoll` ignores,
+/// without a system call), never `Ok(false)` as if nothing were pending. Needs no userfaultfd.
+#[test]
+fn poll_on_a_closed_fd_is_ebadf() {
+    let zero = uffd::sys::Timespec::default();
+    for fd in [-1, 1 << 30] {
+        // SAFETY: deliberately outside the contract (no fd is open with that number); ownership
+        // is given back with `into_raw_fd`, so nothing is closed.
+        let u = unsafe { Uffd::from_raw_parts(fd, Features::empty(), Ioctls::empty(), 4096) };
+        let r = u.poll(Some(&zero));
+        assert_eq!(
+            r,
+            Err(Error::Sys {
+                call: Call::Poll,
+                errno: Errno::EBADF
+            }),
+            "poll on fd {fd}"
+        );
+        let _ = u.into_raw_fd();
+    }
+}
+
 #[test]
 fn non_uffd_fd_is_enotty() {
     if !kernel_has_userfaultfd("non_uffd_fd_is_enotty") {

@@ -42,6 +42,7 @@ errnos! {
     ESRCH = 3, "No such process";
     EINTR = 4, "Interrupted system call";
     EIO = 5, "I/O error";
+    ENXIO = 6, "No such device or address";
     E2BIG = 7, "Argument list too long";
     EBADF = 9, "Bad file number";
     ECHILD = 10, "No child processes";

@@ -176,6 +176,8 @@ pub const POLLIN: i16 = 0x1;
 pub const POLLERR: i16 = 0x8;
 /// `POLLHUP` (0x10 on every arch).
 pub const POLLHUP: i16 = 0x10;
+/// `POLLNVAL` (0x20 on every arch): the fd is not open.
+pub const POLLNVAL: i16 = 0x20;
 
 /// `struct pollfd`, the same on every architecture.
 #[repr(C)]

@@ -10,7 +10,11 @@ use crate::sys::{self, Errno};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum OpenStrategy {
     /// `/dev/userfaultfd` (Linux 6.1+; only its file permissions decide), falling back to
-    /// `userfaultfd(2)` when the node is missing or not accessible (ENOENT, EACCES, EPERM).
+    /// `userfaultfd(2)` when the node is missing, not accessible or has no driver (`openat`:
+    /// ENOENT, EACCES, EPERM, ENXIO, ENODEV), or does not know `USERFAULTFD_IOC_NEW` (ENOTTY:
+    /// QEMU user emulation, or some other device at that path). If the syscall then fails too,
+    /// the error names both ([`Error::OpenFailed`], or [`Error::PermissionDenied`] with
+    /// `device` set).
     #[default]
     DeviceThenSyscall,
     /// `userfaultfd(2)` only.
@@ -158,9 +162,17 @@ impl Builder {
             },
             OpenStrategy::DeviceThenSyscall => match open_device(flags) {
                 Ok(fd) => Ok(fd),
-                Err((Call::OpenDevice, e @ (Errno::ENOENT | Errno::EACCES | Errno::EPERM))) => {
-                    syscall(Some(e))
-                }
+                Err((call, e)) if falls_back(call, e) => match syscall(Some(e)) {
+                    Err(Error::Sys {
+                        call: Call::Userfaultfd,
+                        errno,
+                    }) => Err(Error::OpenFailed {
+                        device_call: call,
+                        device: e,
+                        syscall: errno,
+                    }),
+                    r => r,
+                },
                 Err((call, e)) => Err(Error::sys(call, e)),
             },
         }
@@ -205,6 +217,22 @@ impl Builder {
     }
 }
 
+/// Whether [`OpenStrategy::DeviceThenSyscall`] tries the syscall after the device step `call`
+/// failed with `e`: the node is missing (ENOENT), not accessible (EACCES, EPERM), has no driver
+/// behind it (ENXIO, ENODEV: a stale node on a kernel before 6.1), or the ioctl is unknown to
+/// whatever answered (ENOTTY: QEMU user emulation, another device at that path). Anything else
+/// (EMFILE, EINVAL for bad flags, ...) would fail the syscall the same way and is reported as is.
+pub(crate) const fn falls_back(call: Call, e: Errno) -> bool {
+    match call {
+        Call::OpenDevice => matches!(
+            e,
+            Errno::ENOENT | Errno::EACCES | Errno::EPERM | Errno::ENXIO | Errno::ENODEV
+        ),
+        Call::DeviceNew => matches!(e, Errno::ENOTTY),
+        _ => false,
+    }
+}
+
 /// `/dev/userfaultfd` → `USERFAULTFD_IOC_NEW`; the device fd is closed either way.
 fn open_device(flags: u32) -> Result<i32, (Call, Errno)> {
     let dev = sys::openat(
@@ -220,4 +248,56 @@ fn open_device(flags: u32) -> Result<i32, (Call, Errno)> {
     // SAFETY: `dev` was opened above and is used by nothing else.
     let _ = unsafe { sys::close(dev) };
     r.map(|fd| fd as i32).map_err(|e| (Call::DeviceNew, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_then_syscall_fallback_decision() {
+        for e in [
+            Errno::ENOENT,
+            Errno::EACCES,
+            Errno::EPERM,
+            Errno::ENXIO,
+            Errno::ENODEV,
+        ] {
+            assert!(falls_back(Call::OpenDevice, e), "openat {e:?}");
+        }
+        // QEMU user (and any device that is not the misc userfaultfd) answers ENOTTY.
+        assert!(falls_back(Call::DeviceNew, Errno::ENOTTY));
+        // The real device's own errors are reported, not papered over by the syscall.
+        for e in [Errno::EINVAL, Errno::EMFILE, Errno::ENOMEM, Errno::EPERM] {
+            assert!(!falls_back(Call::DeviceNew, e), "ioctl {e:?}");
+        }
+        for e in [Errno::EMFILE, Errno::ENFILE, Errno::ENOTTY, Errno::EINVAL] {
+            assert!(!falls_back(Call::OpenDevice, e), "openat {e:?}");
+        }
+        assert!(!falls_back(Call::Userfaultfd, Errno::ENOENT));
+    }
+
+    #[test]
+    fn both_failures_are_reported() {
+        let e = Error::OpenFailed {
+            device_call: Call::DeviceNew,
+            device: Errno::ENOTTY,
+            syscall: Errno::ENOSYS,
+        };
+        assert_eq!(e.errno(), Some(Errno::ENOSYS));
+        struct Buf([u8; 256], usize);
+        impl core::fmt::Write for Buf {
+            fn write_str(&mut self, s: &str) -> core::fmt::Result {
+                self.0[self.1..self.1 + s.len()].copy_from_slice(s.as_bytes());
+                self.1 += s.len();
+                Ok(())
+            }
+        }
+        let mut b = Buf([0; 256], 0);
+        core::fmt::Write::write_fmt(&mut b, format_args!("{e}")).unwrap();
+        let s = core::str::from_utf8(&b.0[..b.1]).unwrap();
+        for want in ["DeviceNew", "ENOTTY", "Userfaultfd", "ENOSYS"] {
+            assert!(s.contains(want), "{want} missing in {s}");
+        }
+    }
 }

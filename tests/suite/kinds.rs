@@ -8,7 +8,8 @@ use crate::{check, hok, msg, ok};
 use uffd::flags::*;
 use uffd::{Errno, Error};
 
-fn wp_features(mem: Mem) -> Features {
+/// The features a WP registration over `mem` needs.
+pub(super) fn wp_features(mem: Mem) -> Features {
     match mem {
         Mem::Anon => Features::PAGEFAULT_FLAG_WP,
         Mem::Shmem => Features::PAGEFAULT_FLAG_WP | Features::WP_HUGETLBFS_SHMEM,

@@ -14,6 +14,7 @@
 
 mod events;
 mod faults;
+mod gaps;
 mod kinds;
 mod nr;
 mod races;
@@ -324,6 +325,54 @@ pub const CASES: &[Case] = &[
     Case {
         name: "poll_blocking_pollerr_device",
         run: |c| events::poll_blocking(c, Device),
+    },
+    Case {
+        name: "batched_read_anon_syscall",
+        run: |c| gaps::batched_read(c, Syscall),
+    },
+    Case {
+        name: "register_ebusy_anon_syscall",
+        run: |c| gaps::register_ebusy(c, Syscall),
+    },
+    Case {
+        name: "continue_wp_shmem_syscall",
+        run: |c| gaps::continue_wp(c, Syscall),
+    },
+    Case {
+        name: "wp_dontwake_wake_anon_syscall",
+        run: |c| gaps::wp_dontwake_wake(c, Anon, Syscall),
+    },
+    Case {
+        name: "wp_dontwake_wake_shmem_syscall",
+        run: |c| gaps::wp_dontwake_wake(c, Shmem, Syscall),
+    },
+    Case {
+        name: "poison_shmem_syscall",
+        run: |c| gaps::poison_shmem(c, Syscall),
+    },
+    Case {
+        name: "batched_read_anon_device",
+        run: |c| gaps::batched_read(c, Device),
+    },
+    Case {
+        name: "register_ebusy_anon_device",
+        run: |c| gaps::register_ebusy(c, Device),
+    },
+    Case {
+        name: "continue_wp_shmem_device",
+        run: |c| gaps::continue_wp(c, Device),
+    },
+    Case {
+        name: "wp_dontwake_wake_anon_device",
+        run: |c| gaps::wp_dontwake_wake(c, Anon, Device),
+    },
+    Case {
+        name: "wp_dontwake_wake_shmem_device",
+        run: |c| gaps::wp_dontwake_wake(c, Shmem, Device),
+    },
+    Case {
+        name: "poison_shmem_device",
+        run: |c| gaps::poison_shmem(c, Device),
     },
     Case {
         name: "unprivileged",

@@ -284,14 +284,15 @@ impl Child {
     pub fn join(mut self) -> Result<(), Msg> {
         match self.wait()? {
             Status::Exited(0) => Ok(()),
-            Status::Exited(c) => {
-                let mut buf = [0u8; 200];
-                let n = uffd::sys::read(self.report.0, &mut buf).unwrap_or(0);
-                let s = core::str::from_utf8(&buf[..n]).unwrap_or("?");
-                Err(msg!("child exited {c}: {s}"))
-            }
+            Status::Exited(c) => Err(msg!("child exited {c}: {}", self.message().as_str())),
             Status::Signaled(s) => Err(msg!("child killed by signal {s}")),
         }
+    }
+    /// What a failing child sent before exiting (empty if nothing); read after `wait`.
+    pub fn message(&self) -> Msg {
+        let mut buf = [0u8; 200];
+        let n = uffd::sys::read(self.report.0, &mut buf).unwrap_or(0);
+        msg!("{}", core::str::from_utf8(&buf[..n]).unwrap_or("?"))
     }
 }
 
