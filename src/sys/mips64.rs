@@ -34,8 +34,9 @@ use core::arch::asm;
 
 // `syscall` takes the number in $2 (v0) and arguments in $4..$9 (a0..a5), returns in $2 and
 // reports failure in $7 (a3) with a positive errno in $2; we negate it so every arch returns the
-// generic `-errno` word. $1, $3, $10..$15, $24, $25, hi and lo are clobbered. Unused argument
-// registers are passed as 0.
+// generic `-errno` word. $3, $10..$15, $24 and $25 are clobbered. Unused argument registers are
+// passed as 0. The kernel may also clobber $1 (at), hi and lo, which `asm!` cannot name: $1 is
+// reserved to the assembler and LLVM keeps no value in it, nor in hi/lo, across an `asm!`.
 #[inline(always)]
 pub(super) unsafe fn syscall6(
     n: usize,
@@ -59,7 +60,6 @@ pub(super) unsafe fn syscall6(
             inlateout("$7") a4 => err,
             inlateout("$8") a5 => _,
             inlateout("$9") a6 => _,
-            lateout("$1") _,
             lateout("$3") _,
             lateout("$10") _,
             lateout("$11") _,
@@ -69,8 +69,6 @@ pub(super) unsafe fn syscall6(
             lateout("$15") _,
             lateout("$24") _,
             lateout("$25") _,
-            lateout("hi") _,
-            lateout("lo") _,
             options(nostack)
         );
     }

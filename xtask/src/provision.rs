@@ -24,6 +24,46 @@ pub fn rustup_targets(targets: &[&str]) -> Result<()> {
         .args(&missing))
 }
 
+/// `rustup target add` for the targets with a prebuilt std; nightly with rust-src for those
+/// built with `-Zbuild-std`.
+pub fn rust_targets(targets: &[&crate::cross::Target]) -> Result<()> {
+    let prebuilt: Vec<&str> = targets
+        .iter()
+        .filter(|t| !t.build_std)
+        .map(|t| t.triple)
+        .collect();
+    rustup_targets(&prebuilt)?;
+    if targets.iter().any(|t| t.build_std) {
+        nightly_rust_src()?;
+    }
+    Ok(())
+}
+
+/// The nightly toolchain with the `rust-src` component (for `-Zbuild-std`), installed if missing.
+pub fn nightly_rust_src() -> Result<()> {
+    let installed = output(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        "nightly",
+    ]))
+    .unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "rust-src") {
+        return Ok(());
+    }
+    eprintln!("provision: nightly toolchain with rust-src (for -Zbuild-std)");
+    run(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        "nightly",
+        "--profile",
+        "minimal",
+        "--component",
+        "rust-src",
+    ]))
+}
+
 /// `gcc-<triple>` and `libc6-dev-<debarch>-cross` (only recommended by the former, but builds
 /// fail on `bits/wordsize.h` without it) for each `(gcc triple, Debian arch)`.
 pub fn cross_gcc(pairs: &[(&str, &str)]) -> Result<()> {
@@ -47,6 +87,7 @@ const QEMU_PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "qemu-system-arm",
     "qemu-system-ppc",
+    "qemu-system-mips",
     "qemu-system-misc",
 ];
 

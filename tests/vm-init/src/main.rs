@@ -22,6 +22,8 @@
 #![no_main]
 // The compiler must not turn the loops in `mem` (memcpy and friends) into calls to themselves.
 #![no_builtins]
+// mips `asm!`/`global_asm!` is unstable (nightly with -Zbuild-std only there).
+#![cfg_attr(target_arch = "mips64", feature(asm_experimental_arch))]
 
 #[path = "../../suite/mod.rs"]
 mod suite;
@@ -37,6 +39,8 @@ mod sys;
 #[cfg_attr(target_arch = "riscv64", path = "arch/riscv64.rs")]
 #[cfg_attr(target_arch = "powerpc64", path = "arch/powerpc64.rs")]
 #[cfg_attr(target_arch = "s390x", path = "arch/s390x.rs")]
+#[cfg_attr(target_arch = "mips64", path = "arch/mips64.rs")]
+#[cfg_attr(target_arch = "loongarch64", path = "arch/loongarch64.rs")]
 mod arch;
 
 use console::Console;

@@ -1,254 +1,15 @@
-//! `cargo xtask cross-test [--target T | all]`: the workspace's tests cross-built for every Rust
-//! Linux target and run under QEMU user emulation, plus the shared suite as `tests/vm-init`.
-//!
-//! QEMU user has no userfaultfd (ENOSYS on every arch), so there the ABI/ioctl/flag/decoding
-//! tests must pass and every kernel case must report itself skipped with one reason naming
-//! ENOSYS: checked here, case by case, so "unavailable" is a tested path and not a silent pass.
-//! i686 and x86_64-musl also run natively on this x86_64 kernel, where the kernel cases run.
+//! The runs of one target: the std test harness under QEMU user (or natively) and the shared
+//! suite as `tests/vm-init`, each judged into a summary row; the runners and the thread probe
+//! they need.
 
+use super::{build_vm_init, cargo_env, cargo_for, Row, Target};
 use crate::report::{self, Outcome, Report};
-use crate::util::{root, Result};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// One Rust target: its Debian cross compiler, Debian architecture and QEMU user binary.
-pub struct Target {
-    pub triple: &'static str,
-    /// `(gcc triple, Debian arch)` of `gcc-<triple>` + `libc6-dev-<arch>-cross`; `None` when
-    /// the host toolchain links it (x86_64-musl, self-contained).
-    pub gcc: Option<(&'static str, &'static str)>,
-    /// `qemu-<arch>`.
-    pub qemu: &'static str,
-    /// Also runs on this x86_64 kernel without emulation.
-    pub native: bool,
-    /// `tests/vm-init` builds for it (own `_start`; not on 32-bit powerpc, and musl's start
-    /// files get in the way).
-    pub vm_init: bool,
-}
-
-pub const TARGETS: &[Target] = &[
-    Target {
-        triple: "i686-unknown-linux-gnu",
-        gcc: Some(("i686-linux-gnu", "i386")),
-        qemu: "qemu-i386",
-        native: true,
-        vm_init: true,
-    },
-    Target {
-        triple: "aarch64-unknown-linux-gnu",
-        gcc: Some(("aarch64-linux-gnu", "arm64")),
-        qemu: "qemu-aarch64",
-        native: false,
-        vm_init: true,
-    },
-    Target {
-        triple: "armv7-unknown-linux-gnueabihf",
-        gcc: Some(("arm-linux-gnueabihf", "armhf")),
-        qemu: "qemu-arm",
-        native: false,
-        vm_init: true,
-    },
-    Target {
-        triple: "riscv64gc-unknown-linux-gnu",
-        gcc: Some(("riscv64-linux-gnu", "riscv64")),
-        qemu: "qemu-riscv64",
-        native: false,
-        vm_init: true,
-    },
-    Target {
-        triple: "powerpc64le-unknown-linux-gnu",
-        gcc: Some(("powerpc64le-linux-gnu", "ppc64el")),
-        qemu: "qemu-ppc64le",
-        native: false,
-        vm_init: true,
-    },
-    Target {
-        triple: "powerpc-unknown-linux-gnu",
-        gcc: Some(("powerpc-linux-gnu", "powerpc")),
-        qemu: "qemu-ppc",
-        native: false,
-        vm_init: false,
-    },
-    Target {
-        triple: "s390x-unknown-linux-gnu",
-        gcc: Some(("s390x-linux-gnu", "s390x")),
-        qemu: "qemu-s390x",
-        native: false,
-        vm_init: true,
-    },
-    Target {
-        triple: "x86_64-unknown-linux-musl",
-        gcc: None,
-        qemu: "qemu-x86_64",
-        native: true,
-        vm_init: false,
-    },
-];
-
-pub fn target(triple: &str) -> Result<&'static Target> {
-    TARGETS.iter().find(|t| t.triple == triple).ok_or_else(|| {
-        let names: Vec<&str> = TARGETS.iter().map(|t| t.triple).collect();
-        format!(
-            "unknown target {triple:?}; known: {} or all",
-            names.join(", ")
-        )
-    })
-}
-
-/// `CARGO_TARGET_<TRIPLE>_<what>`.
-fn cargo_env(triple: &str, what: &str) -> String {
-    format!(
-        "CARGO_TARGET_{}_{what}",
-        triple.to_uppercase().replace(['-', '.'], "_")
-    )
-}
-
-/// A cargo command for `t`: the cross linker (and C compiler, for build scripts using `cc`) set.
-pub fn cargo_for(t: &Target) -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(root());
-    if let Some((gcc, _)) = t.gcc {
-        c.env(cargo_env(t.triple, "LINKER"), format!("{gcc}-gcc"));
-        c.env(
-            format!("CC_{}", t.triple.replace('-', "_")),
-            format!("{gcc}-gcc"),
-        );
-    }
-    c
-}
-
-/// Provisions the rustup targets, cross compilers and QEMU user for `targets`.
-pub fn provision(targets: &[&Target]) -> Result<()> {
-    crate::provision::rustup_targets(&targets.iter().map(|t| t.triple).collect::<Vec<_>>())?;
-    crate::provision::cross_gcc(&targets.iter().filter_map(|t| t.gcc).collect::<Vec<_>>())?;
-    crate::provision::qemu(&targets.iter().map(|t| t.qemu).collect::<Vec<_>>())
-}
-
-/// Builds `tests/vm-init` (release) for `t` and returns the binary.
-pub fn build_vm_init(t: &Target) -> Result<PathBuf> {
-    crate::util::run(
-        cargo_for(t)
-            .args(["build", "--release", "-p", "vm-init", "--target", t.triple])
-            .env("CARGO_TERM_PROGRESS_WHEN", "never"),
-    )?;
-    Ok(crate::util::target_dir()
-        .join(t.triple)
-        .join("release")
-        .join("vm-init"))
-}
-
-/// One row of the summary.
-struct Row {
-    target: String,
-    run: &'static str,
-    tests: String,
-    suite: String,
-    problems: Vec<String>,
-    secs: f64,
-}
-
-pub fn run(args: &[String]) -> Result<()> {
-    let mut selected: Vec<&Target> = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--target" => {
-                let v = it.next().ok_or("--target needs a value")?;
-                if v == "all" {
-                    selected.extend(TARGETS.iter());
-                } else {
-                    selected.push(target(v)?);
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "unknown argument {a:?} (cross-test [--target T | all])"
-                ))
-            }
-        }
-    }
-    if selected.is_empty() {
-        selected.extend(TARGETS.iter());
-    }
-    provision(&selected)?;
-    let mut rows = Vec::new();
-    // The suite's case names (the same on every arch), from the first vm-init run.
-    let mut names: Vec<String> = Vec::new();
-    let mut sorted: Vec<&Target> = selected.iter().copied().filter(|t| t.vm_init).collect();
-    sorted.extend(selected.iter().copied().filter(|t| !t.vm_init));
-    for t in sorted {
-        eprintln!("\n=== cross-test {}", t.triple);
-        let qemu = qemu_runner(t);
-        if t.vm_init {
-            let (row, n) = suite(t, "qemu-user", Some(&qemu));
-            rows.push(row);
-            if names.is_empty() {
-                names = n;
-            }
-        }
-        match qemu_threads_hang(t) {
-            // The std harness needs threads; the suite above (vm-init, single-threaded, no
-            // libc) has already shown the ENOSYS path under this QEMU.
-            Some(why) => rows.push(Row {
-                target: t.triple.into(),
-                run: "qemu-user",
-                tests: format!("not run: {why}"),
-                suite: "-".into(),
-                problems: Vec::new(),
-                secs: 0.0,
-            }),
-            None => rows.push(cargo_tests(t, "qemu-user", Some(&qemu), &names)),
-        }
-        if t.native {
-            let native = native_runner(t);
-            if t.vm_init {
-                rows.push(suite(t, "native", native.as_deref()).0);
-            }
-            rows.push(cargo_tests(t, "native", native.as_deref(), &[]));
-        }
-    }
-    println!("\ncross-test summary");
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let verdict = if r.problems.is_empty() {
-                "ok".into()
-            } else {
-                format!("FAILED: {}", r.problems.join("; "))
-            };
-            vec![
-                r.target.clone(),
-                r.run.into(),
-                r.tests.clone(),
-                r.suite.clone(),
-                format!("{:.0} s", r.secs),
-                verdict,
-            ]
-        })
-        .collect();
-    report::table(
-        &[
-            "target",
-            "run",
-            "cargo test",
-            "suite (vm-init)",
-            "time",
-            "verdict",
-        ],
-        &cells,
-    );
-    let bad = rows.iter().filter(|r| !r.problems.is_empty()).count();
-    if bad > 0 {
-        Err(format!("{bad} of {} runs failed", rows.len()))
-    } else {
-        Ok(())
-    }
-}
-
 /// Natively, a dynamic glibc binary of a foreign ABI (i686) needs the cross sysroot's loader:
 /// `/usr/<triple>/lib/ld-linux.so.2 --library-path /usr/<triple>/lib`. Static ones need nothing.
-fn native_runner(t: &Target) -> Option<String> {
+pub fn native_runner(t: &Target) -> Option<String> {
     let (gcc, _) = t.gcc?;
     let dir = format!("/usr/{gcc}/lib");
     let loader = std::fs::read_dir(&dir)
@@ -260,7 +21,7 @@ fn native_runner(t: &Target) -> Option<String> {
 
 /// `qemu-<arch> -L /usr/<gcc triple>` (the sysroot of the cross libc, for dynamic binaries),
 /// under `timeout` so that a hang inside QEMU fails one test binary, not the whole CI run.
-fn qemu_runner(t: &Target) -> String {
+pub fn qemu_runner(t: &Target) -> String {
     let timeout = format!("timeout -k 10 {QEMU_TEST_TIMEOUT_S}");
     match t.gcc {
         Some((gcc, _)) => format!("{timeout} {} -L /usr/{gcc}", t.qemu),
@@ -274,7 +35,7 @@ const QEMU_TEST_TIMEOUT_S: u32 = 600;
 /// Whether this QEMU user binary hangs in `pthread_create` with the cross glibc, as
 /// qemu-i386 10.0.2 does here with Debian 12's i386 glibc 2.36: a five-line C program that
 /// creates and joins one thread, given 20 s. `Some(reason)` if it hangs or fails.
-fn qemu_threads_hang(t: &Target) -> Option<String> {
+pub fn qemu_threads_hang(t: &Target) -> Option<String> {
     let (gcc, _) = t.gcc?;
     let dir = crate::util::target_dir().join("cross");
     std::fs::create_dir_all(&dir).ok()?;
@@ -318,7 +79,7 @@ fn qemu_threads_hang(t: &Target) -> Option<String> {
 /// `tests/kernel.rs` (the std harness) prints `SKIP <case>: <reason>` for a skipped case;
 /// `--nocapture` lets those through, and under QEMU user every case of the suite (`cases`,
 /// the names `tests/vm-init` printed) must have one naming ENOSYS.
-fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>, cases: &[String]) -> Row {
+pub fn cargo_tests(t: &Target, run: &'static str, runner: Option<&str>, cases: &[String]) -> Row {
     let started = Instant::now();
     let mut c = cargo_for(t);
     c.args([
@@ -434,7 +195,7 @@ fn std_harness_skips(stdout: &str) -> Report {
 /// The shared suite as `tests/vm-init`, run as a plain process (it exits instead of powering
 /// off when it is not PID 1).
 /// Returns the row and the names of the cases that reported.
-fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> (Row, Vec<String>) {
+pub fn suite(t: &Target, run: &'static str, runner: Option<&str>) -> (Row, Vec<String>) {
     let started = Instant::now();
     let mut row = Row {
         target: t.triple.into(),
