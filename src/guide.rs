@@ -31,12 +31,14 @@
 //! use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 //! let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
 //! let size = std::num::NonZeroUsize::new(page).unwrap();
+//! // SAFETY: a new mapping at an address of the kernel's choosing, overlapping nothing.
 //! let map = unsafe { mmap_anonymous(None, size, rw, MapFlags::MAP_PRIVATE) }.unwrap();
 //! let addr = map.as_ptr() as usize;
 //! uffd.register(addr, page, RegisterMode::MISSING)?;
 //!
 //! std::thread::scope(|s| {
 //!     // The thread that touches the page blocks in the kernel until the fault is resolved.
+//!     // SAFETY: byte 10 of the page mapped above, which stays mapped until the scope ends.
 //!     let reader = s.spawn(|| unsafe { (addr as *const u8).add(10).read_volatile() });
 //!     let mut buf = [uffd::abi::uffd_msg::zeroed(); 1];
 //!     // A blocking uffd: `read_events` waits for the first message.
