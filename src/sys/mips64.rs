@@ -34,9 +34,20 @@ use core::arch::asm;
 
 // `syscall` takes the number in $2 (v0) and arguments in $4..$9 (a0..a5), returns in $2 and
 // reports failure in $7 (a3) with a positive errno in $2; we negate it so every arch returns the
-// generic `-errno` word. $3, $10..$15, $24 and $25 are clobbered. Unused argument registers are
-// passed as 0. The kernel may also clobber $1 (at), hi and lo, which `asm!` cannot name: $1 is
-// reserved to the assembler and LLVM keeps no value in it, nor in hi/lo, across an `asm!`.
+// generic `-errno` word. The kernel saves only $2..$9, $25, $28, $31 on entry (`SAVE_SOME`; the
+// static $16..$23 and $30 survive as callee-saved) and returns without restoring the rest, so
+// $10..$15 and $24 are clobbered; $3, $8, $9 and $25 are declared clobbered too, as musl does.
+// Unused argument registers are passed as 0.
+//
+// It does not restore $1 (at), hi or lo either, and those three `asm!` cannot name ("reserved for
+// assembler"; hi/lo unknown; no `clobber_abi` on mips). Unlike GCC (where $1 is fixed) and clang
+// (which adds `~{$1}` to every mips inline asm), rustc does not mark them clobbered, and LLVM does
+// allocate $1 as an ordinary register and keeps values in it across an `asm!` (seen in the test
+// /init: `move at, ..; syscall; move a0, at`, which broke the forked handlers and their parent).
+// So the template saves them in $16..$18 and restores them after the call: the kernel preserves
+// the static registers, also in a `clone` child (copied from the parent's). They are named, not
+// `reg` operands, because LLVM may give a `reg` operand $1 itself, which would lose the hi/lo
+// copy. `target_arch = "mips64"` is never R6 (that is `mips64r6`), so hi/lo exist.
 #[inline(always)]
 pub(super) unsafe fn syscall6(
     n: usize,
@@ -52,7 +63,19 @@ pub(super) unsafe fn syscall6(
     // SAFETY: the caller upholds the system call's contract (see `sys::raw`).
     unsafe {
         asm!(
+            ".set push",
+            ".set noat",
+            "move $16, $1",
+            "mfhi $17",
+            "mflo $18",
             "syscall",
+            "move $1, $16",
+            "mthi $17",
+            "mtlo $18",
+            ".set pop",
+            out("$16") _,
+            out("$17") _,
+            out("$18") _,
             inlateout("$2") n => ret,
             in("$4") a1,
             in("$5") a2,

@@ -101,11 +101,7 @@ pub const ARCHES: &[Arch] = &[
         qemu: &["qemu-system-mips64el", "-M", "malta", "-cpu", "5KEc"],
         console: "ttyS0",
         append: "",
-        not_in_all: Some(
-            "boots and negotiates (features 0x9fe), but missing_copy_anon_syscall fails with an \
-             empty message and /init then dies of SIGBUS (signal 10 on mips) in the next case; \
-             not yet understood",
-        ),
+        not_in_all: None,
     },
     Arch {
         name: "loongarch64",
