@@ -100,306 +100,88 @@ pub struct Case {
     pub run: fn(&Ctx) -> Outcome,
 }
 
+/// `name => fn` pairs, in order, as `Case`s.
+macro_rules! case_list {
+    ($($name:literal => $run:expr,)*) => {
+        &[$(Case { name: $name, run: $run },)*]
+    };
+}
+
 /// Every case, in the order harnesses run them.
-pub const CASES: &[Case] = &[
-    Case {
-        name: "api_syscall",
-        run: |c| faults::api(c, Syscall),
-    },
-    Case {
-        name: "register_modes_anon_syscall",
-        run: |c| faults::register_modes(c, Anon, Syscall),
-    },
-    Case {
-        name: "missing_copy_anon_syscall",
-        run: |c| faults::missing_copy(c, Anon, Syscall),
-    },
-    Case {
-        name: "zeropage_partial_anon_syscall",
-        run: |c| faults::zeropage_and_partial(c, Anon, Syscall),
-    },
-    Case {
-        name: "copy_dontwake_wake_anon_syscall",
-        run: |c| faults::copy_dontwake_wake(c, Anon, Syscall),
-    },
-    Case {
-        name: "wp_anon_syscall",
-        run: |c| kinds::wp(c, Anon, Syscall),
-    },
-    Case {
-        name: "copy_mode_wp_anon_syscall",
-        run: |c| kinds::copy_mode_wp(c, Anon, Syscall),
-    },
-    Case {
-        name: "register_modes_shmem_syscall",
-        run: |c| faults::register_modes(c, Shmem, Syscall),
-    },
-    Case {
-        name: "missing_copy_shmem_syscall",
-        run: |c| faults::missing_copy(c, Shmem, Syscall),
-    },
-    Case {
-        name: "zeropage_partial_shmem_syscall",
-        run: |c| faults::zeropage_and_partial(c, Shmem, Syscall),
-    },
-    Case {
-        name: "copy_dontwake_wake_shmem_syscall",
-        run: |c| faults::copy_dontwake_wake(c, Shmem, Syscall),
-    },
-    Case {
-        name: "wp_shmem_syscall",
-        run: |c| kinds::wp(c, Shmem, Syscall),
-    },
-    Case {
-        name: "copy_mode_wp_shmem_syscall",
-        run: |c| kinds::copy_mode_wp(c, Shmem, Syscall),
-    },
-    Case {
-        name: "wp_unpopulated_anon_syscall",
-        run: |c| kinds::wp_unpopulated(c, Syscall),
-    },
-    Case {
-        name: "wp_async_anon_syscall",
-        run: |c| kinds::wp_async(c, Syscall),
-    },
-    Case {
-        name: "minor_continue_shmem_syscall",
-        run: |c| kinds::minor_continue(c, Syscall),
-    },
-    Case {
-        name: "move_anon_syscall",
-        run: |c| kinds::move_anon(c, Syscall),
-    },
-    Case {
-        name: "poison_anon_syscall",
-        run: |c| kinds::poison(c, Syscall),
-    },
-    Case {
-        name: "sigbus_anon_syscall",
-        run: |c| kinds::sigbus(c, Syscall),
-    },
-    Case {
-        name: "thread_id_syscall",
-        run: |c| kinds::thread_id(c, Syscall),
-    },
-    Case {
-        name: "exact_address_syscall",
-        run: |c| kinds::exact_address(c, Syscall),
-    },
-    Case {
-        name: "event_fork_syscall",
-        run: |c| events::fork(c, Syscall),
-    },
-    Case {
-        name: "event_remap_syscall",
-        run: |c| events::noncoop(c, Syscall, Features::EVENT_REMAP),
-    },
-    Case {
-        name: "event_remove_syscall",
-        run: |c| events::noncoop(c, Syscall, Features::EVENT_REMOVE),
-    },
-    Case {
-        name: "event_unmap_syscall",
-        run: |c| events::noncoop(c, Syscall, Features::EVENT_UNMAP),
-    },
-    Case {
-        name: "mmap_changing_eagain_syscall",
-        run: |c| events::mmap_changing(c, Syscall),
-    },
-    Case {
-        name: "nonblocking_read_empty_syscall",
-        run: |c| events::nonblocking_read(c, Syscall),
-    },
-    Case {
-        name: "poll_blocking_pollerr_syscall",
-        run: |c| events::poll_blocking(c, Syscall),
-    },
-    Case {
-        name: "api_device",
-        run: |c| faults::api(c, Device),
-    },
-    Case {
-        name: "register_modes_anon_device",
-        run: |c| faults::register_modes(c, Anon, Device),
-    },
-    Case {
-        name: "missing_copy_anon_device",
-        run: |c| faults::missing_copy(c, Anon, Device),
-    },
-    Case {
-        name: "zeropage_partial_anon_device",
-        run: |c| faults::zeropage_and_partial(c, Anon, Device),
-    },
-    Case {
-        name: "copy_dontwake_wake_anon_device",
-        run: |c| faults::copy_dontwake_wake(c, Anon, Device),
-    },
-    Case {
-        name: "wp_anon_device",
-        run: |c| kinds::wp(c, Anon, Device),
-    },
-    Case {
-        name: "copy_mode_wp_anon_device",
-        run: |c| kinds::copy_mode_wp(c, Anon, Device),
-    },
-    Case {
-        name: "register_modes_shmem_device",
-        run: |c| faults::register_modes(c, Shmem, Device),
-    },
-    Case {
-        name: "missing_copy_shmem_device",
-        run: |c| faults::missing_copy(c, Shmem, Device),
-    },
-    Case {
-        name: "zeropage_partial_shmem_device",
-        run: |c| faults::zeropage_and_partial(c, Shmem, Device),
-    },
-    Case {
-        name: "copy_dontwake_wake_shmem_device",
-        run: |c| faults::copy_dontwake_wake(c, Shmem, Device),
-    },
-    Case {
-        name: "wp_shmem_device",
-        run: |c| kinds::wp(c, Shmem, Device),
-    },
-    Case {
-        name: "copy_mode_wp_shmem_device",
-        run: |c| kinds::copy_mode_wp(c, Shmem, Device),
-    },
-    Case {
-        name: "wp_unpopulated_anon_device",
-        run: |c| kinds::wp_unpopulated(c, Device),
-    },
-    Case {
-        name: "wp_async_anon_device",
-        run: |c| kinds::wp_async(c, Device),
-    },
-    Case {
-        name: "minor_continue_shmem_device",
-        run: |c| kinds::minor_continue(c, Device),
-    },
-    Case {
-        name: "move_anon_device",
-        run: |c| kinds::move_anon(c, Device),
-    },
-    Case {
-        name: "poison_anon_device",
-        run: |c| kinds::poison(c, Device),
-    },
-    Case {
-        name: "sigbus_anon_device",
-        run: |c| kinds::sigbus(c, Device),
-    },
-    Case {
-        name: "thread_id_device",
-        run: |c| kinds::thread_id(c, Device),
-    },
-    Case {
-        name: "exact_address_device",
-        run: |c| kinds::exact_address(c, Device),
-    },
-    Case {
-        name: "event_fork_device",
-        run: |c| events::fork(c, Device),
-    },
-    Case {
-        name: "event_remap_device",
-        run: |c| events::noncoop(c, Device, Features::EVENT_REMAP),
-    },
-    Case {
-        name: "event_remove_device",
-        run: |c| events::noncoop(c, Device, Features::EVENT_REMOVE),
-    },
-    Case {
-        name: "event_unmap_device",
-        run: |c| events::noncoop(c, Device, Features::EVENT_UNMAP),
-    },
-    Case {
-        name: "mmap_changing_eagain_device",
-        run: |c| events::mmap_changing(c, Device),
-    },
-    Case {
-        name: "nonblocking_read_empty_device",
-        run: |c| events::nonblocking_read(c, Device),
-    },
-    Case {
-        name: "poll_blocking_pollerr_device",
-        run: |c| events::poll_blocking(c, Device),
-    },
-    Case {
-        name: "batched_read_anon_syscall",
-        run: |c| gaps::batched_read(c, Syscall),
-    },
-    Case {
-        name: "register_ebusy_anon_syscall",
-        run: |c| gaps::register_ebusy(c, Syscall),
-    },
-    Case {
-        name: "continue_wp_shmem_syscall",
-        run: |c| gaps::continue_wp(c, Syscall),
-    },
-    Case {
-        name: "wp_dontwake_wake_anon_syscall",
-        run: |c| gaps::wp_dontwake_wake(c, Anon, Syscall),
-    },
-    Case {
-        name: "wp_dontwake_wake_shmem_syscall",
-        run: |c| gaps::wp_dontwake_wake(c, Shmem, Syscall),
-    },
-    Case {
-        name: "poison_shmem_syscall",
-        run: |c| gaps::poison_shmem(c, Syscall),
-    },
-    Case {
-        name: "batched_read_anon_device",
-        run: |c| gaps::batched_read(c, Device),
-    },
-    Case {
-        name: "register_ebusy_anon_device",
-        run: |c| gaps::register_ebusy(c, Device),
-    },
-    Case {
-        name: "continue_wp_shmem_device",
-        run: |c| gaps::continue_wp(c, Device),
-    },
-    Case {
-        name: "wp_dontwake_wake_anon_device",
-        run: |c| gaps::wp_dontwake_wake(c, Anon, Device),
-    },
-    Case {
-        name: "wp_dontwake_wake_shmem_device",
-        run: |c| gaps::wp_dontwake_wake(c, Shmem, Device),
-    },
-    Case {
-        name: "poison_shmem_device",
-        run: |c| gaps::poison_shmem(c, Device),
-    },
-    Case {
-        name: "unprivileged",
-        run: |c| events::unprivileged(c),
-    },
-    Case {
-        name: "fork_pending_fault_syscall",
-        run: |c| races::fork_with_pending_fault(c, Syscall),
-    },
-    Case {
-        name: "close_wakes_blocked_syscall",
-        run: |c| races::close_wakes_blocked(c, Syscall),
-    },
-    Case {
-        name: "faulter_exit_esrch_syscall",
-        run: |c| races::faulter_exits_esrch(c, Syscall),
-    },
-    Case {
-        name: "fork_pending_fault_device",
-        run: |c| races::fork_with_pending_fault(c, Device),
-    },
-    Case {
-        name: "close_wakes_blocked_device",
-        run: |c| races::close_wakes_blocked(c, Device),
-    },
-    Case {
-        name: "faulter_exit_esrch_device",
-        run: |c| races::faulter_exits_esrch(c, Device),
-    },
+pub const CASES: &[Case] = case_list![
+    "api_syscall" => |c| faults::api(c, Syscall),
+    "register_modes_anon_syscall" => |c| faults::register_modes(c, Anon, Syscall),
+    "missing_copy_anon_syscall" => |c| faults::missing_copy(c, Anon, Syscall),
+    "zeropage_partial_anon_syscall" => |c| faults::zeropage_and_partial(c, Anon, Syscall),
+    "copy_dontwake_wake_anon_syscall" => |c| faults::copy_dontwake_wake(c, Anon, Syscall),
+    "wp_anon_syscall" => |c| kinds::wp(c, Anon, Syscall),
+    "copy_mode_wp_anon_syscall" => |c| kinds::copy_mode_wp(c, Anon, Syscall),
+    "register_modes_shmem_syscall" => |c| faults::register_modes(c, Shmem, Syscall),
+    "missing_copy_shmem_syscall" => |c| faults::missing_copy(c, Shmem, Syscall),
+    "zeropage_partial_shmem_syscall" => |c| faults::zeropage_and_partial(c, Shmem, Syscall),
+    "copy_dontwake_wake_shmem_syscall" => |c| faults::copy_dontwake_wake(c, Shmem, Syscall),
+    "wp_shmem_syscall" => |c| kinds::wp(c, Shmem, Syscall),
+    "copy_mode_wp_shmem_syscall" => |c| kinds::copy_mode_wp(c, Shmem, Syscall),
+    "wp_unpopulated_anon_syscall" => |c| kinds::wp_unpopulated(c, Syscall),
+    "wp_async_anon_syscall" => |c| kinds::wp_async(c, Syscall),
+    "minor_continue_shmem_syscall" => |c| kinds::minor_continue(c, Syscall),
+    "move_anon_syscall" => |c| kinds::move_anon(c, Syscall),
+    "poison_anon_syscall" => |c| kinds::poison(c, Syscall),
+    "sigbus_anon_syscall" => |c| kinds::sigbus(c, Syscall),
+    "thread_id_syscall" => |c| kinds::thread_id(c, Syscall),
+    "exact_address_syscall" => |c| kinds::exact_address(c, Syscall),
+    "event_fork_syscall" => |c| events::fork(c, Syscall),
+    "event_remap_syscall" => |c| events::noncoop(c, Syscall, Features::EVENT_REMAP),
+    "event_remove_syscall" => |c| events::noncoop(c, Syscall, Features::EVENT_REMOVE),
+    "event_unmap_syscall" => |c| events::noncoop(c, Syscall, Features::EVENT_UNMAP),
+    "mmap_changing_eagain_syscall" => |c| events::mmap_changing(c, Syscall),
+    "nonblocking_read_empty_syscall" => |c| events::nonblocking_read(c, Syscall),
+    "poll_blocking_pollerr_syscall" => |c| events::poll_blocking(c, Syscall),
+    "api_device" => |c| faults::api(c, Device),
+    "register_modes_anon_device" => |c| faults::register_modes(c, Anon, Device),
+    "missing_copy_anon_device" => |c| faults::missing_copy(c, Anon, Device),
+    "zeropage_partial_anon_device" => |c| faults::zeropage_and_partial(c, Anon, Device),
+    "copy_dontwake_wake_anon_device" => |c| faults::copy_dontwake_wake(c, Anon, Device),
+    "wp_anon_device" => |c| kinds::wp(c, Anon, Device),
+    "copy_mode_wp_anon_device" => |c| kinds::copy_mode_wp(c, Anon, Device),
+    "register_modes_shmem_device" => |c| faults::register_modes(c, Shmem, Device),
+    "missing_copy_shmem_device" => |c| faults::missing_copy(c, Shmem, Device),
+    "zeropage_partial_shmem_device" => |c| faults::zeropage_and_partial(c, Shmem, Device),
+    "copy_dontwake_wake_shmem_device" => |c| faults::copy_dontwake_wake(c, Shmem, Device),
+    "wp_shmem_device" => |c| kinds::wp(c, Shmem, Device),
+    "copy_mode_wp_shmem_device" => |c| kinds::copy_mode_wp(c, Shmem, Device),
+    "wp_unpopulated_anon_device" => |c| kinds::wp_unpopulated(c, Device),
+    "wp_async_anon_device" => |c| kinds::wp_async(c, Device),
+    "minor_continue_shmem_device" => |c| kinds::minor_continue(c, Device),
+    "move_anon_device" => |c| kinds::move_anon(c, Device),
+    "poison_anon_device" => |c| kinds::poison(c, Device),
+    "sigbus_anon_device" => |c| kinds::sigbus(c, Device),
+    "thread_id_device" => |c| kinds::thread_id(c, Device),
+    "exact_address_device" => |c| kinds::exact_address(c, Device),
+    "event_fork_device" => |c| events::fork(c, Device),
+    "event_remap_device" => |c| events::noncoop(c, Device, Features::EVENT_REMAP),
+    "event_remove_device" => |c| events::noncoop(c, Device, Features::EVENT_REMOVE),
+    "event_unmap_device" => |c| events::noncoop(c, Device, Features::EVENT_UNMAP),
+    "mmap_changing_eagain_device" => |c| events::mmap_changing(c, Device),
+    "nonblocking_read_empty_device" => |c| events::nonblocking_read(c, Device),
+    "poll_blocking_pollerr_device" => |c| events::poll_blocking(c, Device),
+    "batched_read_anon_syscall" => |c| gaps::batched_read(c, Syscall),
+    "register_ebusy_anon_syscall" => |c| gaps::register_ebusy(c, Syscall),
+    "continue_wp_shmem_syscall" => |c| gaps::continue_wp(c, Syscall),
+    "wp_dontwake_wake_anon_syscall" => |c| gaps::wp_dontwake_wake(c, Anon, Syscall),
+    "wp_dontwake_wake_shmem_syscall" => |c| gaps::wp_dontwake_wake(c, Shmem, Syscall),
+    "poison_shmem_syscall" => |c| gaps::poison_shmem(c, Syscall),
+    "batched_read_anon_device" => |c| gaps::batched_read(c, Device),
+    "register_ebusy_anon_device" => |c| gaps::register_ebusy(c, Device),
+    "continue_wp_shmem_device" => |c| gaps::continue_wp(c, Device),
+    "wp_dontwake_wake_anon_device" => |c| gaps::wp_dontwake_wake(c, Anon, Device),
+    "wp_dontwake_wake_shmem_device" => |c| gaps::wp_dontwake_wake(c, Shmem, Device),
+    "poison_shmem_device" => |c| gaps::poison_shmem(c, Device),
+    "unprivileged" => |c| events::unprivileged(c),
+    "fork_pending_fault_syscall" => |c| races::fork_with_pending_fault(c, Syscall),
+    "close_wakes_blocked_syscall" => |c| races::close_wakes_blocked(c, Syscall),
+    "faulter_exit_esrch_syscall" => |c| races::faulter_exits_esrch(c, Syscall),
+    "fork_pending_fault_device" => |c| races::fork_with_pending_fault(c, Device),
+    "close_wakes_blocked_device" => |c| races::close_wakes_blocked(c, Device),
+    "faulter_exit_esrch_device" => |c| races::faulter_exits_esrch(c, Device),
 ];
