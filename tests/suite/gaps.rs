@@ -310,12 +310,7 @@ pub fn continue_wp(ctx: &Ctx, via: Via) -> Outcome {
             if r != Ok(ps) {
                 return Err(msg!("continue WP: {r:?}"));
             }
-            let (addr, flags, _) = expect_fault(&u)?;
-            if addr != base || !flags.contains(PagefaultFlags::WP | PagefaultFlags::WRITE) {
-                return Err(msg!(
-                    "write after CONTINUE WP: want a WRITE|WP fault at {base:#x}: {addr:#x} {flags:?}"
-                ));
-            }
+            expect_fault_at(&u, base, PagefaultFlags::WP | PagefaultFlags::WRITE)?;
             hok!(
                 u.writeprotect(addr, ps, WriteprotectMode::empty()),
                 "unprotect"
@@ -356,14 +351,9 @@ pub fn wp_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         let (done_r, done_w) = ok!(rt::pipe(), "pipe");
         let base = a.addr;
         let h = handler(|| {
-            let (addr, flags, _) = expect_fault(&u)?;
-            if addr != base || !flags.contains(PagefaultFlags::WP | PagefaultFlags::WRITE) {
-                return Err(msg!(
-                    "want a WRITE|WP fault at {base:#x}: {addr:#x} {flags:?}"
-                ));
-            }
+            expect_fault_at(&u, base, PagefaultFlags::WP | PagefaultFlags::WRITE)?;
             hok!(
-                u.writeprotect(addr, ps, WriteprotectMode::DONTWAKE),
+                u.writeprotect(base, ps, WriteprotectMode::DONTWAKE),
                 "unprotect DONTWAKE"
             );
             rt::sleep_ms(50);
@@ -372,7 +362,7 @@ pub fn wp_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
                 Err(Errno::EAGAIN) => {}
                 r => return Err(msg!("the writer went on before WAKE: {r:?}")),
             }
-            hok!(u.wake(addr, ps), "wake");
+            hok!(u.wake(base, ps), "wake");
             read_bytes(done_r.0, &mut b, 10_000).map_err(|m| msg!("after WAKE: {}", m.as_str()))
         })?;
         a.write(1, 0x22);

@@ -27,14 +27,9 @@ pub fn wp(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         ok!(u.writeprotect(a.addr, ps, WriteprotectMode::WP), "protect");
         let base = a.addr;
         let h = handler(|| {
-            let (addr, flags, _) = expect_fault(&u)?;
-            if addr != base || !flags.contains(PagefaultFlags::WP | PagefaultFlags::WRITE) {
-                return Err(msg!(
-                    "want a WRITE|WP fault at {base:#x}: {addr:#x} {flags:?}"
-                ));
-            }
+            expect_fault_at(&u, base, PagefaultFlags::WP | PagefaultFlags::WRITE)?;
             hok!(
-                u.writeprotect(addr, ps, WriteprotectMode::empty()),
+                u.writeprotect(base, ps, WriteprotectMode::empty()),
                 "unprotect"
             );
             Ok(())

@@ -196,6 +196,21 @@ pub fn expect_fault(u: &Uffd) -> Result<(usize, uffd::flags::PagefaultFlags, Opt
     }
 }
 
+/// In a handler: the next event must be a page fault at `base` carrying at least `want`.
+pub fn expect_fault_at(
+    u: &Uffd,
+    base: usize,
+    want: uffd::flags::PagefaultFlags,
+) -> Result<(), Msg> {
+    let (addr, flags, _) = expect_fault(u)?;
+    if addr != base || !flags.contains(want) {
+        return Err(msg!(
+            "want a {want:?} fault at {base:#x}: {addr:#x} {flags:?}"
+        ));
+    }
+    Ok(())
+}
+
 /// Whether an error's `Display` contains `needle` (formatted into a 1 KiB buffer).
 pub fn display_contains(e: &Error, needle: &str) -> bool {
     struct Buf([u8; 1024], usize);
