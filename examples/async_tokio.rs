@@ -17,7 +17,7 @@ use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use uffd::flags::{CopyMode, RegisterMode};
-use uffd::{Errno, Error, Event, Uffd};
+use uffd::{Error, Event, Uffd};
 
 const PAGES: usize = 128;
 const WORKERS: usize = 4;
@@ -44,12 +44,9 @@ async fn handle(afd: &AsyncFd<Uffd>, base: usize, expected: usize) -> Res<usize>
             };
             let dst = address & !(page - 1);
             src.fill(((dst - base) / page) as u8);
-            match uffd.copy(dst, src.as_ptr() as usize, page, CopyMode::empty()) {
-                Ok(_) => served += 1,
-                Err(Error::Partial {
-                    errno: Errno::EEXIST,
-                    ..
-                }) => uffd.wake(dst, page)?,
+            match uffd.copy(dst, &src, CopyMode::empty()) {
+                Ok(()) => served += 1,
+                Err(Error::Exists { .. }) => uffd.wake(dst, page)?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -74,7 +71,9 @@ fn main() -> Res<()> {
         )?
     };
     let base = region.as_ptr() as usize;
-    uffd.register(base, len, RegisterMode::MISSING)?;
+    // SAFETY: the region is a fresh mapping that no Rust value refers to; the workers reach
+    // it only through raw pointers, and it is unmapped only after it is unregistered.
+    unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()

@@ -20,14 +20,14 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::num::NonZeroUsize;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 use uffd::flags::{Features, PagefaultFlags, RegisterMode, WriteprotectMode};
-use uffd::sys::{PollFd, POLLERR, POLLHUP, POLLIN};
+use uffd::wait::{wait, Waiting};
 use uffd::{Errno, Error, Event, Uffd};
 
 const PAGES: usize = 64;
@@ -76,31 +76,20 @@ fn wp_handler(uffd: &Uffd, stop: UnixStream, dirty: &Mutex<BTreeSet<usize>>) -> 
     let page = uffd.page_size();
     let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
     loop {
-        let mut fds = [
-            PollFd {
-                fd: uffd.as_raw_fd(),
-                events: POLLIN,
-                revents: 0,
-            },
-            PollFd {
-                fd: stop.as_raw_fd(),
-                events: POLLIN,
-                revents: 0,
-            },
-        ];
-        match uffd::sys::ppoll(&mut fds, None) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(errno) => {
-                return Err(Error::Sys {
-                    call: uffd::Call::Poll,
-                    errno,
-                })
-            }
+        let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop.as_fd())];
+        match wait(&mut fds, None) {
+            Ok(_)
+            | Err(Error::Sys {
+                errno: Errno::EINTR,
+                ..
+            }) => {}
+            Err(e) => return Err(e),
         }
-        if fds[0].revents & POLLERR != 0 {
+        let [u, stop] = fds;
+        if u.is_error() {
             return Err(Error::PollError);
         }
-        if fds[0].revents & POLLIN == 0 && fds[1].revents & (POLLIN | POLLHUP) != 0 {
+        if !u.is_readable() && (stop.is_readable() || stop.is_hung_up()) {
             return Ok(());
         }
         let Some(events) = uffd.read_events(&mut buf)? else {
@@ -126,7 +115,9 @@ fn sync_mode(page: usize) -> Res<Vec<usize>> {
         .create()?;
     let (region, len) = populated_region(page)?;
     let base = region.as_ptr() as usize;
-    uffd.register(base, len, RegisterMode::WP)?;
+    // SAFETY: the region is a fresh mapping that no Rust value refers to: the workload writes
+    // it through raw pointers only, and it is unmapped after it is unregistered.
+    unsafe { uffd.register(base, len, RegisterMode::WP)? };
     let uffd = Arc::new(uffd);
     let mut counts = Vec::new();
     for (i, written) in epochs().iter().enumerate() {
@@ -185,7 +176,9 @@ fn async_mode(page: usize) -> Res<Vec<usize>> {
         .create()?;
     let (region, len) = populated_region(page)?;
     let base = region.as_ptr() as usize;
-    uffd.register(base, len, RegisterMode::WP)?;
+    // SAFETY: the region is a fresh mapping that no Rust value refers to: the workload writes
+    // it through raw pointers only, and it is unmapped after it is unregistered.
+    unsafe { uffd.register(base, len, RegisterMode::WP)? };
     let pagemap = File::open("/proc/self/pagemap")?;
     let mut counts = Vec::new();
     for (i, written) in epochs().iter().enumerate() {

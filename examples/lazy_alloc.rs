@@ -17,14 +17,14 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 use uffd::flags::{CopyMode, RegisterMode, ZeropageMode};
-use uffd::sys::{PollFd, POLLERR, POLLHUP, POLLIN};
+use uffd::wait::{wait, Waiting};
 use uffd::{Errno, Error, Event, Uffd};
 
 const PAGES: usize = 1024;
@@ -72,7 +72,7 @@ impl Bump {
 /// The fault handler: serves faults until `stop` is readable (the other end was dropped).
 ///
 /// The uffd is non-blocking, so `poll` works and `read_events` returns `None` when nothing is
-/// pending; the handler waits on both fds at once with `ppoll`.
+/// pending; the handler waits on both fds at once with `uffd::wait`.
 fn handler(
     uffd: &Uffd,
     stop: UnixStream,
@@ -84,31 +84,20 @@ fn handler(
     let (base, len) = arena;
     let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
     loop {
-        let mut fds = [
-            PollFd {
-                fd: uffd.as_raw_fd(),
-                events: POLLIN,
-                revents: 0,
-            },
-            PollFd {
-                fd: stop.as_raw_fd(),
-                events: POLLIN,
-                revents: 0,
-            },
-        ];
-        match uffd::sys::ppoll(&mut fds, None) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => {
-                return Err(Error::Sys {
-                    call: uffd::Call::Poll,
-                    errno: e,
-                })
-            }
+        let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop.as_fd())];
+        match wait(&mut fds, None) {
+            Ok(_)
+            | Err(Error::Sys {
+                errno: Errno::EINTR,
+                ..
+            }) => {}
+            Err(e) => return Err(e),
         }
-        if fds[0].revents & POLLERR != 0 {
+        let [u, stop] = fds;
+        if u.is_error() {
             return Err(Error::PollError);
         }
-        if fds[1].revents & (POLLIN | POLLHUP) != 0 {
+        if stop.is_readable() || stop.is_hung_up() {
             return Ok(());
         }
         let Some(events) = uffd.read_events(&mut buf)? else {
@@ -126,18 +115,15 @@ fn handler(
             let r = if dst < base + len / 2 {
                 uffd.zeropage(dst, page, ZeropageMode::empty())
             } else {
-                uffd.copy(dst, template.as_ptr() as usize, page, CopyMode::empty())
+                uffd.copy(dst, template, CopyMode::empty())
             };
             match r {
-                Ok(_) => {
+                Ok(()) => {
                     populated.lock().unwrap().insert(dst);
                 }
                 // Another fault on the same page was served first: the page is there, but
                 // make sure this fault's thread is woken.
-                Err(Error::Partial {
-                    errno: Errno::EEXIST,
-                    ..
-                }) => uffd.wake(dst, page)?,
+                Err(Error::Exists { .. }) => uffd.wake(dst, page)?,
                 Err(e) => return Err(e),
             }
         }
@@ -181,7 +167,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?
     };
     let base = arena.as_ptr() as usize;
-    let ioctls = uffd.register(base, len, RegisterMode::MISSING)?;
+    // SAFETY: the arena is a fresh mapping that no Rust value refers to: the workers touch it
+    // through raw pointers only, and it is unmapped after it is unregistered.
+    let ioctls = unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
     assert!(ioctls.contains(uffd::flags::Ioctls::COPY | uffd::flags::Ioctls::ZEROPAGE));
 
     let template = vec![FILL; page];

@@ -22,7 +22,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{IoSlice, IoSliceMut, Write};
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,8 +30,8 @@ use std::ptr::NonNull;
 
 use nix::sys::mman::{madvise, mmap_anonymous, MapFlags, MmapAdvise, ProtFlags};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
-use uffd::flags::{CopyMode, Features, Ioctls, RegisterMode, ZeropageMode};
-use uffd::sys::{PollFd, POLLERR, POLLHUP, POLLIN};
+use uffd::flags::{CopyMode, Features, RegisterMode, ZeropageMode};
+use uffd::wait::{wait, Waiting};
 use uffd::{Errno, Error, Event, Uffd};
 
 const PAGES: usize = 256;
@@ -77,10 +77,12 @@ fn child(socket: &Path) -> Res<()> {
         )?
     };
     let base = region.as_ptr() as usize;
-    uffd.register(base, len, RegisterMode::MISSING)?;
+    // SAFETY: the region is a fresh mapping that no Rust value refers to: this process reads
+    // it only through raw pointers (`byte_at`), and never unmaps it while registered.
+    unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
 
-    // Hand the fd over with what the handler needs to know: where the region is, and what the
-    // fd was negotiated with.
+    // Hand the fd over with where the region is; the handler reads the negotiated features
+    // back from the kernel (`Uffd::from_received_fd`).
     let stream = UnixStream::connect(socket)?;
     let header = [
         base as u64,
@@ -100,10 +102,12 @@ fn child(socket: &Path) -> Res<()> {
     // The handler holds the fd now; ours is closed (the registration lives on).
     drop(uffd);
 
-    // SAFETY: the region is `len` bytes, mapped above and used by nothing else; every page is
-    // readable (the handler materialises it on first touch).
-    let mem = unsafe { std::slice::from_raw_parts(base as *const u8, len) };
-    for (i, &b) in mem.iter().enumerate() {
+    // The region is registered: no Rust value may rely on its contents (the handler fills it
+    // behind the borrow checker's back), so it is read through raw pointers, never a slice.
+    // SAFETY: `i < len`: inside the region, which stays mapped; every page is readable (the
+    // handler materialises it on first touch).
+    let byte_at = |i: usize| unsafe { ((base + i) as *const u8).read_volatile() };
+    for (i, b) in (0..len).map(|i| (i, byte_at(i))) {
         assert_eq!(
             b,
             pattern(i),
@@ -113,12 +117,9 @@ fn child(socket: &Path) -> Res<()> {
 
     // Balloon: give pages back. `madvise` blocks until the handler has read the REMOVE event.
     let start = NonNull::new((base + BALLOON.start * page) as *mut _).unwrap();
-    // SAFETY: the range is inside the region; nothing holds references into it across this
-    // call except `mem`, which is read again only below (and then sees the new contents).
+    // SAFETY: the range is inside the region, which no Rust value refers to.
     unsafe { madvise(start, BALLOON.len() * page, MmapAdvise::MADV_DONTNEED)? };
-    // SAFETY: as above; re-borrowed after the contents changed under the old slice.
-    let mem = unsafe { std::slice::from_raw_parts(base as *const u8, len) };
-    for (i, &b) in mem.iter().enumerate() {
+    for (i, b) in (0..len).map(|i| (i, byte_at(i))) {
         let want = if BALLOON.contains(&(i / page)) {
             0
         } else {
@@ -188,16 +189,13 @@ fn run_handler(dir: &Path) -> Res<()> {
     assert_eq!(got, 32, "short header");
     let w = |i: usize| u64::from_ne_bytes(header[i * 8..i * 8 + 8].try_into().unwrap());
     let (base, len) = (w(0) as usize, w(1) as usize);
-    // SAFETY: `fd` was just received and is ours alone; the child negotiated it with these
-    // features and got these ioctls.
-    let uffd = unsafe {
-        Uffd::from_raw_parts(
-            fd,
-            Features::from_bits_retain(w(2)),
-            Ioctls::from_bits_retain(w(3)),
-            page,
-        )
-    };
+    // SAFETY: `fd` was just received and is ours alone; the child registered its region
+    // under `register`'s promise (it reads it only through raw pointers).
+    let uffd = unsafe { Uffd::from_received_fd(fd)? };
+    assert!(
+        uffd.features().contains(Features::EVENT_REMOVE),
+        "the negotiated features did not come across"
+    );
     assert_eq!(len, snapshot.len());
 
     // 3. Serve until the child says it is done (or its end of the socket closes).
@@ -236,26 +234,20 @@ fn serve(uffd: &Uffd, stream: &UnixStream, base: usize, snapshot: &[u8]) -> Res<
     loop {
         // Faults left over from the last round (EAGAIN) first, then wait for more.
         if pending.is_empty() {
-            let mut fds = [
-                PollFd {
-                    fd: uffd.as_raw_fd(),
-                    events: POLLIN,
-                    revents: 0,
-                },
-                PollFd {
-                    fd: stream.as_raw_fd(),
-                    events: POLLIN,
-                    revents: 0,
-                },
-            ];
-            match uffd::sys::ppoll(&mut fds, None) {
-                Ok(_) | Err(Errno::EINTR) => {}
+            let mut fds = [Waiting::uffd(uffd), Waiting::fd(stream.as_fd())];
+            match wait(&mut fds, None) {
+                Ok(_)
+                | Err(Error::Sys {
+                    errno: Errno::EINTR,
+                    ..
+                }) => {}
                 Err(e) => return Err(e.into()),
             }
-            if fds[0].revents & POLLERR != 0 {
+            let [u, peer] = fds;
+            if u.is_error() {
                 return Err(Error::PollError.into());
             }
-            if fds[0].revents & POLLIN == 0 && fds[1].revents & (POLLIN | POLLHUP) != 0 {
+            if !u.is_readable() && (peer.is_readable() || peer.is_hung_up()) {
                 return Ok(stats); // the child is done (or gone), and no event is pending
             }
         }
@@ -280,22 +272,15 @@ fn serve(uffd: &Uffd, stream: &UnixStream, base: usize, snapshot: &[u8]) -> Res<
             let r = if removed.contains(&idx) {
                 uffd.zeropage(addr, page, ZeropageMode::empty())
             } else {
-                let src = snapshot[idx * page..].as_ptr() as usize;
-                uffd.copy(addr, src, page, CopyMode::empty())
+                uffd.copy(addr, &snapshot[idx * page..][..page], CopyMode::empty())
             };
             match r {
-                Ok(_) if removed.contains(&idx) => stats.zeroed += 1,
-                Ok(_) => stats.copied += 1,
+                Ok(()) if removed.contains(&idx) => stats.zeroed += 1,
+                Ok(()) => stats.copied += 1,
                 // Already there (a second fault on the same page): just wake the thread.
-                Err(Error::Partial {
-                    errno: Errno::EEXIST,
-                    ..
-                }) => uffd.wake(addr, page)?,
+                Err(Error::Exists { .. }) => uffd.wake(addr, page)?,
                 // A non-cooperative event is in flight: read it, then retry this fault.
-                Err(Error::Partial {
-                    errno: Errno::EAGAIN,
-                    ..
-                }) => {
+                Err(Error::Again { .. }) => {
                     stats.eagain += 1;
                     pending.push_front(addr);
                     break;

@@ -41,22 +41,44 @@ pub enum Call {
     Poll,
     /// Finding the page size (`mincore(2)`).
     PageSize,
+    /// Reading `/proc/self/fdinfo/<fd>` ([`Uffd::from_received_fd`](crate::Uffd::from_received_fd)).
+    FdInfo,
 }
 
 /// Why a range was rejected before any system call (the kernel's documented rules: start and
-/// length page-aligned, length non-zero, no wrap-around).
+/// length aligned to the range's page size, length non-zero, no wrap-around).
+///
+/// The page size named is the one the range was checked against: the base page size for
+/// [`Uffd`](crate::Uffd)'s own operations, the huge page size for those of
+/// [`Hugetlb`](crate::Hugetlb).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RangeError {
     /// Length 0.
     Empty,
     /// `start + len` wraps around the address space.
     Overflow,
-    /// The start (or destination) address is not page-aligned.
-    UnalignedStart(usize),
+    /// The start (or destination) address is not aligned to the page size.
+    UnalignedStart {
+        /// The address.
+        start: usize,
+        /// The page size it must be a multiple of.
+        page_size: usize,
+    },
     /// The length is not a multiple of the page size.
-    UnalignedLen(usize),
-    /// The source address of `UFFDIO_MOVE` is not page-aligned.
-    UnalignedSrc(usize),
+    UnalignedLen {
+        /// The length.
+        len: usize,
+        /// The page size it must be a multiple of.
+        page_size: usize,
+    },
+    /// The source address of `UFFDIO_MOVE` is not aligned to the page size.
+    UnalignedSrc {
+        /// The address.
+        src: usize,
+        /// The page size it must be a multiple of.
+        page_size: usize,
+    },
 }
 
 /// Everything that can go wrong.
@@ -104,16 +126,44 @@ pub enum Error {
         /// What the kernel offers.
         available: Features,
     },
+    /// Required features that the kernel offers but refuses to this process: `EVENT_FORK`
+    /// without `CAP_SYS_PTRACE` (`UFFDIO_API` gives EPERM).
+    FeatureNotPermitted {
+        /// The refused features.
+        features: Features,
+        /// What `UFFDIO_API` gave.
+        errno: Errno,
+    },
     /// A range was rejected before any system call.
     Range(RangeError),
-    /// A range operation (`COPY`, `ZEROPAGE`, `CONTINUE`, `POISON`, `MOVE`) stopped: `done`
-    /// bytes (from the start of the range) were handled, then `errno` stopped it. `done` may
-    /// be 0. `EAGAIN` means retry the rest after reading pending events (a non-cooperative
-    /// event was in flight, or the kernel stopped part-way).
+    /// A page size that cannot be one: not a power of two, or smaller than the base page
+    /// ([`Uffd::hugetlb`](crate::Uffd::hugetlb)).
+    BadPageSize(usize),
+    /// `EEXIST`: a range operation found a page already present at the start of its range and
+    /// did nothing. Another thread (or a background fill) resolved the fault first: wake the
+    /// range if the faulter may still wait. (A multi-page operation that reaches a present
+    /// page *after* some progress stops with [`Error::Again`] instead.)
+    Exists {
+        /// Which operation.
+        call: Call,
+    },
+    /// `EAGAIN`: a range operation stopped after `done` bytes (0 or more) because the address
+    /// space is changing (a non-cooperative event such as REMOVE, UNMAP, REMAP or FORK is
+    /// unread) or it met a present page part-way. Read pending events, then retry the rest
+    /// (`start + done ..`).
+    Again {
+        /// Which operation.
+        call: Call,
+        /// Bytes done (from the start of the range) before it stopped.
+        done: usize,
+    },
+    /// A range operation stopped part-way: `done` bytes (more than 0) were handled, then
+    /// `errno` stopped it (other than EAGAIN, which is [`Error::Again`]). Nothing done at all
+    /// is [`Error::Sys`].
     Partial {
         /// Which operation.
         call: Call,
-        /// Bytes done before it stopped.
+        /// Bytes done before it stopped (never 0).
         done: usize,
         /// What stopped it.
         errno: Errno,
@@ -121,6 +171,11 @@ pub enum Error {
     /// `ppoll` reported `POLLERR`: a userfaultfd without `O_NONBLOCK` always does (or the
     /// handshake is missing).
     PollError,
+    /// The fd is not a userfaultfd (its `/proc/self/fdinfo` entry has no `API:` line).
+    NotUserfaultfd(i32),
+    /// The userfaultfd has not done the `UFFDIO_API` handshake yet (its `/proc/self/fdinfo`
+    /// entry shows no negotiated features): use [`Unnegotiated`](crate::Unnegotiated).
+    NotNegotiated(i32),
     /// A message carried an event code this crate does not know.
     UnknownEvent(u8),
     /// A `UFFD_EVENT_FORK` message carried an impossible file descriptor.
@@ -134,32 +189,30 @@ impl Error {
             Error::Sys { errno, .. }
             | Error::PermissionDenied { errno, .. }
             | Error::Partial { errno, .. }
+            | Error::FeatureNotPermitted { errno, .. }
             | Error::OpenFailed { syscall: errno, .. } => Some(errno),
+            Error::Exists { .. } => Some(Errno::EEXIST),
+            Error::Again { .. } => Some(Errno::EAGAIN),
             _ => None,
         }
     }
     /// Bytes done before a range operation stopped (0 for every other error).
     pub const fn done(&self) -> usize {
         match *self {
-            Error::Partial { done, .. } => done,
+            Error::Partial { done, .. } | Error::Again { done, .. } => done,
             _ => 0,
         }
     }
-    /// How a range operation's outcome is decoded (`COPY`, `ZEROPAGE`, `CONTINUE`, `POISON`,
-    /// `MOVE`): `ret` is what the ioctl returned, `field` the struct's result field after the
-    /// call (preset to 0: the kernel leaves it untouched on validation errors and `ESRCH`,
-    /// writes the bytes done, or `-errno`), `len` the length asked for.
-    ///
-    /// `Ok(len)` when the ioctl succeeded; otherwise [`Error::Partial`] with `done <= len`
-    /// (a negative or absurd field is never read as a length) and the errno from the field
-    /// when it holds one, else the ioctl's. Exposed for callers issuing the ioctls through
-    /// [`crate::sys`] by hand, and for tests and fuzzing of the decoding itself.
+    /// The partial-progress decoding of range operations, for the fuzzer only (built with
+    /// `--cfg fuzzing`, as `cargo fuzz` does): not part of the API.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
     pub fn from_range_result(
         call: Call,
         ret: Result<usize, Errno>,
         field: i64,
         len: usize,
-    ) -> Result<usize, Error> {
+    ) -> Result<(), Error> {
         crate::uffd::progress(call, ret, field, len)
     }
     pub(crate) const fn sys(call: Call, errno: Errno) -> Self {
@@ -178,9 +231,24 @@ impl fmt::Display for RangeError {
         match *self {
             RangeError::Empty => f.write_str("empty range"),
             RangeError::Overflow => f.write_str("range wraps around the address space"),
-            RangeError::UnalignedStart(a) => write!(f, "start {a:#x} is not page-aligned"),
-            RangeError::UnalignedLen(l) => write!(f, "length {l:#x} is not a page multiple"),
-            RangeError::UnalignedSrc(a) => write!(f, "source {a:#x} is not page-aligned"),
+            RangeError::UnalignedStart { start, page_size } => {
+                write!(
+                    f,
+                    "start {start:#x} is not aligned to the page size {page_size:#x}"
+                )
+            }
+            RangeError::UnalignedLen { len, page_size } => {
+                write!(
+                    f,
+                    "length {len:#x} is not a multiple of the page size {page_size:#x}"
+                )
+            }
+            RangeError::UnalignedSrc { src, page_size } => {
+                write!(
+                    f,
+                    "source {src:#x} is not aligned to the page size {page_size:#x}"
+                )
+            }
         }
     }
 }
@@ -224,13 +292,32 @@ impl fmt::Display for Error {
                 f,
                 "the kernel lacks required userfaultfd features {missing:?} (it offers {available:?})"
             ),
+            Error::FeatureNotPermitted { features, errno } => write!(
+                f,
+                "UFFDIO_API: {errno}: the kernel offers {features:?} but refuses it to this \
+                 process: UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE (request() it instead of \
+                 require() to go on without it)"
+            ),
             Error::Range(e) => write!(f, "invalid range: {e}"),
+            Error::BadPageSize(p) => write!(
+                f,
+                "{p:#x} is not a page size (a power of two, at least the base page size)"
+            ),
+            Error::Exists { call } => write!(f, "{call:?}: EEXIST: a page is already present"),
+            Error::Again { call, done } => write!(
+                f,
+                "{call:?}: EAGAIN after {done} bytes: read pending events, then retry the rest"
+            ),
             Error::Partial { call, done, errno } => {
                 write!(f, "{call:?}: stopped after {done} bytes: {errno}")
             }
             Error::PollError => f.write_str(
                 "ppoll: POLLERR (a userfaultfd without O_NONBLOCK always reports it)",
             ),
+            Error::NotUserfaultfd(fd) => write!(f, "fd {fd} is not a userfaultfd"),
+            Error::NotNegotiated(fd) => {
+                write!(f, "userfaultfd {fd} has not done the UFFDIO_API handshake")
+            }
             Error::UnknownEvent(e) => write!(f, "unknown userfaultfd event {e:#x}"),
             Error::BadForkFd(fd) => write!(f, "UFFD_EVENT_FORK with impossible fd {fd}"),
         }

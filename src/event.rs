@@ -4,11 +4,12 @@
 use crate::abi::*;
 use crate::error::{Call, Error};
 use crate::flags::{Features, PagefaultFlags};
-use crate::sys::{self, Errno, PollFd, Timespec};
+use crate::sys::{self, Errno};
 use crate::uffd::Uffd;
 
 /// One decoded message.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// `UFFD_EVENT_PAGEFAULT` (Linux 4.3): a thread is blocked on `address`.
     Pagefault {
@@ -55,9 +56,14 @@ impl Event {
     /// An unknown event code is [`Error::UnknownEvent`]. Pure decoding, no system call.
     ///
     /// # Safety
-    /// If `msg` is a `UFFD_EVENT_FORK`, the returned [`Event::Fork`] owns (and will close) the
-    /// file descriptor it names: decode each FORK message at most once, and only messages
-    /// really read from the kernel (or whose fd the caller owns).
+    /// - All 32 bytes of `msg` are initialised: it was read from the kernel (which writes
+    ///   whole messages), or built from bytes. Safe code can build a `uffd_msg` whose union is
+    ///   partly uninitialised (`arg: uffd_msg_arg { fork: .. }`); decoding reads all of it.
+    /// - If `msg` is a `UFFD_EVENT_FORK`, the returned [`Event::Fork`] owns (and will close)
+    ///   the file descriptor it names: decode each FORK message at most once, and only
+    ///   messages really read from the kernel (or whose fd the caller owns). The child's
+    ///   registered ranges were registered by this process (and inherited), so they stay under
+    ///   the promise of [`Uffd::register`].
     #[inline]
     pub unsafe fn from_msg(
         msg: &uffd_msg,
@@ -200,36 +206,6 @@ impl Uffd {
             features: self.features(),
             page_size: self.page_size(),
         }))
-    }
-
-    /// `ppoll(&{fd, POLLIN}, 1, timeout, NULL)`: waits until a message is pending (`true`) or
-    /// the timeout passes (`false`); `None` waits indefinitely.
-    ///
-    /// Since Linux 4.3. A userfaultfd without `O_NONBLOCK` always reports `POLLERR`, returned
-    /// as [`Error::PollError`]; EINTR is returned, not retried. A closed or invalid fd
-    /// (`POLLNVAL`, or a negative fd, which `ppoll` would silently ignore) is EBADF, not
-    /// "nothing pending".
-    ///
-    /// # References
-    /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
-    pub fn poll(&self, timeout: Option<&Timespec>) -> Result<bool, Error> {
-        let ebadf = Error::sys(Call::Poll, Errno::EBADF);
-        if self.as_raw_fd() < 0 {
-            return Err(ebadf);
-        }
-        let mut fds = [PollFd {
-            fd: self.as_raw_fd(),
-            events: sys::POLLIN,
-            revents: 0,
-        }];
-        let n = sys::ppoll(&mut fds, timeout).map_err(|e| Error::sys(Call::Poll, e))?;
-        if fds[0].revents & sys::POLLNVAL != 0 {
-            return Err(ebadf);
-        }
-        if fds[0].revents & sys::POLLERR != 0 {
-            return Err(Error::PollError);
-        }
-        Ok(n > 0 && fds[0].revents & sys::POLLIN != 0)
     }
 }
 

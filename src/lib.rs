@@ -9,6 +9,7 @@
 //! - [`Uffd`] ([`Builder`], [`Unnegotiated`]): open, negotiate, register, resolve faults,
 //!   with partial progress reported honestly ([`Error`]).
 //! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
+//! - [`wait`]: waiting on a userfaultfd together with other descriptors.
 //!
 //! New here? Start with the [`guide`]: choosing syscall or `/dev/userfaultfd`, privileges,
 //! feature probing, partial progress, events that block, and a handler loop done right.
@@ -29,11 +30,12 @@ pub mod sys;
 mod error;
 pub mod event;
 mod uffd;
+pub mod wait;
 
 pub use error::{Call, Error, RangeError};
 pub use event::{Event, Events};
 pub use sys::Errno;
-pub use uffd::{Builder, OpenStrategy, Probe, Uffd, Unnegotiated};
+pub use uffd::{Builder, Hugetlb, OpenStrategy, Probe, Uffd, Unnegotiated};
 
 // The README's examples are compiled (and the first run) as doc tests.
 #[cfg(doctest)]

@@ -36,7 +36,7 @@ use crate::ffi;
 use core::ffi::c_void;
 use uffd::abi::uffd_msg;
 use uffd::flags::{CopyMode, RegisterMode, ZeropageMode};
-use uffd::{Errno, Event, Uffd};
+use uffd::{Error, Event, Uffd};
 
 /// How the handler resolves faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +88,16 @@ struct Storm<'a> {
     pattern: Pattern,
 }
 
+impl Storm<'_> {
+    /// The source bytes for `[addr, addr + len)` of the area.
+    fn source(&self, addr: usize, len: usize) -> &[u8] {
+        debug_assert!(addr >= self.area && addr - self.area + len <= self.npages * self.page_size);
+        // SAFETY: the source is a private mapping of `npages` pages, written once before the
+        // run and never registered; it is only read from here on, and outlives `self`.
+        unsafe { core::slice::from_raw_parts((self.src + (addr - self.area)) as *const u8, len) }
+    }
+}
+
 fn die(what: &str) -> ! {
     eprintln!("rust storm: {what}");
     std::process::abort()
@@ -110,13 +120,11 @@ fn per_page(s: &Storm) {
             let r = if s.zeropage {
                 s.uffd.zeropage(addr, ps, ZeropageMode::empty())
             } else {
-                s.uffd
-                    .copy(addr, s.src + (addr - s.area), ps, CopyMode::empty())
+                s.uffd.copy(addr, s.source(addr, ps), CopyMode::empty())
             };
-            if let Err(e) = r {
-                if e.errno() != Some(Errno::EEXIST) {
-                    die("copy")
-                }
+            match r {
+                Ok(()) | Err(Error::Exists { .. }) => {}
+                Err(_) => die("copy"),
             }
             done += 1;
         }
@@ -144,20 +152,20 @@ fn resolve_range(s: &Storm, addr: usize, len: usize, dontwake: bool) -> usize {
             } else {
                 CopyMode::empty()
             };
-            s.uffd.copy(cur, s.src + (cur - s.area), end - cur, m)
+            s.uffd.copy(cur, s.source(cur, end - cur), m)
         };
         match r {
-            Ok(n) => {
-                resolved += n;
-                cur += n;
+            Ok(()) => {
+                resolved += end - cur;
+                cur = end;
             }
             // Stopped part-way (at a page already present): go on from there.
-            Err(e) if e.done() > 0 => {
-                resolved += e.done();
-                cur += e.done();
+            Err(Error::Again { done, .. }) if done > 0 => {
+                resolved += done;
+                cur += done;
             }
             // The page at `cur` is present (resolved earlier, or by another window): skip it.
-            Err(e) if e.errno() == Some(Errno::EEXIST) => cur += ps,
+            Err(Error::Exists { .. }) => cur += ps,
             Err(_) => die("range copy"),
         }
     }
@@ -280,7 +288,9 @@ pub fn run(spec: Spec) -> Result<u64, String> {
         }
         src
     };
-    uffd.register(area, len, RegisterMode::MISSING)
+    // SAFETY: the area is a fresh mapping that no Rust value refers to: the touchers read it
+    // through raw pointers only, and it stays mapped while registered.
+    unsafe { uffd.register(area, len, RegisterMode::MISSING) }
         .map_err(|e| format!("register: {e}"))?;
     let s = Storm {
         uffd,
@@ -379,8 +389,8 @@ pub fn wake_loop(iters: usize, via: WakeVia) -> Result<(), String> {
     let uffd = Uffd::builder().create().map_err(|e| format!("uffd: {e}"))?;
     let ps = uffd.page_size();
     let p = ffi::map(ps).ok_or("mmap")?;
-    uffd.register(p, ps, RegisterMode::MISSING)
-        .map_err(|e| format!("register: {e}"))?;
+    // SAFETY: a fresh page that nothing reads: only woken, never touched.
+    unsafe { uffd.register(p, ps, RegisterMode::MISSING) }.map_err(|e| format!("register: {e}"))?;
     let fd = uffd.as_raw_fd();
     let mut failed = false;
     for _ in 0..iters {

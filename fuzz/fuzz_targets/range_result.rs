@@ -1,4 +1,5 @@
-//! The partial-progress decoding of range operations (`Error::from_range_result`) on arbitrary
+//! The partial-progress decoding of range operations (`Error::from_range_result`, built with
+//! `--cfg fuzzing` only) on arbitrary
 //! ioctl outcomes, result fields and lengths: never a negative length, `done <= len`, the
 //! errno from the field only when it holds one.
 #![no_main]
@@ -27,33 +28,37 @@ fuzz_target!(|data: [u8; 24]| {
         Err(Errno::from_raw(tail as u32 as i32))
     };
     let r = Error::from_range_result(call, ret, field, len);
-    match r {
-        Ok(n) => {
-            assert!(ret.is_ok());
-            assert_eq!(n, len);
+    let Err(ioctl_errno) = ret else {
+        assert_eq!(r, Ok(()));
+        return;
+    };
+    let e = r.expect_err("Ok from a failed ioctl");
+    // What the kernel said, decoded independently: bytes done from a positive field (never
+    // beyond len), the errno from a field holding -errno, else the ioctl's.
+    let want_done = if field > 0 { (field as u64).min(len as u64) as usize } else { 0 };
+    let want_errno = if (-4095..0).contains(&field) {
+        Errno::from_raw(-field as i32)
+    } else {
+        ioctl_errno
+    };
+    assert_eq!(e.done(), want_done);
+    assert_eq!(e.errno(), Some(want_errno));
+    match e {
+        Error::Again { call: c, done } => {
+            assert_eq!((c, done, want_errno), (call, want_done, Errno::EAGAIN))
         }
-        Err(Error::Partial { call: c, done, errno }) => {
-            let Err(ioctl_errno) = ret else {
-                panic!("Partial from a successful ioctl")
-            };
+        Error::Exists { call: c } => assert_eq!((c, want_done, want_errno), (call, 0, Errno::EEXIST)),
+        Error::Sys { call: c, errno } => {
+            assert_eq!((c, want_done), (call, 0));
+            assert!(errno != Errno::EAGAIN && errno != Errno::EEXIST);
+        }
+        Error::Partial { call: c, done, errno } => {
             assert_eq!(c, call);
-            assert!(done <= len);
-            if field <= 0 {
-                assert_eq!(done, 0);
-            } else {
-                assert_eq!(done as u64, (field as u64).min(len as u64));
-            }
-            if (-4095..0).contains(&field) {
-                assert_eq!(i64::from(errno.raw()), -field);
-            } else {
-                assert_eq!(errno, ioctl_errno);
-            }
-            let e = r.unwrap_err();
-            assert_eq!(e.done(), done);
-            let mut s = String::new();
-            let _ = write!(s, "{e} {e:?}");
-            let _: std::io::Error = e.into();
+            assert!(done > 0 && errno != Errno::EAGAIN);
         }
-        Err(e) => panic!("unexpected {e:?}"),
+        e => panic!("unexpected {e:?}"),
     }
+    let mut s = String::new();
+    let _ = write!(s, "{e} {e:?}");
+    let _: std::io::Error = e.into();
 });

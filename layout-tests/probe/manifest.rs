@@ -431,16 +431,25 @@ pub fn items() -> Vec<Item> {
             rust: Some(format!("uffd::abi::{name} as u64")),
         });
     }
+    // Each aggregate twice: the 7.2 value under the kernel's name (compared with a 7.2 header),
+    // and 7.3-rc's under `<name>_7_3` (compared with a 7.3 header, only with `unstable-7-3`).
     for &(name, since) in AGGREGATES {
-        v.push(Item {
-            key: name.into(),
-            c_expr: c(name),
-            guard: name.into(),
-            since,
-            unstable: false,
-            kind: Kind::Aggregate,
-            rust: Some(format!("uffd::abi::{name} as u64")),
-        });
+        for unstable in [false, true] {
+            let (key, rust) = if unstable {
+                (format!("{name} (7.3-rc)"), format!("{name}_7_3"))
+            } else {
+                (name.to_string(), name.to_string())
+            };
+            v.push(Item {
+                key,
+                c_expr: c(name),
+                guard: name.into(),
+                since,
+                unstable,
+                kind: Kind::Aggregate,
+                rust: Some(format!("uffd::abi::{rust} as u64")),
+            });
+        }
     }
     for &(name, since, unstable) in IOCTLS {
         v.push(Item {

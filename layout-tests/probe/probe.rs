@@ -366,7 +366,8 @@ pub fn plan(item: &Item, c: Option<u64>, version: Option<(u32, u32, u32)>, ctx: 
     }
     match item.kind {
         Kind::Aggregate => {
-            let want = crate_version(ctx.unstable);
+            // The kernel's names hold 7.2's values; the `_7_3` items 7.3-rc's.
+            let want = crate_version(item.unstable);
             match header_mm {
                 Some(h) if h == want => Plan::Compare(c),
                 Some(h) => Plan::Info(

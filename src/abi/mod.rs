@@ -43,19 +43,20 @@ pub const USERFAULTFD_IOC_NEW: u32 = NATIVE.io(USERFAULTFD_IOC, 0x00);
 /// The only API version: the `api` value `UFFDIO_API` expects. Since Linux 4.3.
 pub const UFFD_API: u64 = 0xAA;
 
-/// Every register mode of the newest kernel this crate describes (7.2; 7.3-rc with
-/// `unstable-7-3`). Describes that kernel, not the running one. Since Linux 4.3.
-#[cfg(not(feature = "unstable-7-3"))]
+// The names below always hold Linux 7.2's values, with or without `unstable-7-3`: cargo unifies
+// features across a build, so a feature that changed them would change them for every crate in
+// it. The provisional 7.3-rc aggregates have names of their own (`*_7_3`).
+
+/// Every register mode of Linux 7.2. Describes that kernel, not the running one. Since Linux 4.3.
 pub const UFFD_API_REGISTER_MODES: u64 =
     UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP | UFFDIO_REGISTER_MODE_MINOR;
-/// Every register mode of the newest kernel this crate describes (7.3-rc: provisional).
+/// `UFFD_API_REGISTER_MODES` of 7.3-rc (provisional): 7.2's plus RWP.
 #[cfg(feature = "unstable-7-3")]
-pub const UFFD_API_REGISTER_MODES: u64 = UFFDIO_REGISTER_MODE_MISSING
-    | UFFDIO_REGISTER_MODE_WP
-    | UFFDIO_REGISTER_MODE_MINOR
-    | UFFDIO_REGISTER_MODE_RWP;
+pub const UFFD_API_REGISTER_MODES_7_3: u64 = UFFD_API_REGISTER_MODES | UFFDIO_REGISTER_MODE_RWP;
 
-const UFFD_API_FEATURES_7_2: u64 = UFFD_FEATURE_PAGEFAULT_FLAG_WP
+/// Every feature bit of Linux 7.2. Describes 7.2, not the running kernel: the kernel's own set
+/// comes back in `uffdio_api.features`. Since Linux 4.11.
+pub const UFFD_API_FEATURES: u64 = UFFD_FEATURE_PAGEFAULT_FLAG_WP
     | UFFD_FEATURE_EVENT_FORK
     | UFFD_FEATURE_EVENT_REMAP
     | UFFD_FEATURE_EVENT_REMOVE
@@ -72,53 +73,41 @@ const UFFD_API_FEATURES_7_2: u64 = UFFD_FEATURE_PAGEFAULT_FLAG_WP
     | UFFD_FEATURE_POISON
     | UFFD_FEATURE_WP_ASYNC
     | UFFD_FEATURE_MOVE;
-
-/// Every feature bit of Linux 7.2. Describes 7.2, not the running kernel: the kernel's own set
-/// comes back in `uffdio_api.features`. Since Linux 4.11.
-#[cfg(not(feature = "unstable-7-3"))]
-pub const UFFD_API_FEATURES: u64 = UFFD_API_FEATURES_7_2;
-/// Every feature bit of 7.3-rc (provisional).
+/// `UFFD_API_FEATURES` of 7.3-rc (provisional): 7.2's plus RWP and RWP_ASYNC.
 #[cfg(feature = "unstable-7-3")]
-pub const UFFD_API_FEATURES: u64 =
-    UFFD_API_FEATURES_7_2 | UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC;
+pub const UFFD_API_FEATURES_7_3: u64 =
+    UFFD_API_FEATURES | UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC;
 
 /// The fd-wide ioctls of Linux 7.2, as bits `1 << _UFFDIO_*` (the form of `uffdio_api.ioctls`).
 /// Since Linux 4.3.
-#[cfg(not(feature = "unstable-7-3"))]
 pub const UFFD_API_IOCTLS: u64 = 1 << _UFFDIO_REGISTER | 1 << _UFFDIO_UNREGISTER | 1 << _UFFDIO_API;
-/// The fd-wide ioctls of 7.3-rc (provisional).
+/// `UFFD_API_IOCTLS` of 7.3-rc (provisional): 7.2's plus SET_MODE.
 #[cfg(feature = "unstable-7-3")]
-pub const UFFD_API_IOCTLS: u64 =
-    1 << _UFFDIO_REGISTER | 1 << _UFFDIO_UNREGISTER | 1 << _UFFDIO_SET_MODE | 1 << _UFFDIO_API;
+pub const UFFD_API_IOCTLS_7_3: u64 = UFFD_API_IOCTLS | 1 << _UFFDIO_SET_MODE;
 
-const UFFD_API_RANGE_IOCTLS_7_2: u64 = 1 << _UFFDIO_WAKE
+/// The range ioctls of Linux 7.2 (the most `uffdio_register.ioctls` can hold there).
+/// Since Linux 4.3.
+pub const UFFD_API_RANGE_IOCTLS: u64 = 1 << _UFFDIO_WAKE
     | 1 << _UFFDIO_COPY
     | 1 << _UFFDIO_ZEROPAGE
     | 1 << _UFFDIO_MOVE
     | 1 << _UFFDIO_WRITEPROTECT
     | 1 << _UFFDIO_CONTINUE
     | 1 << _UFFDIO_POISON;
-const UFFD_API_RANGE_IOCTLS_BASIC_7_2: u64 = 1 << _UFFDIO_WAKE
+/// `UFFD_API_RANGE_IOCTLS` of 7.3-rc (provisional): 7.2's plus RWPROTECT.
+#[cfg(feature = "unstable-7-3")]
+pub const UFFD_API_RANGE_IOCTLS_7_3: u64 = UFFD_API_RANGE_IOCTLS | 1 << _UFFDIO_RWPROTECT;
+
+/// The range ioctls of Linux 7.2 for hugetlbfs ranges (no ZEROPAGE, no MOVE). Since Linux 4.11.
+pub const UFFD_API_RANGE_IOCTLS_BASIC: u64 = 1 << _UFFDIO_WAKE
     | 1 << _UFFDIO_COPY
     | 1 << _UFFDIO_WRITEPROTECT
     | 1 << _UFFDIO_CONTINUE
     | 1 << _UFFDIO_POISON;
-
-/// The range ioctls of Linux 7.2 (the most `uffdio_register.ioctls` can hold there).
-/// Since Linux 4.3.
-#[cfg(not(feature = "unstable-7-3"))]
-pub const UFFD_API_RANGE_IOCTLS: u64 = UFFD_API_RANGE_IOCTLS_7_2;
-/// The range ioctls of 7.3-rc (provisional).
+/// `UFFD_API_RANGE_IOCTLS_BASIC` of 7.3-rc (provisional): 7.2's plus RWPROTECT.
 #[cfg(feature = "unstable-7-3")]
-pub const UFFD_API_RANGE_IOCTLS: u64 = UFFD_API_RANGE_IOCTLS_7_2 | 1 << _UFFDIO_RWPROTECT;
-
-/// The range ioctls of Linux 7.2 for hugetlbfs ranges (no ZEROPAGE, no MOVE). Since Linux 4.11.
-#[cfg(not(feature = "unstable-7-3"))]
-pub const UFFD_API_RANGE_IOCTLS_BASIC: u64 = UFFD_API_RANGE_IOCTLS_BASIC_7_2;
-/// The hugetlbfs range ioctls of 7.3-rc (provisional).
-#[cfg(feature = "unstable-7-3")]
-pub const UFFD_API_RANGE_IOCTLS_BASIC: u64 =
-    UFFD_API_RANGE_IOCTLS_BASIC_7_2 | 1 << _UFFDIO_RWPROTECT;
+pub const UFFD_API_RANGE_IOCTLS_BASIC_7_3: u64 =
+    UFFD_API_RANGE_IOCTLS_BASIC | 1 << _UFFDIO_RWPROTECT;
 
 // ---------------------------------------------------------------------------------------------
 // Ioctl command numbers (the `nr` part) and requests
@@ -154,34 +143,37 @@ pub const _UFFDIO_API: u32 = 0x3F;
 /// Ioctl type of the userfaultfd ioctls. Since Linux 4.3.
 pub const UFFDIO: u32 = 0xAA;
 
-/// Defines each `UFFDIO_*` request once: as a native constant, and as a row of
-/// [`uffdio_ioctls`] so any family's number comes from the same definition.
+/// Defines each `UFFDIO_*` request once: as a native constant, and as a row of the table
+/// function `$table` so any family's number comes from the same definition.
 macro_rules! uffdio_requests {
-    ($( $(#[doc = $doc:expr])* $(#[cfg($cfg:meta)])? $name:ident = $dir:ident($nr:ident, $ty:ty); )*) => {
+    ($(#[doc = $tdoc:expr])* #[cfg($tcfg:meta)] fn $table:ident -> $count:ident = $n:literal;
+     $( $(#[doc = $doc:expr])* $name:ident = $dir:ident($nr:ident, $ty:ty); )*) => {
         $(
             $(#[doc = $doc])*
-            $(#[cfg($cfg)])?
+            #[cfg($tcfg)]
             pub const $name: u32 = NATIVE.$dir(UFFDIO, $nr, size_of::<$ty>());
         )*
 
-        /// Every `UFFDIO_*` request number under `encoding`, with its kernel name, in header order.
+        $(#[doc = $tdoc])*
+        #[cfg($tcfg)]
+        pub const $count: usize = $n;
+
+        $(#[doc = $tdoc])*
         ///
-        /// `uffdio_ioctls(ioctl::NATIVE)` gives the native constants; other families give the
-        /// numbers of other architectures (this is how `cargo xtask verify-layout` checks them).
-        pub const fn uffdio_ioctls(encoding: IocEncoding) -> [(&'static str, u32); UFFDIO_REQUESTS] {
-            [$( $(#[cfg($cfg)])? (stringify!($name), encoding.$dir(UFFDIO, $nr, size_of::<$ty>())), )*]
+        /// `table(ioctl::NATIVE)` gives the native constants; other families give the numbers
+        /// of other architectures (this is how `cargo xtask verify-layout` checks them).
+        #[cfg($tcfg)]
+        pub const fn $table(encoding: IocEncoding) -> [(&'static str, u32); $count] {
+            [$( (stringify!($name), encoding.$dir(UFFDIO, $nr, size_of::<$ty>())), )*]
         }
     };
 }
 
-/// How many `UFFDIO_*` requests this build defines.
-#[cfg(not(feature = "unstable-7-3"))]
-pub const UFFDIO_REQUESTS: usize = 10;
-/// How many `UFFDIO_*` requests this build defines.
-#[cfg(feature = "unstable-7-3")]
-pub const UFFDIO_REQUESTS: usize = 12;
-
 uffdio_requests! {
+    /// Every `UFFDIO_*` request of Linux 7.2 under `encoding`, with its kernel name, in header
+    /// order. The same with or without `unstable-7-3` (7.3-rc's additions: `uffdio_ioctls_7_3`).
+    #[cfg(all())]
+    fn uffdio_ioctls -> UFFDIO_REQUESTS = 10;
     /// `_IOWR(UFFDIO, _UFFDIO_API, struct uffdio_api)`: the handshake. Since Linux 4.3.
     UFFDIO_API = iowr(_UFFDIO_API, uffdio_api);
     /// `_IOWR(UFFDIO, _UFFDIO_REGISTER, struct uffdio_register)`. Since Linux 4.3.
@@ -204,11 +196,16 @@ uffdio_requests! {
     UFFDIO_CONTINUE = iowr(_UFFDIO_CONTINUE, uffdio_continue);
     /// `_IOWR(UFFDIO, _UFFDIO_POISON, struct uffdio_poison)`. Since Linux 6.6.
     UFFDIO_POISON = iowr(_UFFDIO_POISON, uffdio_poison);
-    /// `_IOWR(UFFDIO, _UFFDIO_RWPROTECT, struct uffdio_rwprotect)`. 7.3-rc, provisional.
+}
+
+uffdio_requests! {
+    /// The `UFFDIO_*` requests that 7.3-rc adds (provisional), under `encoding`, in header
+    /// order: [`uffdio_ioctls`] plus these are 7.3-rc's whole set.
     #[cfg(feature = "unstable-7-3")]
+    fn uffdio_ioctls_7_3 -> UFFDIO_REQUESTS_7_3 = 2;
+    /// `_IOWR(UFFDIO, _UFFDIO_RWPROTECT, struct uffdio_rwprotect)`. 7.3-rc, provisional.
     UFFDIO_RWPROTECT = iowr(_UFFDIO_RWPROTECT, uffdio_rwprotect);
     /// `_IOW(UFFDIO, _UFFDIO_SET_MODE, struct uffdio_set_mode)`. 7.3-rc, provisional.
-    #[cfg(feature = "unstable-7-3")]
     UFFDIO_SET_MODE = iow(_UFFDIO_SET_MODE, uffdio_set_mode);
 }
 

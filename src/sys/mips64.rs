@@ -18,6 +18,9 @@ pub const __NR_ppoll: usize = 5261;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 5026;
 
+/// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
+pub const PAGE_SIZE: Option<usize> = None;
+
 /// `O_CLOEXEC`.
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// `O_NONBLOCK`.

@@ -168,6 +168,8 @@ use ppc_sc;
 
 /// `AT_FDCWD`: "relative to the current directory" for `*at` calls (-100 on every arch).
 pub const AT_FDCWD: i32 = -100;
+/// `O_RDONLY` (0 on every arch).
+pub const O_RDONLY: u32 = 0;
 /// `O_RDWR` (2 on every arch).
 pub const O_RDWR: u32 = 2;
 /// `POLLIN` (1 on every arch).
@@ -191,15 +193,30 @@ pub struct PollFd {
     pub revents: i16,
 }
 
-/// `struct timespec` as the non-`time64` `ppoll` reads it: two `long`s on every ABI this crate
-/// supports.
+/// `struct __kernel_timespec`: 64-bit seconds and nanoseconds on every ABI, as `ppoll` reads it
+/// on 64-bit architectures and `ppoll_time64` on 32-bit ones (no year-2038 end).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Timespec {
     /// Seconds.
-    pub tv_sec: isize,
+    pub tv_sec: i64,
     /// Nanoseconds, below 1 000 000 000.
-    pub tv_nsec: isize,
+    pub tv_nsec: i64,
+}
+
+impl Timespec {
+    /// `d` as a timespec (seconds saturated at `i64::MAX`).
+    pub const fn from_duration(d: core::time::Duration) -> Self {
+        let secs = d.as_secs();
+        Timespec {
+            tv_sec: if secs > i64::MAX as u64 {
+                i64::MAX
+            } else {
+                secs as i64
+            },
+            tv_nsec: d.subsec_nanos() as i64,
+        }
+    }
 }
 
 /// `userfaultfd(flags)`: creates a userfaultfd, returning the new file descriptor.
@@ -293,42 +310,105 @@ pub unsafe fn close(fd: i32) -> Result<(), Errno> {
 
 /// `ppoll(fds, nfds, timeout, NULL)`: waits for events on `fds`, returning how many have one.
 ///
-/// `timeout` of `None` waits indefinitely. Available on every kernel this crate supports (since
-/// Linux 2.6.16). Note that a userfaultfd without `O_NONBLOCK` always reports `POLLERR`.
+/// `timeout` of `None` waits indefinitely. On 32-bit architectures this is `ppoll_time64`
+/// (Linux 5.1), falling back to the old `ppoll` (seconds clamped to `i32::MAX`) where that
+/// gives ENOSYS; kernels built without `COMPAT_32BIT_TIME` have only the former. Available on
+/// every kernel this crate supports (since Linux 2.6.16). Note that a userfaultfd without
+/// `O_NONBLOCK` always reports `POLLERR`.
 ///
 /// # References
 /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
 #[inline(always)]
 pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
-    let ts = match timeout {
-        Some(t) => t as *const Timespec as usize,
-        None => 0,
-    };
+    #[cfg(target_pointer_width = "32")]
+    {
+        use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        static NO_TIME64: AtomicBool = AtomicBool::new(false);
+        if !NO_TIME64.load(Relaxed) {
+            match ppoll_raw(
+                arch::__NR_ppoll_time64,
+                fds,
+                timeout.map(|t| t as *const _ as usize),
+            ) {
+                Err(Errno::ENOSYS) => NO_TIME64.store(true, Relaxed),
+                r => return r,
+            }
+        }
+        // `struct old_timespec32`: two 32-bit words.
+        let old = timeout.map(|t| {
+            let secs = if t.tv_sec > i32::MAX as i64 {
+                i32::MAX
+            } else {
+                t.tv_sec as i32
+            };
+            [secs, t.tv_nsec as i32]
+        });
+        ppoll_raw(
+            __NR_ppoll,
+            fds,
+            old.as_ref().map(|t| t as *const _ as usize),
+        )
+    }
+    #[cfg(not(target_pointer_width = "32"))]
+    {
+        ppoll_raw(
+            __NR_ppoll,
+            fds,
+            timeout.map(|t| t as *const Timespec as usize),
+        )
+    }
+}
+
+/// `ppoll` by number `nr` with `ts` the address of the timespec its ABI reads (or none).
+#[inline(always)]
+fn ppoll_raw(nr: usize, fds: &mut [PollFd], ts: Option<usize>) -> Result<usize, Errno> {
     // SAFETY: the kernel reads and writes `fds.len()` pollfds in `fds` (borrowed mutably),
-    // reads one timespec at `ts` if non-null (borrowed), and the signal mask pointer is NULL.
+    // reads one timespec of the layout `nr` expects at `ts` if given (our callers pass one
+    // that lives across the call), and the signal mask pointer is NULL.
     unsafe {
         raw::syscall5(
-            __NR_ppoll,
+            nr,
             fds.as_mut_ptr() as usize,
             fds.len(),
-            ts,
+            ts.unwrap_or(0),
             0,
             core::mem::size_of::<u64>(),
         )
     }
 }
 
-/// The page size of the running kernel, found with `mincore(2)`: the kernel rejects an
-/// address that is not page-aligned with EINVAL before looking at anything else, so the
-/// smallest power of two it accepts (4 KiB .. 1 MiB) is the page size.
+/// The page size of the running kernel.
 ///
-/// Costs one to nine system calls; cache the result. Available on every kernel.
+/// Where the architecture has one page size (x86, x86_64, arm, riscv64, s390x: 4 KiB) it is a
+/// constant and costs nothing. Elsewhere (aarch64, powerpc, powerpc64, mips64, loongarch64:
+/// 4, 16 or 64 KiB by kernel configuration) it is found once with `mincore(2)` — the kernel
+/// rejects an address that is not page-aligned with EINVAL before looking at anything else,
+/// so the smallest power of two it accepts (4 KiB .. 1 MiB) is the page size, one to nine
+/// calls — and remembered for the life of the process. Available on every kernel.
 ///
 /// # References
 /// - [`mincore(2)`](https://man7.org/linux/man-pages/man2/mincore.2.html)
 /// - [`getauxval(3)`](https://man7.org/linux/man-pages/man3/getauxval.3.html) (`AT_PAGESZ`, the
 ///   libc way)
+#[inline]
 pub fn page_size() -> Result<usize, Errno> {
+    if let Some(size) = arch::PAGE_SIZE {
+        return Ok(size);
+    }
+    use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    static FOUND: AtomicUsize = AtomicUsize::new(0);
+    match FOUND.load(Relaxed) {
+        0 => {
+            let size = page_size_by_mincore()?;
+            FOUND.store(size, Relaxed);
+            Ok(size)
+        }
+        size => Ok(size),
+    }
+}
+
+/// The page size found with `mincore(2)` (see [`page_size`]), uncached.
+pub fn page_size_by_mincore() -> Result<usize, Errno> {
     let mut size = 4096usize;
     let mut vec = [0u8; 1];
     while size <= 1 << 20 {

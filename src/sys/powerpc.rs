@@ -15,8 +15,13 @@ pub const __NR_read: usize = 3;
 pub const __NR_close: usize = 6;
 /// `__NR_ppoll`.
 pub const __NR_ppoll: usize = 281;
+/// `__NR_ppoll_time64` (the same on every 32-bit architecture, since Linux 5.1).
+pub const __NR_ppoll_time64: usize = 414;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 206;
+
+/// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
+pub const PAGE_SIZE: Option<usize> = None;
 
 /// `O_CLOEXEC`.
 pub const O_CLOEXEC: u32 = 0o2000000;

@@ -13,8 +13,13 @@ pub const __NR_read: usize = 3;
 pub const __NR_close: usize = 6;
 /// `__NR_ppoll`.
 pub const __NR_ppoll: usize = 309;
+/// `__NR_ppoll_time64` (the same on every 32-bit architecture, since Linux 5.1).
+pub const __NR_ppoll_time64: usize = 414;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 218;
+
+/// The page size: the kernel supports only 4 KiB pages on this architecture.
+pub const PAGE_SIZE: Option<usize> = Some(4096);
 
 /// `O_CLOEXEC`.
 pub const O_CLOEXEC: u32 = 0o2000000;

@@ -16,6 +16,9 @@ pub const __NR_ppoll: usize = 271;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 27;
 
+/// The page size: the kernel supports only 4 KiB pages on this architecture.
+pub const PAGE_SIZE: Option<usize> = Some(4096);
+
 /// `O_CLOEXEC`.
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// `O_NONBLOCK`.

@@ -3,10 +3,14 @@
 //!
 //! Operations are in `ops` (register, copy, ...) and event reading in [`crate::event`].
 
+mod fdinfo;
+mod hugetlb;
 mod open;
 mod ops;
 
+pub use hugetlb::Hugetlb;
 pub use open::{Builder, OpenStrategy, Probe};
+#[cfg(fuzzing)]
 pub(crate) use ops::progress;
 
 use crate::flags::{Features, Ioctls};
@@ -37,11 +41,15 @@ impl Uffd {
     ///
     /// `features` are the ones that were requested (and granted), `ioctls` what `UFFDIO_API`
     /// returned; `page_size` of 0 turns off the alignment checks done before system calls
-    /// (the kernel still checks).
+    /// (the kernel still checks). [`Uffd::from_received_fd`] reads the features back from the
+    /// kernel instead.
     ///
     /// # Safety
     /// `fd` must be an open userfaultfd owned by nobody else (it is closed on drop), and its
-    /// handshake must be complete.
+    /// handshake must be complete. Every range already registered on it falls under
+    /// [`register`](Self::register)'s promise, made by the caller: no Rust value of the
+    /// process whose memory it serves relies on the contents or accessibility of those ranges
+    /// while they are registered.
     pub const unsafe fn from_raw_parts(
         fd: i32,
         features: Features,
@@ -159,19 +167,24 @@ impl Unnegotiated {
         let got = self
             .api(crate::abi::UFFD_API, features.bits())
             .map_err(|e| crate::Error::sys(crate::Call::Api, e))?;
+        Ok(self.into_negotiated(features, &got))
+    }
+
+    /// The handle after a successful handshake that asked for `features` and got `api` back.
+    pub(crate) fn into_negotiated(self, features: Features, api: &crate::abi::uffdio_api) -> Uffd {
         let mut granted = features;
         if granted.contains(Features::WP_ASYNC) {
             granted |= Features::WP_UNPOPULATED;
         }
         let page_size = self.page_size;
         let fd = self.into_raw_fd();
-        Ok(Uffd {
+        Uffd {
             fd,
             features: granted,
-            available: Features::from_bits_retain(got.features),
-            ioctls: Ioctls::from_bits_retain(got.ioctls),
+            available: Features::from_bits_retain(api.features),
+            ioctls: Ioctls::from_bits_retain(api.ioctls),
             page_size,
-        })
+        }
     }
 }
 
@@ -211,15 +224,9 @@ mod std_impls {
             unsafe { OwnedFd::from_raw_fd(u.into_raw_fd()) }
         }
     }
-    /// The negotiated state of a raw fd is unknown: features and ioctls are empty and the page
-    /// size is found again. Prefer [`Uffd::from_raw_parts`].
-    impl FromRawFd for Uffd {
-        unsafe fn from_raw_fd(fd: RawFd) -> Self {
-            let ps = crate::sys::page_size().unwrap_or(0);
-            // SAFETY: forwarded to the caller (an owned, negotiated userfaultfd).
-            unsafe { Uffd::from_raw_parts(fd, Default::default(), Default::default(), ps) }
-        }
-    }
+    // No `FromRawFd for Uffd`: a raw fd does not carry the negotiated features, and a handle
+    // that forgot them (no `thread_id`, no WP_ASYNC) would be silently wrong. Use
+    // `Uffd::from_received_fd` (features read back from fdinfo) or `Uffd::from_raw_parts`.
     impl AsRawFd for Unnegotiated {
         fn as_raw_fd(&self) -> RawFd {
             self.fd

@@ -8,6 +8,7 @@ use crate::sys::{self, Errno};
 
 /// Where the file descriptor comes from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OpenStrategy {
     /// `/dev/userfaultfd` (Linux 6.1+; only its file permissions decide), falling back to
     /// `userfaultfd(2)` when the node is missing, not accessible or has no driver (`openat`:
@@ -17,6 +18,11 @@ pub enum OpenStrategy {
     /// `device` set).
     #[default]
     DeviceThenSyscall,
+    /// `userfaultfd(2)`, falling back to `/dev/userfaultfd` when the syscall is missing
+    /// (ENOSYS: a seccomp filter or a kernel built without it) or refused (EPERM: no
+    /// `CAP_SYS_PTRACE` and `vm.unprivileged_userfaultfd = 0`, where access to the device may
+    /// still be granted). If the device fails too, the error names both.
+    SyscallThenDevice,
     /// `userfaultfd(2)` only.
     SyscallOnly,
     /// `/dev/userfaultfd` only.
@@ -25,6 +31,7 @@ pub enum OpenStrategy {
 
 /// What the kernel offers, read through a throwaway fd ([`Builder::probe`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Probe {
     /// Every feature the kernel offers (`uffdio_api.features`).
     pub features: Features,
@@ -153,6 +160,17 @@ impl Builder {
             Err(Errno::EPERM) => Err(denied(Call::Userfaultfd, Errno::EPERM, device)),
             Err(e) => Err(Error::sys(Call::Userfaultfd, e)),
         };
+        let device_failed = |device_call, device, syscall: Error| match syscall {
+            Error::Sys {
+                call: Call::Userfaultfd,
+                errno,
+            } => Error::OpenFailed {
+                device_call,
+                device,
+                syscall: errno,
+            },
+            e => e,
+        };
         match self.strategy {
             OpenStrategy::SyscallOnly => syscall(None),
             OpenStrategy::DeviceOnly => match open_device(flags) {
@@ -162,18 +180,25 @@ impl Builder {
             },
             OpenStrategy::DeviceThenSyscall => match open_device(flags) {
                 Ok(fd) => Ok(fd),
-                Err((call, e)) if falls_back(call, e) => match syscall(Some(e)) {
-                    Err(Error::Sys {
-                        call: Call::Userfaultfd,
-                        errno,
-                    }) => Err(Error::OpenFailed {
-                        device_call: call,
-                        device: e,
-                        syscall: errno,
-                    }),
-                    r => r,
-                },
+                Err((call, e)) if falls_back(call, e) => {
+                    syscall(Some(e)).map_err(|s| device_failed(call, e, s))
+                }
                 Err((call, e)) => Err(Error::sys(call, e)),
+            },
+            OpenStrategy::SyscallThenDevice => match sys::userfaultfd(flags) {
+                Ok(fd) => Ok(fd),
+                Err(first @ (Errno::ENOSYS | Errno::EPERM)) => match open_device(flags) {
+                    Ok(fd) => Ok(fd),
+                    Err((_, device)) if first == Errno::EPERM => {
+                        Err(denied(Call::Userfaultfd, first, Some(device)))
+                    }
+                    Err((device_call, device)) => Err(Error::OpenFailed {
+                        device_call,
+                        device,
+                        syscall: first,
+                    }),
+                },
+                Err(e) => Err(Error::sys(Call::Userfaultfd, e)),
             },
         }
     }
@@ -194,9 +219,17 @@ impl Builder {
         })
     }
 
-    /// Opens and negotiates: probes first if any features are required or requested, fails
-    /// with [`Error::MissingFeatures`] if required ones are missing, then opens the real fd
-    /// asking for the required ones plus the requested ones the kernel offers.
+    /// Opens and negotiates, asking for the required features plus the requested ones the
+    /// kernel grants.
+    ///
+    /// One open and one `UFFDIO_API` when the kernel grants everything asked for. Otherwise
+    /// (EINVAL: a feature is not offered; EPERM: `EVENT_FORK` without `CAP_SYS_PTRACE`) it
+    /// reads what is offered through a throwaway fd ([`probe`](Self::probe)), fails with
+    /// [`Error::MissingFeatures`] if a required one is missing, and asks again on the same fd
+    /// (a refused `UFFDIO_API` leaves it unnegotiated) without the requested features the
+    /// kernel lacks or refuses. A refused required feature is
+    /// [`Error::FeatureNotPermitted`], which names it and `CAP_SYS_PTRACE`.
+    /// [`Uffd::features`](super::Uffd::features) says what was granted.
     ///
     /// Since Linux 4.3 (each feature has its own minimum version, see [`Features`]).
     ///
@@ -204,16 +237,35 @@ impl Builder {
     /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
     pub fn create(&self) -> Result<super::Uffd, Error> {
-        let mut ask = self.required;
-        if !(self.required | self.optional).is_empty() {
-            let available = self.probe()?.features;
-            let missing = self.required.difference(available);
-            if !missing.is_empty() {
-                return Err(Error::MissingFeatures { missing, available });
-            }
-            ask |= self.optional & available;
+        let fd = self.open_unnegotiated()?;
+        let all = self.required | self.optional;
+        match fd.api(UFFD_API, all.bits()) {
+            Ok(api) => return Ok(fd.into_negotiated(all, &api)),
+            // A feature not offered, or EVENT_FORK refused: find out which below.
+            Err(Errno::EINVAL | Errno::EPERM) if !all.is_empty() => {}
+            Err(e) => return Err(Error::sys(Call::Api, e)),
         }
-        self.open_unnegotiated()?.negotiate(ask)
+        let available = self.probe()?.features;
+        let missing = self.required.difference(available);
+        if !missing.is_empty() {
+            return Err(Error::MissingFeatures { missing, available });
+        }
+        let mut ask = self.required | (self.optional & available);
+        loop {
+            match fd.api(UFFD_API, ask.bits()) {
+                Ok(api) => return Ok(fd.into_negotiated(ask, &api)),
+                Err(errno @ Errno::EPERM) if ask.contains(Features::EVENT_FORK) => {
+                    if self.required.contains(Features::EVENT_FORK) {
+                        return Err(Error::FeatureNotPermitted {
+                            features: Features::EVENT_FORK,
+                            errno,
+                        });
+                    }
+                    ask.remove(Features::EVENT_FORK);
+                }
+                Err(e) => return Err(Error::sys(Call::Api, e)),
+            }
+        }
     }
 }
 

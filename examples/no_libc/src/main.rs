@@ -150,8 +150,9 @@ fn run() -> Result<(), &'static str> {
     let page = uffd.page_size();
     let len = PAGES * page;
     let region = map_anonymous(len).map_err(|_| "mmap")?;
-    uffd.register(region, len, RegisterMode::MISSING)
-        .map_err(|_| "UFFDIO_REGISTER")?;
+    // SAFETY: the region is a fresh mapping that no Rust value refers to: both processes
+    // reach it only through raw pointers, and it stays mapped while registered.
+    unsafe { uffd.register(region, len, RegisterMode::MISSING) }.map_err(|_| "UFFDIO_REGISTER")?;
 
     // fork(): clone(SIGCHLD) with no new stack, the same on x86_64 and aarch64.
     // SAFETY: a plain fork; this program has no threads, locks or buffered output to duplicate.
@@ -198,6 +199,8 @@ fn run() -> Result<(), &'static str> {
 fn handler(uffd: &Uffd, region: usize, len: usize) -> Result<(), &'static str> {
     let page = uffd.page_size();
     let src = map_anonymous(page).map_err(|_| "mmap")?;
+    // SAFETY: `src` is a fresh private page of this process, used only through this slice.
+    let src = unsafe { core::slice::from_raw_parts_mut(src as *mut u8, page) };
     let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
     let mut served = 0;
     while served < PAGES {
@@ -213,11 +216,10 @@ fn handler(uffd: &Uffd, region: usize, len: usize) -> Result<(), &'static str> {
             if dst < region || dst >= region + len {
                 return Err("fault outside the region");
             }
-            for i in 0..page {
-                // SAFETY: `src` is a private page of this process.
-                unsafe { ((src + i) as *mut u8).write(pattern(dst - region + i)) };
+            for (i, b) in src.iter_mut().enumerate() {
+                *b = pattern(dst - region + i);
             }
-            uffd.copy(dst, src, page, CopyMode::empty())
+            uffd.copy(dst, src, CopyMode::empty())
                 .map_err(|_| "UFFDIO_COPY")?;
             served += 1;
         }

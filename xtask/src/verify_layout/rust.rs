@@ -32,11 +32,17 @@ pub fn family_values(abi: &Abi, host: &RustValues) -> RustValues {
                 if it.key == "USERFAULTFD_IOC_NEW" {
                     Some(enc.io(uffd::abi::USERFAULTFD_IOC, 0) as u64)
                 } else {
-                    table
-                        .as_ref()?
-                        .iter()
-                        .find(|(n, _)| *n == it.key)
-                        .map(|(_, v)| *v as u64)
+                    let found = table.as_ref()?.iter().find(|(n, _)| *n == it.key);
+                    // 7.3-rc's additions have their own table (the 7.2 one never changes).
+                    #[cfg(feature = "unstable-7-3")]
+                    let found = found.copied().or_else(|| {
+                        uffd::abi::uffdio_ioctls_7_3(enc)
+                            .into_iter()
+                            .find(|(n, _)| *n == it.key)
+                    });
+                    #[cfg(not(feature = "unstable-7-3"))]
+                    let found = found.copied();
+                    found.map(|(_, v)| v as u64)
                 }
             }
             Kind::Sys => None,

@@ -1,0 +1,158 @@
+//! [`Uffd::from_received_fd`]: adopting a negotiated userfaultfd from elsewhere (another
+//! process over `SCM_RIGHTS`, a parent across `execve`) with its features read back from
+//! `/proc/self/fdinfo/<fd>`.
+
+use super::Uffd;
+use crate::error::{Call, Error};
+use crate::flags::{Features, Ioctls};
+use crate::sys::{self, Errno};
+
+/// The kernel's own bit in the features it shows in fdinfo (`UFFD_FEATURE_INITIALIZED`,
+/// `1u << 31` in `fs/userfaultfd.c`): set once `UFFDIO_API` has succeeded, never a feature.
+const FEATURE_INITIALIZED: u64 = 1 << 31;
+
+impl Uffd {
+    /// Adopts a userfaultfd that completed `UFFDIO_API` elsewhere, recovering the negotiated
+    /// features from `/proc/self/fdinfo/<fd>`, whose `API:` line the kernel writes as
+    /// `API:\t<api>:<features>:<ioctls>` (hex).
+    ///
+    /// Since Linux 4.3 (the `API:` line). Needs `/proc` mounted: without it this is
+    /// `Error::Sys { call: Call::FdInfo, .. }` and [`Uffd::from_raw_parts`] takes the features
+    /// from the caller instead (send them along with the fd). [`Error::NotUserfaultfd`] for
+    /// another kind of fd, [`Error::NotNegotiated`] before the handshake. The page size is
+    /// this process's. [`available_features`](Self::available_features) is unknown here and
+    /// reported as the negotiated set.
+    ///
+    /// # Safety
+    /// `fd` must be open and owned by nobody else (it is closed on drop, also on error). Every
+    /// range already registered on it falls under [`register`](Self::register)'s promise,
+    /// made by the caller: no Rust value of the process whose memory it serves relies on the
+    /// contents or accessibility of those ranges while they are registered.
+    ///
+    /// # References
+    /// - [`proc_pid_fdinfo(5)`](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
+    pub unsafe fn from_received_fd(fd: i32) -> Result<Uffd, Error> {
+        let close = || {
+            // SAFETY: the caller gave us ownership of `fd`; it is not used afterwards.
+            let _ = unsafe { sys::close(fd) };
+        };
+        let negotiated = read_api_line(fd).and_then(|api| match api {
+            None => Err(Error::NotUserfaultfd(fd)),
+            Some((_, features, _)) if features & FEATURE_INITIALIZED == 0 && features == 0 => {
+                Err(Error::NotNegotiated(fd))
+            }
+            Some((_, features, _)) => {
+                Ok(Features::from_bits_retain(features & !FEATURE_INITIALIZED))
+            }
+        });
+        let features = match negotiated {
+            Ok(f) => f,
+            Err(e) => {
+                close();
+                return Err(e);
+            }
+        };
+        let page_size = match sys::page_size() {
+            Ok(p) => p,
+            Err(e) => {
+                close();
+                return Err(Error::sys(Call::PageSize, e));
+            }
+        };
+        // SAFETY: forwarded to the caller (owned, negotiated userfaultfd); the features are
+        // the kernel's own record of the handshake.
+        Ok(unsafe {
+            Uffd::from_raw_parts(
+                fd,
+                features,
+                Ioctls::from_bits_retain(crate::abi::UFFD_API_IOCTLS),
+                page_size,
+            )
+        })
+    }
+}
+
+/// Reads `/proc/self/fdinfo/<fd>` and parses its `API:` line (`None` if it has none).
+fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
+    if fd < 0 {
+        return Err(Error::sys(Call::FdInfo, Errno::EBADF));
+    }
+    let mut path = [0u8; 40];
+    let prefix = b"/proc/self/fdinfo/";
+    path[..prefix.len()].copy_from_slice(prefix);
+    let mut digits = [0u8; 10];
+    let mut n = fd as u32;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let d = &digits[i..];
+    path[prefix.len()..prefix.len() + d.len()].copy_from_slice(d);
+    let err = |e| Error::sys(Call::FdInfo, e);
+    // At most 18 + 10 of the 40 bytes are written: a NUL always follows.
+    let path = core::ffi::CStr::from_bytes_until_nul(&path).map_err(|_| err(Errno::EINVAL))?;
+    let info = sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | sys::O_CLOEXEC, 0).map_err(err)?;
+    let mut buf = [0u8; 512];
+    let mut len = 0;
+    let r = loop {
+        match sys::read(info, &mut buf[len..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                len += n;
+                if len == buf.len() {
+                    break Ok(());
+                }
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => break Err(err(e)),
+        }
+    };
+    // SAFETY: `info` was opened above and is not used afterwards.
+    let _ = unsafe { sys::close(info) };
+    r?;
+    Ok(parse_api_line(&buf[..len]))
+}
+
+/// `API:\t<hex>:<hex>:<hex>` of an fdinfo text.
+fn parse_api_line(text: &[u8]) -> Option<(u64, u64, u64)> {
+    let line = text
+        .split(|&b| b == b'\n')
+        .find(|l| l.starts_with(b"API:"))?;
+    let mut fields = line[4..].split(|&b| b == b':').map(|f| {
+        let f = f.trim_ascii();
+        if f.is_empty() || f.len() > 16 {
+            return None;
+        }
+        f.iter().try_fold(0u64, |acc, &c| {
+            let v = (c as char).to_digit(16)?;
+            Some(acc << 4 | v as u64)
+        })
+    });
+    let api = fields.next()??;
+    let features = fields.next()??;
+    let ioctls = fields.next()??;
+    Some((api, features, ioctls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_api_line;
+
+    #[test]
+    fn api_line() {
+        let text = b"pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\npending:\t0\n\
+                     total:\t0\nAPI:\taa:80000100:1fc00000003ff\n";
+        assert_eq!(
+            parse_api_line(text),
+            Some((0xaa, 0x8000_0100, 0x1fc0_0000_003ff))
+        );
+        assert_eq!(parse_api_line(b"pos:\t0\nflags:\t02\n"), None);
+        assert_eq!(parse_api_line(b"API:\tzz:1:2\n"), None);
+        assert_eq!(parse_api_line(b"API:\taa:1\n"), None);
+    }
+}

@@ -1,0 +1,124 @@
+//! Waiting on a userfaultfd together with other file descriptors (a stop eventfd or pipe, the
+//! userfaultfds that FORK events hand over), without writing `ppoll` and `POLL*` bits by hand.
+
+use core::marker::PhantomData;
+use core::time::Duration;
+
+use crate::error::{Call, Error};
+use crate::sys::{self, Errno, PollFd, Timespec};
+use crate::uffd::Uffd;
+
+/// One file descriptor to wait on for reading, and what [`wait`] found on it.
+///
+/// The lifetime ties it to the borrowed descriptor, so it cannot outlive the [`Uffd`] (or
+/// `BorrowedFd`) it names. Laid out as `struct pollfd`: a slice of these is what `ppoll` reads.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug)]
+pub struct Waiting<'fd> {
+    raw: PollFd,
+    _fd: PhantomData<&'fd ()>,
+}
+
+impl<'fd> Waiting<'fd> {
+    /// Wait for `uffd` to have a message pending. It must be non-blocking
+    /// ([`Builder::non_blocking`](crate::Builder::non_blocking)): a blocking userfaultfd
+    /// always reports an error here.
+    pub const fn uffd(uffd: &'fd Uffd) -> Self {
+        Self::raw(uffd.as_raw_fd())
+    }
+    /// Wait for a borrowed descriptor (an eventfd, a pipe, a socket) to be readable.
+    #[cfg(feature = "std")]
+    pub fn fd(fd: std::os::fd::BorrowedFd<'fd>) -> Self {
+        use std::os::fd::AsRawFd;
+        Self::raw(fd.as_raw_fd())
+    }
+    /// Wait for a raw descriptor to be readable. Polling touches no memory: a descriptor that
+    /// is closed (or negative) is reported by [`wait`] as [`is_invalid`](Self::is_invalid).
+    pub const fn raw(fd: i32) -> Self {
+        Waiting {
+            raw: PollFd {
+                fd,
+                events: sys::POLLIN,
+                revents: 0,
+            },
+            _fd: PhantomData,
+        }
+    }
+    /// The descriptor.
+    pub const fn as_raw_fd(&self) -> i32 {
+        self.raw.fd
+    }
+    /// Readable: a message is pending (`POLLIN`).
+    pub const fn is_readable(&self) -> bool {
+        self.raw.revents & sys::POLLIN != 0
+    }
+    /// `POLLERR`: for a userfaultfd, it is blocking (or its handshake is missing).
+    pub const fn is_error(&self) -> bool {
+        self.raw.revents & sys::POLLERR != 0
+    }
+    /// `POLLHUP`: the other end of a pipe or socket is closed.
+    pub const fn is_hung_up(&self) -> bool {
+        self.raw.revents & sys::POLLHUP != 0
+    }
+    /// `POLLNVAL`, or a negative descriptor: not an open file descriptor.
+    pub const fn is_invalid(&self) -> bool {
+        self.raw.revents & sys::POLLNVAL != 0 || self.raw.fd < 0
+    }
+    /// Whether anything at all was reported.
+    pub const fn is_ready(&self) -> bool {
+        self.raw.revents != 0 || self.raw.fd < 0
+    }
+}
+
+/// `ppoll(fds, n, timeout, NULL)`: waits until one of `fds` is readable (or in error), or the
+/// timeout passes; returns how many are ready (0: timed out). Look at each with
+/// [`Waiting::is_readable`] and friends.
+///
+/// `None` waits indefinitely. EINTR is returned, not retried. A negative descriptor, which
+/// `ppoll` would silently skip, is reported ready and [`is_invalid`](Waiting::is_invalid).
+/// On 32-bit architectures this is `ppoll_time64` (Linux 5.1) with a fallback to `ppoll`.
+///
+/// # References
+/// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
+pub fn wait(fds: &mut [Waiting<'_>], timeout: Option<Duration>) -> Result<usize, Error> {
+    let ts = timeout.map(Timespec::from_duration);
+    let negative = fds.iter().filter(|w| w.raw.fd < 0).count();
+    let timeout = if negative > 0 {
+        Some(Timespec::default())
+    } else {
+        ts
+    };
+    for w in fds.iter_mut() {
+        w.raw.revents = 0;
+    }
+    // SAFETY: `Waiting` is `repr(transparent)` over `PollFd` (its other field is a ZST), so
+    // the slice has the same layout and length; the borrow is the same exclusive one.
+    let raw = unsafe { &mut *(fds as *mut [Waiting<'_>] as *mut [PollFd]) };
+    let n = sys::ppoll(raw, timeout.as_ref()).map_err(|e| Error::sys(Call::Poll, e))?;
+    Ok(n + negative)
+}
+
+impl Uffd {
+    /// `ppoll(&{fd, POLLIN}, 1, timeout, NULL)`: waits until a message is pending (`true`) or
+    /// the timeout passes (`false`); `None` waits indefinitely. To wait on other descriptors
+    /// too, use [`wait`].
+    ///
+    /// Since Linux 4.3. A userfaultfd without `O_NONBLOCK` always reports `POLLERR`, returned
+    /// as [`Error::PollError`]; EINTR is returned, not retried. A closed fd (`POLLNVAL`) is
+    /// EBADF, not "nothing pending".
+    ///
+    /// # References
+    /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+        let mut fds = [Waiting::uffd(self)];
+        wait(&mut fds, timeout)?;
+        let [w] = fds;
+        if w.is_invalid() {
+            return Err(Error::sys(Call::Poll, Errno::EBADF));
+        }
+        if w.is_error() {
+            return Err(Error::PollError);
+        }
+        Ok(w.is_readable())
+    }
+}
