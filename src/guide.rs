@@ -24,7 +24,7 @@
 //! use uffd::{Event, Uffd};
 //!
 //! # fn main() -> Result<(), uffd::Error> {
-//! // User-mode faults only: needs no privilege (Linux 5.11+). See section 3.
+//! // User-mode faults only: needs no privilege (Linux 5.11+). See section 4.
 //! let uffd = Uffd::builder().user_mode_only(true).create()?;
 //! let page = uffd.page_size();
 //! // A fresh private anonymous mapping: its pages are missing until touched.
@@ -34,7 +34,9 @@
 //! // SAFETY: a new mapping at an address of the kernel's choosing, overlapping nothing.
 //! let map = unsafe { mmap_anonymous(None, size, rw, MapFlags::MAP_PRIVATE) }.unwrap();
 //! let addr = map.as_ptr() as usize;
-//! uffd.register(addr, page, RegisterMode::MISSING)?;
+//! // SAFETY: the page is a fresh mapping that no Rust value refers to; it is read below only
+//! // through a raw pointer, and unmapped by nobody while registered (section 2).
+//! unsafe { uffd.register(addr, page, RegisterMode::MISSING)? };
 //!
 //! std::thread::scope(|s| {
 //!     // The thread that touches the page blocks in the kernel until the fault is resolved.
@@ -45,7 +47,7 @@
 //!     for event in uffd.read_events(&mut buf)?.expect("blocking read") {
 //!         if let Event::Pagefault { address, .. } = event? {
 //!             let src = vec![42u8; page];
-//!             uffd.copy(address & !(page - 1), src.as_ptr() as usize, page, CopyMode::empty())?;
+//!             uffd.copy(address & !(page - 1), &src, CopyMode::empty())?;
 //!         }
 //!     }
 //!     assert_eq!(reader.join().unwrap(), 42);
@@ -56,11 +58,68 @@
 //! # }
 //! ```
 //!
-//! ## 2. Where the file descriptor comes from: syscall or `/dev/userfaultfd`
+//! ## 2. Safety model: one promise, at registration
+//!
+//! Rust's guarantees rest on knowing who can change memory: nothing changes what a `&T` points
+//! to while it is live. userfaultfd breaks that from the outside: once a range is registered,
+//! the kernel writes into it on behalf of `COPY`, `ZEROPAGE`, `CONTINUE` and `MOVE`, makes it
+//! raise SIGBUS after `POISON`, and blocks any access to a missing or write-protected page
+//! until a handler resolves it — all through calls that take only addresses. Some call in the
+//! chain must carry a promise. This crate puts it in **one place**:
+//!
+//! > [`Uffd::register`](crate::Uffd::register) is `unsafe`: **no Rust value relies on the
+//! > contents or the accessibility of the range while it is registered.**
+//!
+//! Everything else is safe *because* of that promise: `copy`, `zeropage`, `continue_`,
+//! `poison`, `writeprotect`, `wake` and `unregister` only act on registered ranges (the kernel
+//! refuses the others: ENOENT/EINVAL), so they cannot reach memory a Rust value relies on. The
+//! exceptions that need their own promise are `unsafe` too:
+//!
+//! - [`Uffd::move_`](crate::Uffd::move_): its *source* need not be registered, and its pages
+//!   vanish; its destination gets new bytes as with `copy` (registered, so covered).
+//! - [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts) and
+//!   [`Uffd::from_received_fd`](crate::Uffd::from_received_fd): the ranges already registered
+//!   on that fd were registered by someone else, so the caller vouches for them.
+//! - [`Event::from_msg`](crate::Event::from_msg): the message must be fully initialised (read
+//!   from the kernel) and a FORK fd is owned once.
+//!
+//! A FORK event's [`Uffd`](crate::Uffd) is safe to use: the child inherited the parent's
+//! registrations, so the parent's promise covers the child's copy of those ranges.
+//!
+//! Why there, and not elsewhere? rustix makes *creating* the fd `unsafe`; userfaultfd-rs marks
+//! `copy`/`zeropage` `unsafe`. Creating an fd changes no memory, so a promise there says
+//! nothing checkable; and every handler loop is made of `copy`s, so `unsafe` there is noise in
+//! the hot path that trains readers to skip it. Registration is the moment memory is handed
+//! to the kernel and a handler, done once per range, in the code that owns the memory. It is
+//! the one place where the caller knows what lives there.
+//!
+//! What the promise means in practice:
+//!
+//! - **An allocator or GC** registers an arena it obtained with `mmap` and hands out objects
+//!   only in pages it has resolved (or accepts that a first touch blocks until the handler
+//!   resolves it). No `&[u8]`/`Vec` may span a registered, unresolved page; the allocator's
+//!   own metadata lives outside the arena.
+//! - **A VMM** registers guest RAM: the guest reads and writes it, Rust code reaches it only
+//!   through raw pointers or volatile accessors (as `vm-memory` does). It must not hold a
+//!   `&[u8]` over guest memory across a restore, a balloon `REMOVE` or a `MOVE`.
+//! - **A unikernel** registers regions it manages as raw memory (a heap it grows on demand,
+//!   a page cache): the same rule as the allocator, without libc.
+//!
+//! **Another process's memory** is different. A userfaultfd received over a socket (section
+//! 10) acts on the address space of the process that created it: `copy` there writes memory
+//! that no Rust value *of this process* can read, so the handler needs no promise of its own —
+//! the promise was the other process's, when it registered. Only `COPY`'s source (`&[u8]`, in
+//! this process, only read) and `MOVE` (own process only) touch the caller's memory.
+//!
+//! Without `unsafe`, the hole does not compile: the doc test on
+//! [`Uffd::register`](crate::Uffd::register) shows a program that would change a live
+//! borrow's bytes failing with E0133.
+//!
+//! ## 3. Where the file descriptor comes from: syscall or `/dev/userfaultfd`
 //!
 //! There are two ways to create a userfaultfd ([`OpenStrategy`](crate::OpenStrategy)):
 //!
-//! - `userfaultfd(2)` (Linux 4.3): subject to the privilege rules of section 3.
+//! - `userfaultfd(2)` (Linux 4.3): subject to the privilege rules of section 4.
 //! - `ioctl(open("/dev/userfaultfd"), USERFAULTFD_IOC_NEW, flags)` (Linux 6.1): **only the
 //!   device node's file permissions decide**; the sysctl and `CAP_SYS_PTRACE` are not consulted.
 //!   An administrator can grant userfaultfd to one group (`chgrp uffd /dev/userfaultfd; chmod
@@ -71,10 +130,13 @@
 //! has no driver behind it (`openat`: ENOENT, EACCES, EPERM, ENXIO, ENODEV), or when it does not
 //! know `USERFAULTFD_IOC_NEW` (ENOTTY: QEMU user emulation, or another device at that path).
 //! Both give the same kind of fd; if the syscall fails too, the error names both failures
-//! ([`Error::OpenFailed`](crate::Error::OpenFailed)). Use `SyscallOnly` where `/dev` is not
-//! mounted or must not be touched, `DeviceOnly` to insist on the administrator's grant.
+//! ([`Error::OpenFailed`](crate::Error::OpenFailed)). `SyscallThenDevice` is the other order:
+//! the syscall, then the device when the syscall is missing (ENOSYS: seccomp, or a kernel
+//! without it) or refused (EPERM: where the administrator granted the device instead). Use
+//! `SyscallOnly` where `/dev` is not mounted or must not be touched, `DeviceOnly` to insist on
+//! the administrator's grant.
 //!
-//! ## 3. Privileges and `vm.unprivileged_userfaultfd`
+//! ## 4. Privileges and `vm.unprivileged_userfaultfd`
 //!
 //! Through the syscall, a userfaultfd that also reports faults caused by the *kernel* touching
 //! registered memory (e.g. `read(2)` into it) needs `CAP_SYS_PTRACE` in the initial user
@@ -88,9 +150,14 @@
 //! access to a missing page fails with EFAULT instead. That is enough whenever only your own
 //! code touches the registered memory (allocators, GCs, most VMMs serve guest memory that the
 //! kernel does not copy into). Separately, `UFFD_FEATURE_EVENT_FORK` needs `CAP_SYS_PTRACE`
-//! (EPERM from `UFFDIO_API` otherwise), whatever the open path.
+//! (EPERM from `UFFDIO_API` otherwise), whatever the open path, although the kernel *offers* it
+//! to everyone in the handshake. [`Builder::request`](crate::Builder::request)`(EVENT_FORK)`
+//! therefore drops it for an unprivileged process ([`Uffd::features`](crate::Uffd::features)
+//! lacks it), and [`Builder::require`](crate::Builder::require)`(EVENT_FORK)` fails with
+//! [`Error::FeatureNotPermitted`](crate::Error::FeatureNotPermitted), which names it and
+//! `CAP_SYS_PTRACE`.
 //!
-//! ## 4. Feature probing, and why `UFFDIO_API` is once per fd
+//! ## 5. Feature probing, and why `UFFDIO_API` is once per fd
 //!
 //! A new fd does nothing until the `UFFDIO_API` handshake: every other ioctl and `read` give
 //! EINVAL and `poll` reports `POLLERR`. The handshake names the features you want; the kernel
@@ -102,10 +169,13 @@
 //! - [`Builder::probe`](crate::Builder::probe) opens a throwaway fd, does the handshake with no
 //!   features, closes it, and returns what the kernel offers.
 //! - [`Builder::require`](crate::Builder::require) / [`Builder::request`](crate::Builder::request)
-//!   with [`Builder::create`](crate::Builder::create) do that for you: required features
-//!   missing is [`Error::MissingFeatures`](crate::Error::MissingFeatures); requested ones are
-//!   asked for only if offered. [`Uffd::features`](crate::Uffd::features) then says what you
-//!   got (asking for `WP_ASYNC` also turns on `WP_UNPOPULATED`).
+//!   with [`Builder::create`](crate::Builder::create) do that for you, cheaply: a refused
+//!   handshake leaves the fd unnegotiated, so `create` first asks for everything on the real
+//!   fd (one open, one `UFFDIO_API` when the kernel has it all) and probes only if that is
+//!   refused. Required features missing is
+//!   [`Error::MissingFeatures`](crate::Error::MissingFeatures); requested ones are asked for
+//!   only if offered and permitted. [`Uffd::features`](crate::Uffd::features) then says what
+//!   you got (asking for `WP_ASYNC` also turns on `WP_UNPOPULATED`).
 //!
 //! Detect capabilities from the feature bits and the `ioctls` masks
 //! ([`Uffd::ioctls`](crate::Uffd::ioctls), the mask [`Uffd::register`](crate::Uffd::register)
@@ -129,7 +199,7 @@
 //! | asynchronous write-protect | `WP_ASYNC` | 6.7 |
 //! | `MOVE` | `MOVE`, `UFFDIO_MOVE` | 6.8 |
 //!
-//! ## 5. Blocking or not
+//! ## 6. Blocking or not
 //!
 //! A blocking uffd (the default) suits a dedicated handler thread: `read` waits for the first
 //! message. But `poll`/`epoll` on a blocking uffd **always** report `POLLERR`, so any event
@@ -138,23 +208,33 @@
 //! pending. `O_NONBLOCK` lives on the open file description, so it is shared by every copy of
 //! the fd, including one passed to another process.
 //!
-//! ## 6. Partial progress and `EAGAIN`
+//! ## 7. Partial progress and `EAGAIN`
 //!
 //! `COPY`, `ZEROPAGE`, `CONTINUE`, `POISON` and `MOVE` can stop part-way. The kernel then
 //! writes the bytes done, or `-errno`, into the struct's result field and the ioctl fails;
-//! this crate turns that into [`Error::Partial { done, errno, .. }`](crate::Error::Partial)
-//! (and never reads a negative result as a length, a mistake real crates made). What to do:
+//! this crate decodes that (never reading a negative result as a length, a mistake real crates
+//! made) into an error that says what happened, so a handler matches without guards:
 //!
-//! - `EAGAIN`: a non-cooperative event (`REMOVE`, `UNMAP`, `REMAP`, `FORK`) is in flight and
-//!   changes the address space (`mmap_changing`). **Read the pending events first**, update
-//!   your view of the memory, then retry the rest (`start + done`), if it is still wanted.
-//! - `EEXIST`: the page is already there (two threads faulted on it and the other fault was
-//!   served first). Not an error for a handler, but call [`Uffd::wake`](crate::Uffd::wake) on
-//!   it so the thread of this fault is not left waiting.
-//! - `ENOENT`: the range is no longer registered (e.g. unmapped meanwhile). `ESRCH`: the
-//!   process that owns the memory has exited. `EFAULT` (COPY): the source is unreadable.
+//! - [`Error::Again { done, .. }`](crate::Error::Again) (`EAGAIN`): a non-cooperative event
+//!   (`REMOVE`, `UNMAP`, `REMAP`, `FORK`) is in flight and changes the address space
+//!   (`mmap_changing`). **Read the pending events first**, update your view of the memory,
+//!   then retry the rest (`start + done`), if it is still wanted.
+//! - [`Error::Exists`](crate::Error::Exists) (`EEXIST`, nothing done): the first page is
+//!   already there (two threads faulted on it and the other fault was served first, or a
+//!   background fill got there). Not an error for a handler, but call
+//!   [`Uffd::wake`](crate::Uffd::wake) on it so the thread of this fault is not left waiting.
+//! - **A multi-page operation that meets a present page part-way does not give `EEXIST`**:
+//!   the kernel stops there, reports the pages before it as done and returns `EAGAIN`, so it
+//!   is `Error::Again { done }` with `done > 0`. Retrying from `start + done` then gives
+//!   `Exists` for that page: skip one page and go on.
+//! - [`Error::Partial { done, errno, .. }`](crate::Error::Partial): stopped after `done > 0`
+//!   bytes for another reason (ENOMEM, EFAULT in the source).
+//! - [`Error::Sys`](crate::Error::Sys) with nothing done: `ENOENT`: the range is no longer
+//!   registered (e.g. unmapped meanwhile). `ESRCH`: the process that owns the memory has
+//!   exited. `EFAULT` (COPY): the source is unreadable. `EINVAL`: an argument the kernel
+//!   refused before doing anything.
 //!
-//! ## 7. Events that block the faulting thread
+//! ## 8. Events that block the faulting thread
 //!
 //! A thread that touches a missing (or write-protected) page **sleeps in the kernel until the
 //! fault is resolved**; so do threads that trigger a non-cooperative event (`fork`, `mremap`,
@@ -170,38 +250,48 @@
 //!   handler that dies thus unblocks its client instead of hanging it.
 //! - With `UFFD_FEATURE_SIGBUS` there are no fault messages at all: the faulting thread gets
 //!   SIGBUS.
+//! - **The glibc `fork()` trap.** With `EVENT_FORK`, `fork()` does not return until the
+//!   handler has *read* the FORK event. glibc's `fork()` takes its malloc arena locks (and
+//!   stdio's list lock) before the system call and releases them after. A handler thread in
+//!   the same process that allocates (a `Vec`, a `String`, `format!`, a `Box`) or uses C stdio
+//!   between two reads then waits for a lock held by the forking thread, which waits for the
+//!   handler: a deadlock. The remedy is a handler that allocates nothing while a fork can be
+//!   in flight: every buffer made before the loop (the message buffer, the fault queue with
+//!   its capacity, the source), only [`Uffd`](crate::Uffd) calls inside it (this crate never
+//!   allocates), no logging that allocates. Or serve from another process (section 10), which
+//!   shares no locks with the forking one.
 //!
-//! ## 8. A handler loop done right
+//! ## 9. A handler loop done right
 //!
-//! Non-blocking fd, `ppoll` on the uffd and a stop fd, batched reads, every event read before
-//! faults are served, `EAGAIN` retried after the next read, `EEXIST` woken, `REMOVE` recorded:
+//! Non-blocking fd, [`wait`](crate::wait::wait) on the uffd and a stop fd, batched reads,
+//! every event read before faults are served, `EAGAIN` retried after the next read, `EEXIST`
+//! woken, `REMOVE` recorded, nothing allocated inside the loop (section 8):
 //!
 //! ```no_run
 //! use std::collections::VecDeque;
+//! use std::time::Duration;
 //! use uffd::flags::{CopyMode, Features, RegisterMode, ZeropageMode};
-//! use uffd::sys::{ppoll, PollFd, POLLERR, POLLHUP, POLLIN};
+//! use uffd::wait::{wait, Waiting};
 //! use uffd::{Errno, Error, Event, Uffd};
 //!
 //! /// Serves faults in `[base, base + len)` from `source` until `stop_fd` is readable.
 //! fn serve(uffd: &Uffd, stop_fd: i32, base: usize, source: &[u8]) -> Result<(), Error> {
 //!     let page = uffd.page_size();
-//!     let mut removed = Vec::new(); // page ranges given back: serve them as zero pages
-//!     let mut pending = VecDeque::new(); // faults not served yet
+//!     let mut removed = Vec::with_capacity(64); // page ranges given back: serve them as zeros
+//!     let mut pending = VecDeque::with_capacity(64); // faults not served yet
 //!     let mut buf = [uffd::abi::uffd_msg::zeroed(); 64];
 //!     loop {
 //!         if pending.is_empty() {
-//!             let mut fds = [
-//!                 PollFd { fd: uffd.as_raw_fd(), events: POLLIN, revents: 0 },
-//!                 PollFd { fd: stop_fd, events: POLLIN, revents: 0 },
-//!             ];
-//!             match ppoll(&mut fds, None) {
-//!                 Ok(_) | Err(Errno::EINTR) => {}
-//!                 Err(errno) => return Err(Error::Sys { call: uffd::Call::Poll, errno }),
+//!             let mut fds = [Waiting::uffd(uffd), Waiting::raw(stop_fd)];
+//!             match wait(&mut fds, None) {
+//!                 Ok(_) | Err(Error::Sys { errno: Errno::EINTR, .. }) => {}
+//!                 Err(e) => return Err(e),
 //!             }
-//!             if fds[0].revents & POLLERR != 0 {
+//!             let [u, stop] = fds;
+//!             if u.is_error() {
 //!                 return Err(Error::PollError); // not O_NONBLOCK, or no handshake
 //!             }
-//!             if fds[0].revents & POLLIN == 0 && fds[1].revents & (POLLIN | POLLHUP) != 0 {
+//!             if !u.is_readable() && (stop.is_readable() || stop.is_hung_up()) {
 //!                 return Ok(());
 //!             }
 //!         }
@@ -220,20 +310,19 @@
 //!             let r = if removed.iter().any(|r| r.contains(&addr)) {
 //!                 uffd.zeropage(addr, page, ZeropageMode::empty())
 //!             } else {
-//!                 let src = source[addr - base..].as_ptr() as usize;
-//!                 uffd.copy(addr, src, page, CopyMode::empty())
+//!                 uffd.copy(addr, &source[addr - base..][..page], CopyMode::empty())
 //!             };
 //!             match r {
-//!                 Ok(_) => {}
+//!                 Ok(()) => {}
 //!                 // Served meanwhile by another fault on the same page: wake this one's thread.
-//!                 Err(Error::Partial { errno: Errno::EEXIST, .. }) => uffd.wake(addr, page)?,
+//!                 Err(Error::Exists { .. }) => uffd.wake(addr, page)?,
 //!                 // An event is in flight: read it first, then retry.
-//!                 Err(Error::Partial { errno: Errno::EAGAIN, .. }) => {
+//!                 Err(Error::Again { .. }) => {
 //!                     pending.push_front(addr);
 //!                     break;
 //!                 }
 //!                 // Gone meanwhile (unmapped, or the process exited): drop the fault.
-//!                 Err(Error::Partial { errno: Errno::ENOENT | Errno::ESRCH, .. }) => {}
+//!                 Err(Error::Sys { errno: Errno::ENOENT | Errno::ESRCH, .. }) => {}
 //!                 Err(e) => return Err(e),
 //!             }
 //!         }
@@ -247,23 +336,43 @@
 //!     .request(Features::EVENT_UNMAP)
 //!     .create()?;
 //! # let (base, len, source, stop_fd) = (0usize, 0usize, &[][..], -1);
-//! uffd.register(base, len, RegisterMode::MISSING)?;
+//! // SAFETY: `[base, base + len)` is guest memory that no Rust value refers to (section 2).
+//! unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
+//! # let _ = Duration::ZERO;
 //! serve(&uffd, stop_fd, base, source)?;
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! ## 9. Handing the fd to another process
+//! ## 10. Handing the fd to another process
 //!
 //! A userfaultfd acts on the address space of the process that created it, whoever holds the
 //! fd. A VMM can therefore create it, register guest memory and pass the fd to a separate
-//! handler process over a Unix socket (`SCM_RIGHTS`), as Firecracker does; the receiver wraps
-//! it with [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts), passing the features that
-//! were negotiated (send them along: the fd cannot tell). A forked child inherits the fd and
+//! handler process over a Unix socket (`SCM_RIGHTS`), as Firecracker does; the receiver adopts
+//! it with [`Uffd::from_received_fd`](crate::Uffd::from_received_fd), which reads the
+//! negotiated features back from the kernel (`/proc/self/fdinfo/<fd>` shows
+//! `API:\t<api>:<features>:<ioctls>`), so `thread_id`, `WP_ASYNC` and the rest are not lost on
+//! the way. Without `/proc`, send the features along and use
+//! [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts). A forked child inherits the fd and
 //! can serve its parent's faults the same way (the `no_libc` example). Without `EVENT_FORK`, a
 //! child's own copy of registered memory is not registered.
 //!
-//! ## 10. Without `std`, without libc
+//! ## 11. Hugetlb memory
+//!
+//! `MAP_HUGETLB`, hugetlbfs files and `memfd_create(MFD_HUGETLB)` are resolved in whole huge
+//! pages: `COPY` copies a huge page, `CONTINUE` maps one, ranges must be aligned to the huge
+//! page size. The kernel says only EINVAL for a range that is aligned to the base page but
+//! not to the huge page. [`Uffd::hugetlb`](crate::Uffd::hugetlb)`(2 << 20)` gives the same
+//! operations checked against the huge page size, so such a range is
+//! [`RangeError::UnalignedStart { start, page_size: 0x200000 }`](crate::RangeError::UnalignedStart)
+//! before any system call. A handler rounds a fault address down to the huge page with
+//! [`Hugetlb::page_start`](crate::Hugetlb::page_start) (the kernel reports the base-page
+//! address, or the exact one with `EXACT_ADDRESS`) and resolves the whole huge page.
+//! `ZEROPAGE` and `MOVE` do not exist for hugetlb. The huge pages must be reserved
+//! (`vm.nr_hugepages`), or the mapping fails (or a fault raises SIGBUS). One
+//! [`Uffd`](crate::Uffd) serves base-page and hugetlb ranges alike.
+//!
+//! ## 12. Without `std`, without libc
 //!
 //! The crate is `#![no_std]`, allocates nothing and issues its system calls itself
 //! ([`crate::sys`]), so it works in a static binary with its own `_start` (the `no_libc`
