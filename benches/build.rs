@@ -1,8 +1,10 @@
 //! Compiles the C reference (glibc, -O2, the same flags the kernel selftests use).
 fn main() {
     println!("cargo:rerun-if-changed=c/storm.c");
+    println!("cargo:rerun-if-changed=c/polled.c");
     cc::Build::new()
         .file("c/storm.c")
+        .file("c/polled.c")
         .opt_level(2)
         .flag("-pthread")
         .warnings(true)

@@ -109,16 +109,28 @@ impl Uffd {
     ///
     /// # References
     /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
+    #[inline]
     pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, Error> {
-        let mut fds = [Waiting::uffd(self)];
-        wait(&mut fds, timeout)?;
-        let [w] = fds;
-        if w.is_invalid() {
+        // One descriptor, known non-negative when open: `ppoll` directly, without `wait`'s
+        // bookkeeping for negative descriptors (this is on every fault's path).
+        let fd = self.as_raw_fd();
+        if fd < 0 {
             return Err(Error::sys(Call::Poll, Errno::EBADF));
         }
-        if w.is_error() {
+        let mut fds = [PollFd {
+            fd,
+            events: sys::POLLIN,
+            revents: 0,
+        }];
+        let ts = timeout.map(Timespec::from_duration);
+        sys::ppoll(&mut fds, ts.as_ref()).map_err(|e| Error::sys(Call::Poll, e))?;
+        let revents = fds[0].revents;
+        if revents & sys::POLLNVAL != 0 {
+            return Err(Error::sys(Call::Poll, Errno::EBADF));
+        }
+        if revents & sys::POLLERR != 0 {
             return Err(Error::PollError);
         }
-        Ok(w.is_readable())
+        Ok(revents & sys::POLLIN != 0)
     }
 }

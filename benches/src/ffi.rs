@@ -40,6 +40,9 @@ extern "C" {
         fork_handler: i32,
     ) -> i64;
     pub fn c_wake_loop(iters: usize) -> i64;
+
+    // benches/c/polled.c
+    pub fn c_polled(npages: usize) -> i64;
 }
 
 /// An anonymous private mapping of `len` bytes, or `None`.

@@ -6,11 +6,13 @@
 //! uffd-bench smoke [--pages N]            # correctness of every run, no timing
 //! uffd-bench cg-storm <rust|c> <copy|zero> N   # handler forked (for valgrind --tool=callgrind)
 //! uffd-bench cg-wake <rust|rust-raw|rust-empty|c> ITERS   # no-op UFFDIO_WAKE loop (callgrind)
+//! uffd-bench cg-polled <c|uffd|raw> N   # poll+read+decode+COPY handler, whole process (callgrind)
 //! ```
 //!
 //! See [`storm`] for the handler patterns and BENCHMARKS.md for results.
 
 mod ffi;
+mod polled;
 mod storm;
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -340,6 +342,7 @@ fn main() {
         }),
         Some("cg-storm") => cg_storm(&args[1..]),
         Some("cg-wake") => cg_wake(&args[1..]),
+        Some("cg-polled") => cg_polled(&args[1..]),
         _ => parse(&args).and_then(bench),
     };
     if let Err(e) = r {
@@ -387,6 +390,24 @@ fn cg_storm(args: &[String]) -> Result<(), String> {
         report_allocs()?;
     }
     Ok(())
+}
+
+/// `cg-polled <c|uffd|raw> N`: the polled handler pattern over N pages, counted whole.
+fn cg_polled(args: &[String]) -> Result<(), String> {
+    let npages = args
+        .get(1)
+        .and_then(|v| v.parse().ok())
+        .ok_or("second argument: pages")?;
+    match args.first().map(String::as_str) {
+        // SAFETY: plain C function without pointer arguments.
+        Some("c") => match unsafe { ffi::c_polled(npages) } {
+            0 => Ok(()),
+            _ => Err("C polled run failed".into()),
+        },
+        Some("uffd") => polled::run(npages, polled::Via::Uffd),
+        Some("raw") => polled::run(npages, polled::Via::Raw),
+        _ => Err("first argument: c, uffd or raw".into()),
+    }
 }
 
 fn cg_wake(args: &[String]) -> Result<(), String> {

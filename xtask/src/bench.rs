@@ -119,6 +119,37 @@ fn cg_run(bin: &Path, args: &[&str], toggle: Option<&str>) -> Result<u64> {
     Ok(total)
 }
 
+/// Runs `bin args` under callgrind and returns the `totals` of every process it ran (the
+/// faulting parent and the forked handler): what the whole program pays.
+fn cg_total(bin: &Path, args: &[&str]) -> Result<u64> {
+    let dir = target_dir().join("bench-callgrind-total");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    output(
+        Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}/cg.%p", dir.display()))
+            .arg(bin)
+            .args(args),
+    )?;
+    let mut total = 0;
+    let mut files = 0;
+    for e in std::fs::read_dir(&dir).map_err(|e| e.to_string())? {
+        let text = std::fs::read_to_string(e.map_err(|e| e.to_string())?.path())
+            .map_err(|e| e.to_string())?;
+        total += text
+            .lines()
+            .find_map(|l| l.strip_prefix("totals: "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or("callgrind: no totals")?;
+        files += 1;
+    }
+    if files != 2 {
+        return Err(format!("callgrind: expected two processes, got {files}"));
+    }
+    Ok(total)
+}
+
 /// Inclusive-free Ir of the functions whose name contains `needle` in the last kept profile.
 fn fn_ir(needle: &str) -> Result<u64> {
     let f = target_dir().join("bench-callgrind.last");
@@ -179,11 +210,27 @@ fn callgrind(bin: &Path, (n1, n2): (usize, usize)) -> Result<()> {
         "| no-op UFFDIO_WAKE loop, per iteration | {c_loop:.1} | {r_loop:.1} | {:.2}x |",
         c_loop / r_loop
     ));
+    // Whole process (both sides of the fault), the polled handler: ppoll, read, decode, COPY.
+    let (p1, p2) = (n1.max(1000), n2.max(11000));
+    let dp = (p2 - p1) as f64;
+    let whole = |imp: &str| -> Result<f64> {
+        let a = cg_total(bin, &["cg-polled", imp, &p1.to_string()])?;
+        let b = cg_total(bin, &["cg-polled", imp, &p2.to_string()])?;
+        Ok((b as f64 - a as f64) / dp)
+    };
+    let (c_whole, u_whole, raw_whole) = (whole("c")?, whole("uffd")?, whole("raw")?);
+    rows.push(format!(
+        "| whole process per COPY fault (poll + read + decode + COPY; handler and faulting side) | {c_whole:.1} | {u_whole:.1} | {:.2}x |",
+        c_whole / u_whole
+    ));
     println!("\n| callgrind, user-space instructions | C (glibc) | uffd | C / uffd |");
     println!("|---|---:|---:|---:|");
     for r in rows {
         println!("{r}");
     }
+    println!(
+        "\nwhole process per COPY fault over uffd::sys (bare inline syscalls, the floor): {raw_whole:.1}"
+    );
     println!(
         "\nper-iteration detail: glibc ioctl() itself {:.1}; uffd::sys::ioctl (bare inline syscall) loop {raw_loop:.1}; \
          loop with black_box'd arguments and no call {empty_loop:.1}",
