@@ -132,4 +132,9 @@ close_wakes_blocked_syscall
 faulter_exit_esrch_syscall
 fork_pending_fault_device
 close_wakes_blocked_device
-faulter_exit_esrch_device}
+faulter_exit_esrch_device
+received_fd_syscall
+received_fd_device
+unprivileged_fork
+wait_stop_fd_syscall
+}

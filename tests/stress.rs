@@ -18,10 +18,10 @@
 mod suite;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use suite::rt;
 use uffd::flags::*;
-use uffd::{Builder, Errno, Error, Event, OpenStrategy, Uffd};
+use uffd::{Builder, Call, Error, Event, OpenStrategy, Uffd};
 
 struct Area(rt::Map);
 
@@ -56,12 +56,12 @@ fn xorshift(s: &mut u64) -> u64 {
 /// Resolves one page: COPY from the source (EEXIST: the copier won, wake instead).
 fn copy_page(u: &Uffd, dst: usize, src: usize, ps: usize, wp: bool, t: &Totals) {
     let mode = if wp { CopyMode::WP } else { CopyMode::empty() };
-    match u.copy(dst, src, ps, mode) {
-        Ok(_) => {}
-        Err(Error::Partial {
-            errno: Errno::EEXIST,
-            ..
-        }) => {
+    // SAFETY: `src` is a page of the bounce's source area: mapped, not registered, and
+    // written by no thread during the bounce (the lockers work on the destination).
+    let src = unsafe { std::slice::from_raw_parts(src as *const u8, ps) };
+    match u.copy(dst, src, mode) {
+        Ok(()) => {}
+        Err(Error::Exists { call: Call::Copy }) => {
             t.eexist.fetch_add(1, Relaxed);
             u.wake(dst, ps).expect("wake after EEXIST");
         }
@@ -104,7 +104,11 @@ fn bounce(
     if wp {
         mode |= RegisterMode::WP;
     }
-    u.register(dst, len, mode).expect("register");
+    // SAFETY: the destination area is an mmap that only the threads below touch: through raw
+    // pointers, and through short-lived `&AtomicU32`s made from them, whose contents may change
+    // under a shared borrow anyway (a fill of a missing page, or a blocked access until the
+    // handler resolves it, is nothing an atomic relies on not happening).
+    unsafe { u.register(dst, len, mode) }.expect("register");
     let sentinel = npages - 1; // touched only by the main thread, never by the copier
     let lockers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let ops = (2 * npages / lockers).max(64);
@@ -115,14 +119,8 @@ fn bounce(
             let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
             let last = dst + sentinel * ps;
             loop {
-                if poll {
-                    let ten_ms = uffd::sys::Timespec {
-                        tv_sec: 0,
-                        tv_nsec: 10_000_000,
-                    };
-                    if !u.poll(Some(&ten_ms)).expect("poll") {
-                        continue;
-                    }
+                if poll && !u.poll(Some(Duration::from_millis(10))).expect("poll") {
+                    continue;
                 }
                 let Some(evs) = u.read_events(&mut buf).expect("read") else {
                     continue;

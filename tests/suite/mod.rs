@@ -19,6 +19,7 @@ mod kinds;
 mod nr;
 mod races;
 pub mod rt;
+mod surface;
 pub mod util;
 
 use core::fmt;
@@ -184,4 +185,8 @@ pub const CASES: &[Case] = case_list![
     "fork_pending_fault_device" => |c| races::fork_with_pending_fault(c, Device),
     "close_wakes_blocked_device" => |c| races::close_wakes_blocked(c, Device),
     "faulter_exit_esrch_device" => |c| races::faulter_exits_esrch(c, Device),
+    "received_fd_syscall" => |c| surface::received_fd(c, Syscall),
+    "received_fd_device" => |c| surface::received_fd(c, Device),
+    "unprivileged_fork" => |c| surface::unprivileged_fork(c),
+    "wait_stop_fd_syscall" => |c| surface::wait_stop_fd(c, Syscall),
 ];
