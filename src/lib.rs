@@ -9,6 +9,8 @@
 //! - [`Uffd`] ([`Builder`], [`Unnegotiated`]): open, negotiate, register, resolve faults,
 //!   with partial progress reported honestly ([`Error`]).
 //! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
+//! - [`pagemap`]: dirty-page tracking without faults, `PAGEMAP_SCAN` over `WP_ASYNC` ranges
+//!   (Linux 6.7), with a fallback that reads pagemap entries.
 //!
 //! New here? Start with the [`guide`]: choosing syscall or `/dev/userfaultfd`, privileges,
 //! feature probing, partial progress, events that block, and a handler loop done right.
@@ -28,6 +30,7 @@ pub mod sys;
 
 mod error;
 pub mod event;
+pub mod pagemap;
 mod uffd;
 
 pub use error::{Call, Error, RangeError};
