@@ -132,4 +132,11 @@ close_wakes_blocked_syscall
 faulter_exit_esrch_syscall
 fork_pending_fault_device
 close_wakes_blocked_device
-faulter_exit_esrch_device}
+faulter_exit_esrch_device
+pagemap_scan_epochs
+pagemap_scan_resume
+pagemap_bad_input
+pagemap_entries_sync_wp
+pagemap_entry_bits
+pagemap_open_denied
+}

@@ -17,6 +17,7 @@ mod faults;
 mod gaps;
 mod kinds;
 mod nr;
+mod pagemap;
 mod races;
 pub mod rt;
 pub mod util;
@@ -184,4 +185,10 @@ pub const CASES: &[Case] = case_list![
     "fork_pending_fault_device" => |c| races::fork_with_pending_fault(c, Device),
     "close_wakes_blocked_device" => |c| races::close_wakes_blocked(c, Device),
     "faulter_exit_esrch_device" => |c| races::faulter_exits_esrch(c, Device),
+    "pagemap_scan_epochs" => pagemap::scan_epochs,
+    "pagemap_scan_resume" => pagemap::scan_resume,
+    "pagemap_bad_input" => pagemap::bad_input,
+    "pagemap_entries_sync_wp" => pagemap::entries_sync_wp,
+    "pagemap_entry_bits" => pagemap::entry_bits,
+    "pagemap_open_denied" => pagemap::open_denied,
 ];
