@@ -8,20 +8,19 @@
 //! PM_SCAN_CHECK_WPASYNC`), which ends one epoch and starts the next:
 //!
 //! ```no_run
-//! # fn f(uffd: &uffd::Uffd, base: usize, len: usize) -> Result<(), Box<dyn core::fmt::Debug>> {
+//! # fn epoch(base: usize, len: usize) -> Result<(), uffd::pagemap::Error> {
 //! use uffd::abi::page_region;
-//! use uffd::flags::{RegisterMode, WriteprotectMode};
 //! use uffd::pagemap::Pagemap;
 //!
-//! // `uffd` negotiated Features::WP_ASYNC; [base, base+len) is mapped.
-//! uffd.register(base, len, RegisterMode::WP).map_err(|e| Box::new(e) as _)?;
-//! uffd.writeprotect(base, len, WriteprotectMode::WP).map_err(|e| Box::new(e) as _)?;
-//! let pagemap = Pagemap::open_self().map_err(|e| Box::new(e) as _)?;
+//! // [base, base + len) is registered (RegisterMode::WP) with a userfaultfd that negotiated
+//! // Features::WP_ASYNC, and was write-protected once (Uffd::writeprotect).
+//! let pagemap = Pagemap::open_self()?;
 //! let mut buf = [page_region::zeroed(); 256];
 //! // ... the workload writes, never stopped ...
-//! for r in pagemap.dirty(base, len, &mut buf).map_err(|e| Box::new(e) as _)? {
-//!     let r = r.map_err(|e| Box::new(e) as _)?;
-//!     println!("written: {:#x}..{:#x}", r.start, r.end); // already protected again
+//! for r in pagemap.dirty(base, len, &mut buf)? {
+//!     let r = r?;
+//!     // [r.start, r.end) was written since the last scan, and is protected again.
+//! #   let _ = r;
 //! }
 //! # Ok(()) }
 //! ```
@@ -37,7 +36,8 @@
 //!   what was found with `UFFDIO_WRITEPROTECT` (`Uffd::writeprotect`): two steps instead of
 //!   one, and it works with sync write-protect too (Linux 5.13+).
 //!
-//! This module issues system calls only through [`crate::sys`] and reads only [`crate::abi`].
+//! This module issues system calls only through [`crate::sys`] and uses [`crate::abi`] and
+//! [`crate::flags`]; the ranges it rejects are [`crate::RangeError`]s.
 
 mod entries;
 mod scan;
