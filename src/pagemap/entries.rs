@@ -20,7 +20,8 @@ pub const fn entry_is_written(entry: u64) -> bool {
 
 /// The written pages of a range by their pagemap entries, as runs, read a buffer at a time
 /// ([`Pagemap::written_by_entries`]). Items are `Ok(Region)` with categories
-/// `PAGE_IS_WRITTEN`; after an `Err` the iteration ends.
+/// `PAGE_IS_WRITTEN`; after an `Err` the iteration ends. The uffd-wp bit it relies on is in
+/// pagemap since Linux 5.13.
 #[derive(Debug)]
 pub struct Written<'a> {
     pagemap: &'a Pagemap,
@@ -77,9 +78,9 @@ impl Pagemap {
         Ok(done / PM_ENTRY_BYTES)
     }
 
-    /// The fallback of [`Pagemap::dirty`]: the pages of `[start, start + len)` whose entry
-    /// says written ([`entry_is_written`]), as maximal runs, reading `buf.len()` entries per
-    /// `pread64`. Nothing is re-protected: do it with `UFFDIO_WRITEPROTECT` on each run
+    /// `pread64(fd, buf, 8 * buf.len(), offset)` over the entries of `[start, start + len)`:
+    /// the fallback of [`Pagemap::dirty`], the pages whose entry says written
+    /// ([`entry_is_written`]), as maximal runs, reading `buf.len()` entries per call. Nothing is re-protected: do it with `UFFDIO_WRITEPROTECT` on each run
     /// (`Uffd::writeprotect`), after it is reported (a write between the read and the
     /// protect is then part of this epoch, never lost).
     ///

@@ -50,7 +50,8 @@ use crate::sys::{self, Errno};
 use core::ffi::CStr;
 use core::fmt;
 
-/// An open `/proc/<pid>/pagemap` (or `/proc/self/pagemap`). Closes its descriptor on drop.
+/// An open `/proc/<pid>/pagemap` (or `/proc/self/pagemap`; the file since Linux 2.6.25, its
+/// `PAGEMAP_SCAN` ioctl since 6.7). Closes its descriptor on drop.
 ///
 /// The file refers to the address space of the process it was opened for, fixed at open
 /// time (a forked child keeps scanning its parent's).

@@ -106,7 +106,8 @@ impl Scan {
     }
 }
 
-/// One run of matching pages: `[start, end)` with the reported categories.
+/// One run of matching pages: `[start, end)` with the reported categories (a `page_region`,
+/// typed). Since Linux 6.7.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Region {
     /// First address (page-aligned).
@@ -129,7 +130,8 @@ impl Region {
 }
 
 /// The regions of a scan, as an iterator that issues `PAGEMAP_SCAN` again from `walk_end`
-/// whenever the caller's buffer is exhausted, until the whole range is covered.
+/// whenever the caller's buffer is exhausted, until the whole range is covered. Since Linux
+/// 6.7.
 ///
 /// Items are `Ok(Region)`; after an `Err` the iteration ends. A run that a stop split
 /// (buffer full, `max_pages` reached) comes back as two adjacent regions. Stopping the
@@ -200,9 +202,11 @@ impl Pagemap {
         Ok(regions)
     }
 
-    /// Get and re-protect: [`Pagemap::scan`] with [`Scan::dirty`] — the pages of
-    /// `[start, start + len)` written since they were last write-protected, protected again in
-    /// the same walk (`PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC`).
+    /// `ioctl(fd, PAGEMAP_SCAN, &pm_scan_arg { flags: PM_SCAN_WP_MATCHING |
+    /// PM_SCAN_CHECK_WPASYNC, category_mask: PAGE_IS_WRITTEN, return_mask: PAGE_IS_WRITTEN,
+    /// .. })`, resumed until the range is covered: get and re-protect ([`Pagemap::scan`] with
+    /// [`Scan::dirty`]) — the pages of `[start, start + len)` written since they were last
+    /// write-protected, protected again in the same walk.
     ///
     /// The range must be registered with a userfaultfd that negotiated `WP_ASYNC` (Linux 6.7)
     /// in `MODE_WP` and write-protected once (`UFFDIO_WRITEPROTECT`); then each call returns
