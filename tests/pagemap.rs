@@ -44,8 +44,11 @@ impl Area {
             )
         }
         .expect("mmap");
-        // SAFETY: advice on our own mapping.
-        unsafe { madvise(ptr, len, MmapAdvise::MADV_NOHUGEPAGE) }.expect("madvise");
+        // SAFETY: advice on our own mapping. EINVAL: a kernel without THP (no huge pages).
+        match unsafe { madvise(ptr, len, MmapAdvise::MADV_NOHUGEPAGE) } {
+            Ok(()) | Err(nix::errno::Errno::EINVAL) => {}
+            Err(e) => panic!("madvise(MADV_NOHUGEPAGE): {e}"),
+        }
         Area { ptr, len }
     }
     fn addr(&self) -> usize {
