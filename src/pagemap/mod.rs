@@ -113,8 +113,10 @@ pub enum Error {
     /// before that memory may already be protected again and their report lost: treat the
     /// whole range as written.
     NotWpAsync,
-    /// The kernel's `walk_end` or region count is impossible (outside the range, no progress,
-    /// more regions than the buffer holds): the iteration stops rather than loop or misread.
+    /// The kernel's `walk_end` or region count is impossible (outside the range, more regions
+    /// than the buffer holds) or makes no progress: the iteration stops rather than loop or
+    /// misread. No progress happens with `PM_SCAN_WP_MATCHING` and a `max_pages` smaller than
+    /// a hugetlb page (the kernel cannot protect part of one, and stops before it every time).
     BadWalk {
         /// `walk_end` as the kernel wrote it.
         walk_end: u64,
