@@ -10,6 +10,8 @@
 //!   with partial progress reported honestly ([`Error`]).
 //! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
 //! - [`wait`]: waiting on a userfaultfd together with other descriptors.
+//! - [`pagemap`]: dirty-page tracking without faults, `PAGEMAP_SCAN` over `WP_ASYNC` ranges
+//!   (Linux 6.7), with a fallback that reads pagemap entries.
 //!
 //! New here? Start with the [`guide`]: choosing syscall or `/dev/userfaultfd`, privileges,
 //! feature probing, partial progress, events that block, and a handler loop done right.
@@ -29,6 +31,7 @@ pub mod sys;
 
 mod error;
 pub mod event;
+pub mod pagemap;
 mod uffd;
 pub mod wait;
 

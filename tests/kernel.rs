@@ -137,4 +137,10 @@ received_fd_syscall
 received_fd_device
 unprivileged_fork
 wait_stop_fd_syscall
+pagemap_scan_epochs
+pagemap_scan_resume
+pagemap_bad_input
+pagemap_entries_sync_wp
+pagemap_entry_bits
+pagemap_open_denied
 }

@@ -70,7 +70,7 @@ fn wait_with_nothing_ready_returns_zero_after_the_timeout() {
     };
     let (stop_r, _stop_w) = std::io::pipe().unwrap();
     let d = Duration::from_millis(200);
-    let mut fds = [Waiting::uffd(&u), Waiting::fd(stop_r.as_fd())];
+    let mut fds = [Waiting::uffd(&u), Waiting::raw(stop_r.as_raw_fd())];
     let t = Instant::now();
     let n = wait(&mut fds, Some(d)).unwrap();
     let took = t.elapsed();
@@ -92,7 +92,7 @@ fn writing_the_stop_fd_wakes_a_waiting_thread() {
         let stop = stop_r.as_fd();
         let u = &u;
         let t = s.spawn(move || {
-            let mut fds = [Waiting::uffd(u), Waiting::fd(stop)];
+            let mut fds = [Waiting::uffd(u), Waiting::raw(stop.as_raw_fd())];
             let n = wait(&mut fds, None);
             (n, fds[0].is_ready(), fds[1].is_readable(), Instant::now())
         });

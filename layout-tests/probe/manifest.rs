@@ -1,5 +1,5 @@
-//! The manifest: every item of `linux/userfaultfd.h` (and the per-architecture values around it)
-//! that the crate must match, with the C expression that yields it, the header macro that guards
+//! The manifest: every item of `linux/userfaultfd.h`, the `PAGEMAP_SCAN` part of `linux/fs.h`
+//! (and the per-architecture values around them) that the crate must match, with the C expression that yields it, the header macro that guards
 //! it, the kernel version that brought it, and the Rust expression of the crate's value.
 //!
 //! It holds names and expressions only, never values: every value comes from a C compiler
@@ -114,6 +114,19 @@ const CONSTS: &[(&str, &str, bool)] = &[
     ("UFFDIO_RWPROTECT_MODE_RWP", "7.3-rc", true),
     ("UFFDIO_RWPROTECT_MODE_DONTWAKE", "7.3-rc", true),
     ("UFFD_USER_MODE_ONLY", "5.11", false),
+    // linux/fs.h: PAGEMAP_SCAN (the ioctl on /proc/<pid>/pagemap).
+    ("PROCFS_IOCTL_MAGIC", "6.11", false),
+    ("PAGE_IS_WPALLOWED", "6.7", false),
+    ("PAGE_IS_WRITTEN", "6.7", false),
+    ("PAGE_IS_FILE", "6.7", false),
+    ("PAGE_IS_PRESENT", "6.7", false),
+    ("PAGE_IS_SWAPPED", "6.7", false),
+    ("PAGE_IS_PFNZERO", "6.7", false),
+    ("PAGE_IS_HUGE", "6.7", false),
+    ("PAGE_IS_SOFT_DIRTY", "6.7", false),
+    ("PAGE_IS_GUARD", "6.16", false),
+    ("PM_SCAN_WP_MATCHING", "6.7", false),
+    ("PM_SCAN_CHECK_WPASYNC", "6.7", false),
 ];
 
 /// The version-dependent aggregates.
@@ -140,6 +153,7 @@ pub const IOCTLS: &[(&str, &str, bool)] = &[
     ("UFFDIO_POISON", "6.6", false),
     ("UFFDIO_RWPROTECT", "7.3-rc", true),
     ("UFFDIO_SET_MODE", "7.3-rc", true),
+    ("PAGEMAP_SCAN", "6.7", false),
 ];
 
 /// A struct or union of the header: C type, Rust type, guard, since, fields.
@@ -292,6 +306,39 @@ const STRUCTS: &[Aggregate] = &[
         since: "7.3-rc",
         unstable: true,
         fields: &[("enable", "", ""), ("disable", "", "")],
+    },
+    Aggregate {
+        c_type: "struct page_region",
+        name: "struct page_region",
+        rust: "page_region",
+        nested: None,
+        guard: "PAGEMAP_SCAN",
+        since: "6.7",
+        unstable: false,
+        fields: &[("start", "", ""), ("end", "", ""), ("categories", "", "")],
+    },
+    Aggregate {
+        c_type: "struct pm_scan_arg",
+        name: "struct pm_scan_arg",
+        rust: "pm_scan_arg",
+        nested: None,
+        guard: "PAGEMAP_SCAN",
+        since: "6.7",
+        unstable: false,
+        fields: &[
+            ("size", "", ""),
+            ("flags", "", ""),
+            ("start", "", ""),
+            ("end", "", ""),
+            ("walk_end", "", ""),
+            ("vec", "", ""),
+            ("vec_len", "", ""),
+            ("max_pages", "", ""),
+            ("category_inverted", "", ""),
+            ("category_mask", "", ""),
+            ("category_anyof_mask", "", ""),
+            ("return_mask", "", ""),
+        ],
     },
     Aggregate {
         c_type: MSG,
@@ -502,7 +549,12 @@ pub fn items() -> Vec<Item> {
             });
         }
     }
-    for name in ["__NR_userfaultfd", "O_CLOEXEC", "O_NONBLOCK"] {
+    for name in [
+        "__NR_userfaultfd",
+        "__NR_pread64",
+        "O_CLOEXEC",
+        "O_NONBLOCK",
+    ] {
         v.push(Item {
             key: name.into(),
             c_expr: c(name),

@@ -1,7 +1,8 @@
-//! C probes: generate a freestanding C file that includes the real `linux/userfaultfd.h` and puts
-//! the value of every manifest item into a `const unsigned long long` array, compile it (no
-//! linking, nothing of the target is ever run), and read the array back out of the object file
-//! with the `object` crate, in the object's byte order.
+//! C probes: generate a freestanding C file that includes the real `linux/userfaultfd.h` (and
+//! `linux/fs.h` for `PAGEMAP_SCAN`) and puts the value of every manifest item into a
+//! `const unsigned long long` array, compile it (no linking, nothing of the target is ever run),
+//! and read the array back out of the object file with the `object` crate, in the object's byte
+//! order.
 //!
 //! Shared (through `#[path]`) by `layout-tests/build.rs` and the xtask; needs `object`.
 #![allow(dead_code)]
@@ -78,8 +79,9 @@ pub fn host_includes(program: &Path) -> Vec<PathBuf> {
     includes
 }
 
-/// Whether the crate at `root` defines `uffd::sys::{__NR_userfaultfd, O_CLOEXEC, O_NONBLOCK}`:
-/// `src/lib.rs` declares `pub mod sys` and `src/sys` defines all three as `pub const`.
+/// Whether the crate at `root` defines `uffd::sys::{__NR_userfaultfd, __NR_pread64, O_CLOEXEC,
+/// O_NONBLOCK}`: `src/lib.rs` declares `pub mod sys` and `src/sys` defines all four as
+/// `pub const`.
 pub fn crate_has_sys(root: &Path) -> bool {
     let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap_or_default();
     if !lib.contains("pub mod sys") {
@@ -93,6 +95,7 @@ pub fn crate_has_sys(root: &Path) -> bool {
     }
     [
         "pub const __NR_userfaultfd",
+        "pub const __NR_pread64",
         "pub const O_CLOEXEC",
         "pub const O_NONBLOCK",
     ]
@@ -124,10 +127,12 @@ impl Probe {
 }
 
 /// The headers a probe reads. `linux/userfaultfd.h` does not include `linux/ioctl.h` itself
-/// (its users include `sys/ioctl.h` first), so the probe does.
+/// (its users include `sys/ioctl.h` first), so the probe does. `linux/fs.h` brings
+/// `PAGEMAP_SCAN` (6.7); it includes only other uapi headers, so it compiles freestanding.
 pub const INCLUDES: &str =
     "#include <linux/types.h>\n#include <linux/ioctl.h>\n#include <linux/userfaultfd.h>\n\
-    #include <linux/version.h>\n#include <asm/unistd.h>\n#include <asm/fcntl.h>\n";
+    #include <linux/fs.h>\n#include <linux/version.h>\n#include <asm/unistd.h>\n\
+    #include <asm/fcntl.h>\n";
 
 /// The C probe source for `items`.
 pub fn c_source(items: &[Item]) -> String {
@@ -190,8 +195,9 @@ pub fn run(cc: &Compiler, work: &Path) -> Result<Probe, String> {
             )
         });
 
-    // Items in the header the crate lacks: every UFFD*/_UFFDIO*/USERFAULTFD* macro, and every
-    // named struct of linux/userfaultfd.h.
+    // Items in the header the crate lacks: every UFFD*/_UFFDIO*/USERFAULTFD* macro, every
+    // PAGEMAP_SCAN macro of linux/fs.h (PAGEMAP_*, PAGE_IS_*, PM_SCAN_*), and every named
+    // struct of linux/userfaultfd.h.
     let headers_only = work.join("macros.c");
     std::fs::write(&headers_only, INCLUDES).map_err(|e| e.to_string())?;
     let mut cmd = cc.command();
@@ -206,7 +212,10 @@ pub fn run(cc: &Compiler, work: &Path) -> Result<Probe, String> {
         let name = rest.split([' ', '(']).next().unwrap_or("");
         let ours = name.starts_with("UFFD")
             || name.starts_with("_UFFDIO")
-            || name.starts_with("USERFAULTFD");
+            || name.starts_with("USERFAULTFD")
+            || name.starts_with("PAGEMAP_")
+            || name.starts_with("PAGE_IS_")
+            || name.starts_with("PM_SCAN_");
         if ours && !known.contains(&name) {
             extras.push(format!("#define {name}"));
         }
@@ -319,7 +328,7 @@ pub fn crate_version(unstable: bool) -> (u32, u32) {
 pub struct Ctx {
     /// The crate is built with `unstable-7-3`.
     pub unstable: bool,
-    /// The crate defines `uffd::sys::{__NR_userfaultfd, O_CLOEXEC, O_NONBLOCK}`.
+    /// The crate defines `uffd::sys::{__NR_userfaultfd, __NR_pread64, O_CLOEXEC, O_NONBLOCK}`.
     pub sys: bool,
     /// The Rust side is the crate compiled for this very ABI (else: only what the crate defines
     /// for every ABI is compared).

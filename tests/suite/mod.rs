@@ -17,6 +17,7 @@ mod faults;
 mod gaps;
 mod kinds;
 mod nr;
+mod pagemap;
 mod races;
 pub mod rt;
 mod surface;
@@ -189,4 +190,10 @@ pub const CASES: &[Case] = case_list![
     "received_fd_device" => |c| surface::received_fd(c, Device),
     "unprivileged_fork" => |c| surface::unprivileged_fork(c),
     "wait_stop_fd_syscall" => |c| surface::wait_stop_fd(c, Syscall),
+    "pagemap_scan_epochs" => pagemap::scan_epochs,
+    "pagemap_scan_resume" => pagemap::scan_resume,
+    "pagemap_bad_input" => pagemap::bad_input,
+    "pagemap_entries_sync_wp" => pagemap::entries_sync_wp,
+    "pagemap_entry_bits" => pagemap::entry_bits,
+    "pagemap_open_denied" => pagemap::open_denied,
 ];

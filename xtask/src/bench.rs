@@ -8,6 +8,9 @@
 //! cargo xtask bench --build-cost
 //!                   clean release build of a small downstream binary depending on uffd
 //! cargo xtask bench --all      all three
+//! cargo xtask bench --dirty [--mib M] [--epochs E]
+//!                   dirty tracking: PAGEMAP_SCAN vs pagemap + UFFDIO_WRITEPROTECT vs sync WP,
+//!                   pinned (taskset -c 0) then unpinned
 //! ```
 //! Results are written up by hand in BENCHMARKS.md (with the machine and the date).
 
@@ -29,8 +32,9 @@ pub fn build() -> Result<PathBuf> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let (mut wall, mut cg, mut cost) = (true, false, false);
+    let (mut wall, mut cg, mut cost, mut dirty) = (true, false, false, false);
     let mut pass = Vec::new();
+    let mut dirty_pass: Vec<String> = Vec::new();
     let mut cg_pages = (1000usize, 5000usize);
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -38,6 +42,11 @@ pub fn run(args: &[String]) -> Result<()> {
             "--callgrind" => (wall, cg) = (false, true),
             "--build-cost" => (wall, cost) = (false, true),
             "--all" => (wall, cg, cost) = (true, true, true),
+            "--dirty" => (wall, dirty) = (false, true),
+            "--mib" | "--epochs" => {
+                dirty_pass.push(a.clone());
+                dirty_pass.push(it.next().ok_or(format!("{a} needs a value"))?.clone());
+            }
             "--cg-pages" => {
                 let v = it.next().ok_or("--cg-pages N1,N2")?;
                 let (a, b) = v.split_once(',').ok_or("--cg-pages N1,N2")?;
@@ -67,6 +76,24 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     if cost {
         build_cost()?;
+    }
+    if dirty {
+        for pinned in [true, false] {
+            let label = if pinned {
+                "pinned (taskset -c 0)"
+            } else {
+                "unpinned"
+            };
+            eprintln!("\n=== bench: dirty tracking, {label}");
+            let mut c = if pinned {
+                let mut c = Command::new("taskset");
+                c.args(["-c", "0"]).arg(&bin);
+                c
+            } else {
+                Command::new(&bin)
+            };
+            sh(c.args(["dirty", "--label", label]).args(&dirty_pass))?;
+        }
     }
     Ok(())
 }

@@ -17,12 +17,16 @@ pub struct RustValues {
 }
 
 /// The Rust side for an ABI without a Rust target: the ioctl numbers of its family's encoding
-/// (`uffd::abi::uffdio_ioctls`), everything else the crate defines for every ABI from the host
+/// (`uffd::abi::uffdio_ioctls`, `uffd::abi::pagemap_ioctls`), everything else the crate defines for every ABI from the host
 /// build (alignment and nested sizes are ABI-specific: `plan` leaves them uncompared).
 pub fn family_values(abi: &Abi, host: &RustValues) -> RustValues {
     let items = manifest::items();
     let enc = uffd::ioctl::IocEncoding::for_kernel_arch(abi.arch);
-    let table = enc.map(uffd::abi::uffdio_ioctls);
+    let table = enc.map(|e| {
+        let mut t = uffd::abi::uffdio_ioctls(e).to_vec();
+        t.extend(uffd::abi::pagemap_ioctls(e));
+        t
+    });
     let values = items
         .iter()
         .zip(&host.values)
@@ -52,7 +56,7 @@ pub fn family_values(abi: &Abi, host: &RustValues) -> RustValues {
     RustValues {
         values,
         source: format!(
-            "ioctls: uffd::abi::uffdio_ioctls({}); other values: the crate as built for the host",
+            "ioctls: uffd::abi::{{uffdio,pagemap}}_ioctls({}); other values: the crate as built for the host",
             enc.map(|e| e.name).unwrap_or("unknown family")
         ),
     }
