@@ -10,8 +10,6 @@ mod ops;
 
 pub use hugetlb::Hugetlb;
 pub use open::{Builder, OpenStrategy, Probe};
-#[cfg(fuzzing)]
-pub(crate) use ops::progress;
 
 use crate::flags::{Features, Ioctls};
 use crate::sys;
