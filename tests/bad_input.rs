@@ -22,26 +22,48 @@ fn page_size() -> usize {
     uffd::sys::page_size().expect("page size")
 }
 
-/// A negotiated fd (MOVE and POISON asked for where offered), or `None` with a SKIP line.
+/// A negotiated fd (MOVE and POISON asked for where offered), or `None` with a SKIP line
+/// when the raw truth agrees there is none.
 fn open(features: Features) -> Option<Uffd> {
-    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
-        Err(Errno::ENOSYS) => {
-            println!("SKIP: userfaultfd: ENOSYS");
-            return None;
-        }
-        Ok(fd) => drop(rt::Fd(fd)),
-        Err(_) => {}
+    if !raw_has_userfaultfd("open") {
+        return None;
     }
-    match Builder::new()
-        .open_strategy(OpenStrategy::SyscallOnly)
-        .request(features)
-        .create()
-    {
-        Ok(u) => Some(u),
-        Err(e) => {
-            println!("SKIP: open: {e}");
-            None
+    created(
+        "open",
+        Builder::new()
+            .open_strategy(OpenStrategy::SyscallOnly)
+            .request(features)
+            .create(),
+    )
+}
+
+/// The value of a `create()`/`probe()`, or `None` after a SKIP line if the raw truth
+/// (`suite::truth`, not the crate) fails the same way; any other error fails the test,
+/// naming the disagreement.
+fn created<T>(what: &str, r: Result<T, Error>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => match suite::util::open_err(e) {
+            suite::Outcome::Skip(m) => {
+                println!("SKIP {what}: {}", m.as_str());
+                None
+            }
+            suite::Outcome::Fail(m) => panic!("FAIL {what}: {}", m.as_str()),
+            suite::Outcome::Pass => unreachable!(),
+        },
+    }
+}
+
+/// Whether the kernel has userfaultfd at all, asked of the kernel directly (a raw
+/// `userfaultfd(2)`, `suite::truth`): only a raw ENOSYS (qemu-user) skips.
+fn raw_has_userfaultfd(what: &str) -> bool {
+    match suite::util::available(suite::util::Via::Syscall) {
+        Ok(()) => true,
+        Err(suite::Outcome::Skip(m)) => {
+            println!("SKIP {what}: {}", m.as_str());
+            false
         }
+        Err(_) => unreachable!(),
     }
 }
 
@@ -372,21 +394,11 @@ fn foreign_fd(fd: i32, want: Errno) {
     let _ = u.into_raw_fd();
 }
 
-/// Whether the kernel has userfaultfd at all. Under QEMU user emulation (ENOSYS) the ioctls
-/// are answered by QEMU, which checks the request number before the fd (ENOTTY for a closed
-/// fd), so the errno of a foreign fd is not the kernel's to check there.
+/// Whether the kernel has userfaultfd at all (the raw truth). Under QEMU user emulation
+/// (ENOSYS) the ioctls are answered by QEMU, which checks the request number before the fd
+/// (ENOTTY for a closed fd), so the errno of a foreign fd is not the kernel's to check there.
 fn kernel_has_userfaultfd(test: &str) -> bool {
-    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
-        Err(Errno::ENOSYS) => {
-            println!("SKIP {test}: userfaultfd: ENOSYS");
-            false
-        }
-        Ok(fd) => {
-            drop(rt::Fd(fd));
-            true
-        }
-        Err(_) => true,
-    }
+    raw_has_userfaultfd(test)
 }
 
 #[test]

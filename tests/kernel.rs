@@ -143,4 +143,6 @@ pagemap_bad_input
 pagemap_entries_sync_wp
 pagemap_entry_bits
 pagemap_open_denied
+raw_truth_syscall
+raw_truth_device
 }

@@ -210,16 +210,43 @@ fn verify(dst: usize, npages: usize, ps: usize, expected: &[AtomicU64], t: &mut 
     }
 }
 
+/// The value of a `create()`/`probe()`, or `None` after a SKIP line if the raw truth
+/// (`suite::truth`, not the crate) fails the same way; any other error fails the test,
+/// naming the disagreement.
+fn created<T>(what: &str, r: Result<T, Error>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => match suite::util::open_err(e) {
+            suite::Outcome::Skip(m) => {
+                println!("SKIP {what}: {}", m.as_str());
+                None
+            }
+            suite::Outcome::Fail(m) => panic!("FAIL {what}: {}", m.as_str()),
+            suite::Outcome::Pass => unreachable!(),
+        },
+    }
+}
+
+/// Whether the kernel has userfaultfd at all, asked of the kernel directly (a raw
+/// `userfaultfd(2)`, `suite::truth`): only a raw ENOSYS (qemu-user) skips.
+fn raw_has_userfaultfd(what: &str) -> bool {
+    match suite::util::available(suite::util::Via::Syscall) {
+        Ok(()) => true,
+        Err(suite::Outcome::Skip(m)) => {
+            println!("SKIP {what}: {}", m.as_str());
+            false
+        }
+        Err(_) => unreachable!(),
+    }
+}
+
 fn stress(npages: usize, bounces: u64) -> Option<Totals> {
     let ps = uffd::sys::page_size().unwrap();
     let b = Builder::new().open_strategy(OpenStrategy::SyscallOnly);
-    let blocking = match b.create() {
-        Ok(u) => u,
-        Err(e) => {
-            println!("SKIP: {e}");
-            return None;
-        }
-    };
+    if !raw_has_userfaultfd("stress") {
+        return None;
+    }
+    let blocking = created("stress", b.create())?;
     let polling = b.non_blocking(true).create().unwrap();
     let wp_ok = blocking
         .available_features()

@@ -300,9 +300,10 @@ pub fn continue_wp(ctx: &Ctx, via: Via) -> Outcome {
         // No feature bit says MODE_WP is accepted (before 6.4 it is EINVAL): WP_UNPOPULATED came
         // in the same release, and the selftests (minor-wp) use it the same way.
         if !u.available_features().contains(Features::WP_UNPOPULATED) {
-            return Err(Outcome::Skip(msg!(
-                "kernel lacks UFFDIO_CONTINUE_MODE_WP (6.4; no feature bit, WP_UNPOPULATED stands in)"
-            )));
+            return Err(lacks_skip(
+                Features::WP_UNPOPULATED,
+                "kernel lacks UFFDIO_CONTINUE_MODE_WP (6.4; no feature bit, WP_UNPOPULATED stands in)",
+            ));
         }
         let ps = ctx.page_size;
         let a = area(Mem::Shmem, ps)?;

@@ -21,6 +21,7 @@ mod pagemap;
 mod races;
 pub mod rt;
 mod surface;
+pub mod truth;
 pub mod util;
 
 use core::fmt;
@@ -196,4 +197,6 @@ pub const CASES: &[Case] = case_list![
     "pagemap_entries_sync_wp" => pagemap::entries_sync_wp,
     "pagemap_entry_bits" => pagemap::entry_bits,
     "pagemap_open_denied" => pagemap::open_denied,
+    "raw_truth_syscall" => |c| surface::raw_truth(c, Syscall),
+    "raw_truth_device" => |c| surface::raw_truth(c, Device),
 ];

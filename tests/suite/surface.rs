@@ -134,8 +134,17 @@ pub fn unprivileged_fork(ctx: &Ctx) -> Outcome {
         }
         let b = builder(ctx, Via::Syscall);
         let offered = ok!(b.probe(), "probe").features;
+        check!(
+            Some(offered.bits()) == super::truth::offered(),
+            "probe offers {:#x}, raw UFFDIO_API {:#x?}",
+            offered.bits(),
+            super::truth::offered()
+        );
         if !offered.contains(Features::EVENT_FORK) {
-            return Err(Outcome::Skip(msg!("kernel does not offer EVENT_FORK")));
+            return Err(lacks_skip(
+                Features::EVENT_FORK,
+                "kernel does not offer EVENT_FORK",
+            ));
         }
         let u = ok!(b.request(Features::EVENT_FORK).create(), "create as root");
         check!(
@@ -273,6 +282,51 @@ pub fn wait_stop_fd(ctx: &Ctx, via: Via) -> Outcome {
         check!(
             n == 1 && fds[0].is_error() && !fds[0].is_invalid(),
             "blocking: {n} ready, {fds:?}"
+        );
+        Ok(())
+    })
+}
+
+/// `UFFD_API_IOCTLS` of linux/userfaultfd.h: `1 << _UFFDIO_REGISTER (0x00) |
+/// 1 << _UFFDIO_UNREGISTER (0x01) | 1 << _UFFDIO_API (0x3F)`, what every kernel since 4.3
+/// reports for the fd itself.
+const RAW_API_IOCTLS: u64 = (1 << 0x00) | (1 << 0x01) | (1 << 0x3F);
+
+/// The crate reports what the kernel offers: `available_features()` and `ioctls()` of a
+/// created fd, and `probe()`, equal the raw handshake's answer on the same path
+/// ([`super::truth`]), which itself reports the fd-wide ioctls the header names.
+pub fn raw_truth(ctx: &Ctx, via: Via) -> Outcome {
+    run(|| {
+        available(via)?;
+        let raw = match via {
+            Via::Syscall => super::truth::syscall(false),
+            Via::Device => super::truth::device(false),
+        };
+        let super::truth::Raw::Offered { features, ioctls } = raw else {
+            return Err(fail(msg!("raw open + UFFDIO_API: {raw:?}")));
+        };
+        check!(
+            ioctls == RAW_API_IOCTLS,
+            "raw UFFDIO_API ioctls {ioctls:#x}, linux/userfaultfd.h says {RAW_API_IOCTLS:#x}"
+        );
+        check!(features != 0, "raw UFFDIO_API offers no features");
+        let b = builder(ctx, via);
+        let u = b.create().map_err(open_err)?;
+        check!(
+            u.available_features().bits() == features,
+            "available_features() {:#x}, raw UFFDIO_API {features:#x}",
+            u.available_features().bits()
+        );
+        check!(
+            u.ioctls().bits() == ioctls,
+            "ioctls() {:#x}, raw UFFDIO_API {ioctls:#x}",
+            u.ioctls().bits()
+        );
+        let p = ok!(b.probe(), "probe");
+        check!(
+            p.features.bits() == features,
+            "probe() features {:#x}, raw UFFDIO_API {features:#x}",
+            p.features.bits()
         );
         Ok(())
     })
