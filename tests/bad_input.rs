@@ -28,13 +28,24 @@ fn open(features: Features) -> Option<Uffd> {
     if !raw_has_userfaultfd("open") {
         return None;
     }
-    created(
+    let u = created(
         "open",
         Builder::new()
             .open_strategy(OpenStrategy::SyscallOnly)
             .request(features)
             .create(),
-    )
+    )?;
+    // What the raw handshake offers of the request must be granted: a crate hiding a feature
+    // would otherwise quietly leave out the rows that need it.
+    let raw = suite::truth::offered().expect("raw UFFDIO_API failed where the crate's worked");
+    let want = features.bits() & raw;
+    assert_eq!(
+        u.features().bits() & want,
+        want,
+        "requested {features:?}: granted {:?}, raw UFFDIO_API offers {raw:#x}",
+        u.features()
+    );
+    Some(u)
 }
 
 /// The value of a `create()`/`probe()`, or `None` after a SKIP line if the raw truth

@@ -69,7 +69,7 @@ pub enum Step {
 }
 
 /// The kernel's answer to a raw open and `UFFDIO_API { api: 0xAA, features: 0 }`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Raw {
     /// A step failed.
     Failed { step: Step, errno: Errno },
@@ -90,6 +90,17 @@ impl Raw {
         match self {
             Raw::Failed { step: s, errno } if s == step => Some(errno),
             _ => None,
+        }
+    }
+}
+
+impl core::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Raw::Failed { step, errno } => write!(f, "raw {step:?}: {errno:?}"),
+            Raw::Offered { features, ioctls } => {
+                write!(f, "raw features={features:#x} ioctls={ioctls:#x}")
+            }
         }
     }
 }
