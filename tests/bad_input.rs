@@ -393,6 +393,21 @@ fn foreign_fd(fd: i32, want: Errno) {
         assert_eq!(e.done(), 0, "{op}");
     }
     let mut buf = [uffd_msg::zeroed(); 2];
+    if want == Errno::EBADF {
+        // A closed fd: read(2) says EBADF, nothing else (not "nothing pending").
+        let r = u.read_events(&mut buf).map(|e| e.map(|e| e.len()));
+        assert_eq!(
+            r,
+            Err(Error::Sys {
+                call: Call::Read,
+                errno: Errno::EBADF
+            }),
+            "read on closed fd {fd}"
+        );
+        let _ = u.into_raw_fd();
+        return;
+    }
+    // A pipe (nothing written): read(2) works on it, so EAGAIN/nothing, never messages.
     match u.read_events(&mut buf) {
         Err(Error::Sys {
             call: Call::Read,

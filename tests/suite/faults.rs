@@ -268,6 +268,9 @@ pub fn copy_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
             "register"
         );
         let src = ok!(rt::anon(ps), "mmap src");
+        // The faulter says on this pipe when its read returned; the handler checks it is
+        // still blocked after the DONTWAKE copy and runs only after the WAKE.
+        let (done_r, done_w) = ok!(rt::pipe(), "pipe");
         let h = handler(|| {
             let (addr, _, _) = expect_fault(&u)?;
             src.fill(0, ps, 0x42);
@@ -277,10 +280,35 @@ pub fn copy_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
                 u.copy(addr, unsafe { src.bytes(0, ps) }, CopyMode::DONTWAKE),
                 "copy DONTWAKE"
             );
+            // The page is there, but nobody woke the faulter: it must still be blocked.
+            rt::sleep_ms(100);
+            let mut b = [0u8; 1];
+            match uffd::sys::read(done_r.0, &mut b) {
+                Err(Errno::EAGAIN) => {}
+                r => {
+                    return Err(msg!(
+                        "faulter ran after a DONTWAKE copy, before WAKE: {r:?}"
+                    ))
+                }
+            }
             hok!(u.wake(addr, ps), "wake");
+            let mut waited = 0;
+            loop {
+                match uffd::sys::read(done_r.0, &mut b) {
+                    Ok(1) => break,
+                    Err(Errno::EAGAIN) if waited < 10_000 => {
+                        rt::sleep_ms(5);
+                        waited += 5;
+                    }
+                    r => return Err(msg!("faulter not running 10 s after WAKE: {r:?}")),
+                }
+            }
             Ok(())
         })?;
-        check!(a.read(1) == 0x42, "content after wake");
+        let v = a.read(1);
+        let r = b"r";
+        ok!(rt::write(done_w.0, r.as_ptr() as usize, 1), "say done");
+        check!(v == 0x42, "content after wake: {v:#x}");
         join(h)
     })
 }
