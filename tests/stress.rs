@@ -40,10 +40,23 @@ struct Totals {
 
 const LOCK: usize = 0; // AtomicU32
 const COUNTER: usize = 8; // u64
-const PATTERN: usize = 16; // bytes 16.. = pattern(page)
+const PATTERN: usize = 16; // bytes 16.. = pattern(page, offset)
+/// The bytes between the lock and the counter carry the pattern too: every byte of a page is
+/// checked (lock, counter, and these by value).
+const GAP: core::ops::Range<usize> = 4..8;
 
-fn pattern(page: usize, i: usize) -> u8 {
-    (page.wrapping_mul(31) ^ i.wrapping_mul(7)) as u8
+/// The byte at `off` of page `page`: a 64-bit mix (splitmix64's finaliser) of both, so no
+/// two pages share a pattern (the old `page * 31 ^ i * 7` repeated every 256 pages).
+fn pattern(page: usize, off: usize) -> u8 {
+    let mut x = ((page as u64) << 32) ^ off as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (x ^ (x >> 31)) as u8
+}
+
+/// The page offsets that carry the pattern.
+fn patterned(ps: usize) -> impl Iterator<Item = usize> {
+    GAP.chain(PATTERN..ps)
 }
 
 fn xorshift(s: &mut u64) -> u64 {
@@ -198,12 +211,8 @@ fn verify(dst: usize, npages: usize, ps: usize, expected: &[AtomicU64], t: &mut 
             );
         }
         // SAFETY: as above.
-        let bytes = unsafe { std::slice::from_raw_parts((p + PATTERN) as *const u8, ps - PATTERN) };
-        if bytes
-            .iter()
-            .enumerate()
-            .any(|(i, &b)| b != pattern(page, i))
-        {
+        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, ps) };
+        if patterned(ps).any(|off| bytes[off] != pattern(page, off)) {
             t.corrupted += 1;
             eprintln!("page {page}: pattern corrupted");
         }
@@ -255,8 +264,8 @@ fn stress(npages: usize, bounces: u64) -> Option<Totals> {
     let mut a = Area(rt::anon(len).unwrap());
     let mut z = Area(rt::anon(len).unwrap());
     for page in 0..npages {
-        for i in 0..ps - PATTERN {
-            a.0.write(page * ps + PATTERN + i, pattern(page, i));
+        for off in patterned(ps) {
+            a.0.write(page * ps + off, pattern(page, off));
         }
     }
     let expected: Vec<AtomicU64> = (0..npages).map(|_| AtomicU64::new(0)).collect();
@@ -284,7 +293,20 @@ fn stress(npages: usize, bounces: u64) -> Option<Totals> {
         t.bounces += 1;
         t.bytes += len as u64;
     }
-    if !wp_ok {
+    if wp_ok {
+        assert!(
+            t.wp_faults.load(Relaxed) > 0,
+            "write-protect half ran ({} bounces) without a single WP fault",
+            bounces - bounces / 2
+        );
+    } else {
+        // Only if the raw handshake agrees the kernel lacks it.
+        let raw = suite::truth::offered().expect("raw UFFDIO_API");
+        assert_eq!(
+            raw & Features::PAGEFAULT_FLAG_WP.bits(),
+            0,
+            "crate says no PAGEFAULT_FLAG_WP, raw UFFDIO_API offers {raw:#x}"
+        );
         println!("note: no UFFD_FEATURE_PAGEFAULT_FLAG_WP: write-protect half skipped");
     }
     Some(t)
