@@ -12,15 +12,11 @@
 //! to read the crate's values even where they disagree, to print its table).
 //! `LAYOUT_TESTS_SYS=0|1` overrides the detection of `uffd::sys`.
 
-#[path = "probe/manifest.rs"]
-mod manifest;
-#[path = "probe/probe.rs"]
-mod probe;
-
-use manifest::Kind;
-use probe::{Ctx, Plan, Probe};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use uffd_probe::manifest::{self, Kind};
+use uffd_probe::probe;
+use uffd_probe::probe::{Ctx, Plan, Probe};
 
 fn main() {
     for v in [
@@ -31,7 +27,6 @@ fn main() {
     ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
-    println!("cargo:rerun-if-changed=probe");
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
     println!(
         "cargo:rerun-if-changed={}",
