@@ -17,17 +17,36 @@ pub struct AbiReport {
     pub failures: usize,
 }
 
-/// Why `abi` cannot be checked on this machine (`None`: it can): its C compiler or its Rust
-/// target is missing. Names what to install.
-pub fn not_runnable(abi: &Abi, tree: &Tree) -> Option<String> {
-    let mut why = Vec::new();
-    if let Err(pkg) = compiler(abi, tree) {
-        why.push(format!("no compiler (install {pkg})"));
+/// What `abi` lacks on this machine to be checked.
+#[derive(Default)]
+pub struct Lacks {
+    /// The Debian package of its C compiler, if that is not installed.
+    pub compiler: Option<&'static str>,
+    /// Its Rust target, if the toolchain lacks its standard library.
+    pub target: Option<&'static str>,
+}
+
+impl Lacks {
+    /// "no compiler (install X)", "no Rust target (rustup target add T)", or both.
+    pub fn describe(&self) -> String {
+        let mut why = Vec::new();
+        if let Some(pkg) = self.compiler {
+            why.push(format!("no compiler (install {pkg})"));
+        }
+        if let Some(t) = self.target {
+            why.push(format!("no Rust target (rustup target add {t})"));
+        }
+        why.join("; ")
     }
-    if let Some(t) = abi.rust.filter(|t| !rustup::has_target(t)) {
-        why.push(format!("no Rust target (rustup target add {t})"));
-    }
-    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// What `abi` lacks to be checked on this machine (`None`: nothing, it can run).
+pub fn not_runnable(abi: &Abi, tree: &Tree) -> Option<Lacks> {
+    let lacks = Lacks {
+        compiler: compiler(abi, tree).err(),
+        target: abi.rust.filter(|t| !rustup::has_target(t)),
+    };
+    (lacks.compiler.is_some() || lacks.target.is_some()).then_some(lacks)
 }
 
 /// Probes `abi` in `tree`, gets the crate's values for it (`host_rust`: the host build, made

@@ -78,10 +78,11 @@ pub fn run(o: &Args) -> Result<()> {
     let mut summary = Vec::new();
     let (mut failed, mut disagree, mut not_run) = (0usize, 0usize, Vec::new());
     for a in &abis {
-        if let Some(why) = not_runnable(a, &tree) {
+        if let Some(lacks) = not_runnable(a, &tree) {
+            let why = lacks.describe();
             println!("\n=== {}: not run: {why}", a.label());
             summary.push(format!("{:<22} not run: {why}", a.label()));
-            not_run.push(why);
+            not_run.push(lacks);
             continue;
         }
         let t = Instant::now();
@@ -132,12 +133,24 @@ pub fn run(o: &Args) -> Result<()> {
         ));
     }
     if !not_run.is_empty() {
-        let n = not_run.len();
-        not_run.sort();
-        not_run.dedup();
+        let mut pkgs: Vec<&str> = not_run.iter().filter_map(|l| l.compiler).collect();
+        let mut targets: Vec<&str> = not_run.iter().filter_map(|l| l.target).collect();
+        let mut install = Vec::new();
+        for (v, cmd) in [
+            (&mut pkgs, "sudo apt-get install --no-install-recommends"),
+            (&mut targets, "rustup target add"),
+        ] {
+            v.sort();
+            v.dedup();
+            if !v.is_empty() {
+                install.push(format!("{cmd} {}", v.join(" ")));
+            }
+        }
         errors.push(format!(
-            "{n} ABI(s) not run (this is not a disagreement): {}",
-            not_run.join("; ")
+            "{} ABI(s) not run, for want of a compiler or Rust target (not a disagreement); \
+             to run them: {}",
+            not_run.len(),
+            install.join("; ")
         ));
     }
     if errors.is_empty() {
