@@ -97,6 +97,12 @@ pub const FAMILIES: &[Family] = &[
         oldest: "1.87",
         why: "the crate uses `is_multiple_of`, unstable before 1.87 (E0658 in 1.84)",
     },
+    Family {
+        name: "OS-less (*-none)",
+        target: "x86_64-unknown-none",
+        oldest: "1.87",
+        why: "syscalls 0.8 uses `is_multiple_of`, unstable in 1.86 (E0658)",
+    },
 ];
 
 /// A cargo of the MSRV toolchain, in its own target directory (the stable build's stays cached).
