@@ -94,6 +94,7 @@ pub fn run(a: &Args) -> Result<()> {
         if v != "all" {
             if !KERNELS.iter().any(|k| k.suite == v) {
                 let mut names: Vec<&str> = KERNELS.iter().map(|k| k.suite).collect();
+                names.sort();
                 names.dedup();
                 return Err(format!(
                     "unknown kernel {v:?}; known suites: {} or all",
