@@ -1,7 +1,7 @@
 //! rustup: targets and components of the default toolchain, nightly with its components, and
 //! pinned toolchains. Each is checked first and added only if missing.
 
-use crate::util::process::{output, run, Result};
+use crate::util::process::{output, run, show, Result};
 use std::process::Command;
 
 /// `rustup target add` (for `toolchain`, else the default one) of those of `targets` not
@@ -12,12 +12,18 @@ pub fn targets_for(toolchain: Option<&str>, targets: &[&str]) -> Result<()> {
     if let Some(t) = toolchain {
         list.args(["--toolchain", t]);
     }
-    let installed = output(&mut list)?;
-    let missing: Vec<&str> = targets
-        .iter()
-        .copied()
-        .filter(|t| !installed.lines().any(|l| l == *t))
-        .collect();
+    let missing: Vec<&str> = match output(&mut list) {
+        Ok(installed) => targets
+            .iter()
+            .copied()
+            .filter(|t| !installed.lines().any(|l| l == *t))
+            .collect(),
+        // No rustup (a toolchain installed otherwise): what the sysroot lacks.
+        Err(_) if toolchain.is_none() => {
+            targets.iter().copied().filter(|t| !has_target(t)).collect()
+        }
+        Err(e) => return Err(e),
+    };
     if missing.is_empty() {
         return Ok(());
     }
@@ -26,7 +32,14 @@ pub fn targets_for(toolchain: Option<&str>, targets: &[&str]) -> Result<()> {
     if let Some(t) = toolchain {
         add.args(["--toolchain", t]);
     }
-    run(add.args(&missing))
+    add.args(&missing);
+    run(&mut add).map_err(|e| {
+        format!(
+            "missing Rust targets: {}; add them with: {} ({e})",
+            missing.join(" "),
+            show(&add)
+        )
+    })
 }
 
 /// `rustup target add` for those of `targets` not installed yet (default toolchain).

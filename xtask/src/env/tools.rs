@@ -55,7 +55,9 @@ pub fn qemu(progs: &[&str]) -> Result<()> {
     }
     if !is_root() {
         return Err(format!(
-            "QEMU >= 10 missing for {}: as root, `cargo xtask` installs {} from bookworm-backports",
+            "QEMU >= 10 missing for {}: run this command as root (it installs QEMU from \
+             bookworm-backports through a private apt list), or install it with: sudo apt-get \
+             install -t bookworm-backports {} (bookworm-backports in your apt sources)",
             lacking.join(" "),
             QEMU_PACKAGES.join(" ")
         ));
