@@ -1,7 +1,7 @@
 //! C probes: generate a freestanding C file that includes the real `linux/userfaultfd.h` and puts
 //! the value of every manifest item into a `const unsigned long long` array, compile it (no
 //! linking, nothing of the target is ever run), and read the array back out of the object file
-//! with the `object` crate, in the object's byte order.
+//! (ELF, [`crate::elf`]), in the object's byte order.
 //!
 //! Used by `layout-tests/build.rs` and the xtask.
 
@@ -274,34 +274,14 @@ pub fn read_u64s(data: &[u8], name: &str, n: usize) -> Result<Vec<u64>, String> 
         .collect())
 }
 
-/// Whether an object file (or the first object in an archive) is little-endian.
+/// Whether an object file is little-endian.
 pub fn object_is_little_endian(data: &[u8]) -> Result<bool, String> {
-    use object::Object;
-    let file = object::File::parse(data).map_err(|e| format!("not an object file: {e}"))?;
-    Ok(file.is_little_endian())
+    Ok(crate::elf::Elf::parse(data)?.little)
 }
 
 /// The `len` bytes of symbol `name` in an object file (zeros for a NOBITS section).
 pub fn read_symbol(data: &[u8], name: &str, len: usize) -> Result<Vec<u8>, String> {
-    use object::{Object, ObjectSection, ObjectSymbol};
-    let file = object::File::parse(data).map_err(|e| format!("not an object file: {e}"))?;
-    let sym = file
-        .symbols()
-        .find(|s| s.name() == Ok(name))
-        .ok_or_else(|| format!("symbol {name} not in the object file"))?;
-    let idx = sym
-        .section_index()
-        .ok_or_else(|| format!("symbol {name} has no section"))?;
-    let section = file.section_by_index(idx).map_err(|e| e.to_string())?;
-    let bytes = section.data().map_err(|e| e.to_string())?;
-    let start = (sym.address() - section.address()) as usize;
-    if bytes.is_empty() {
-        return Ok(vec![0; len]);
-    }
-    bytes
-        .get(start..start + len)
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| format!("symbol {name}: {len} bytes at {start} beyond its section"))
+    crate::elf::Elf::parse(data)?.symbol(name, len)
 }
 
 /// The version of the kernel the crate describes: 7.2, or 7.3(-rc) with `unstable-7-3`.

@@ -135,11 +135,8 @@ pub fn build_rust_values(
 
 /// Reads `UFFD_LAYOUT_RUST_VALUES`/`_PRESENT` from the object files inside an rlib.
 fn read_rlib(data: &[u8], n: usize) -> Result<(Vec<u64>, Vec<u8>)> {
-    let archive = object::read::archive::ArchiveFile::parse(data).map_err(|e| e.to_string())?;
-    for m in archive.members() {
-        let m = m.map_err(|e| e.to_string())?;
-        let Ok(bytes) = m.data(data) else { continue };
-        if !String::from_utf8_lossy(m.name()).ends_with(".o") {
+    for (name, bytes) in uffd_probe::elf::archive_members(data)? {
+        if !name.ends_with(".o") {
             continue;
         }
         let Ok(values) = probe::read_u64s(bytes, probe::RUST_VALUES_SYMBOL, n) else {
