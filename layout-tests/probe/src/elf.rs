@@ -334,7 +334,11 @@ mod tests {
                 ran.push(cc);
             }
         }
-        assert!(!ran.is_empty(), "no big-endian cross compiler installed");
+        assert!(
+            !ran.is_empty(),
+            "no big-endian cross compiler installed (apt-get install gcc-s390x-linux-gnu; \
+             `cargo xtask ci` does)"
+        );
     }
 
     #[test]
