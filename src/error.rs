@@ -324,10 +324,10 @@ impl fmt::Display for Error {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl std::error::Error for Error {}
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         match e.errno() {

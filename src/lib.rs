@@ -17,8 +17,9 @@
 //! feature probing, partial progress, events that block, and a handler loop done right.
 //!
 //! No allocation anywhere. With the `std` feature: `OwnedFd`/`AsFd`/`AsRawFd` conversions,
-//! `std::error::Error`, and `From<Errno> for std::io::Error`.
-#![cfg_attr(not(feature = "std"), no_std)]
+//! `std::error::Error`, and `From<Errno> for std::io::Error` (on Linux; on targets without an OS,
+//! such as `x86_64-unknown-none`, the feature changes nothing, so `--all-features` builds there).
+#![cfg_attr(not(all(feature = "std", target_os = "linux")), no_std)]
 #![cfg_attr(target_arch = "mips64", feature(asm_experimental_arch))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

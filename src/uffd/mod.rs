@@ -195,7 +195,7 @@ impl Drop for Unnegotiated {
 
 use crate::sys::Errno;
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 mod std_impls {
     use super::{Uffd, Unnegotiated};
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
