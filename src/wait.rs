@@ -27,7 +27,7 @@ impl<'fd> Waiting<'fd> {
         Self::raw(uffd.as_raw_fd())
     }
     /// Wait for a borrowed descriptor (an eventfd, a pipe, a socket) to be readable.
-    #[cfg(feature = "std")]
+    #[cfg(all(feature = "std", target_os = "linux"))]
     pub fn fd(fd: std::os::fd::BorrowedFd<'fd>) -> Self {
         use std::os::fd::AsRawFd;
         Self::raw(fd.as_raw_fd())

@@ -203,10 +203,10 @@ impl fmt::Display for Error {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl std::error::Error for Error {}
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         match e.errno() {
@@ -348,7 +348,7 @@ impl Drop for Pagemap {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 mod std_impls {
     use super::Pagemap;
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
