@@ -101,7 +101,13 @@ pub const ARCHES: &[Arch] = &[
         qemu: &["qemu-system-mips64el", "-M", "malta", "-cpu", "5KEc"],
         console: "ttyS0",
         append: "",
-        not_in_all: None,
+        // Regression of 2026-11-30, open: /init built from 14bc4a8 boots (53 passed), from
+        // f3332c5 on it dies with SIGSEGV before its first line; its linked .text was 64 bytes
+        // (`start_rust` dropped), and with `--undefined=start_rust` the code is kept but it
+        // still faults. Not understood yet: left out of `all` until it is.
+        not_in_all: Some(
+            "/init dies with SIGSEGV before its first line since the pagemap merge (open bug)",
+        ),
     },
     Arch {
         name: "loongarch64",
