@@ -10,6 +10,8 @@
 //!   with partial progress reported honestly ([`Error`]).
 //! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
 //! - [`wait`]: waiting on a userfaultfd together with other descriptors.
+//! - [`pager`] (an engine on top of the handle): serves faults from a source with readahead,
+//!   background fill and the non-cooperative events handled, allocation-free.
 //!
 //! New here? Start with the [`guide`]: choosing syscall or `/dev/userfaultfd`, privileges,
 //! feature probing, partial progress, events that block, and a handler loop done right.
@@ -29,6 +31,7 @@ pub mod sys;
 
 mod error;
 pub mod event;
+pub mod pager;
 mod uffd;
 pub mod wait;
 
