@@ -113,6 +113,10 @@ impl Worker<'_, '_> {
         let mut bytes = 0;
         let mut b = lo;
         while b < hi {
+            if p.gate.wanted() {
+                // A worker waits to read events (a fault, probably): let it.
+                return Ok(if bytes > 0 { Some(bytes) } else { None });
+            }
             let _held = p.gate.shared();
             let Some(s) = p.populated.first_clear_both(b, hi, &p.removed) else {
                 break;

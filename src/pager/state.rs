@@ -1,7 +1,7 @@
 //! The state workers share, all in atomics and in the caller's memory: page bitmaps, the region
 //! table ([`Slot`]s), and the gate that orders event reading against serving.
 
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use core::time::Duration;
 
 /// One entry of the pager's region table, in storage the caller provides (see
@@ -207,16 +207,22 @@ impl<'a> Bits<'a> {
 /// holds the shared side, reading a batch of events and applying REMOVE/UNMAP/REMAP holds the
 /// exclusive side. So a page is never filled from a decision made before a REMOVE was read but
 /// landing after the kernel zapped it. Only used when such events are negotiated.
+///
+/// The exclusive side is only ever tried, never waited for: a worker that finds serving in
+/// flight marks the read as wanted and steps back, and whoever is serving (the fill, between
+/// two runs) sees the mark and does the read itself as soon as its section ends. No worker
+/// sleeps while holding up another, which matters when they share one CPU.
 #[derive(Debug)]
 pub(crate) struct Gate {
     on: bool,
     state: AtomicUsize,
+    wanted: AtomicBool,
 }
 
 const WRITER: usize = 1 << (usize::BITS - 1);
 
 /// Waits a little: spins first, then sleeps in `ppoll` so a holder on the same CPU can run.
-fn backoff(round: &mut u32) {
+pub(crate) fn backoff(round: &mut u32) {
     *round += 1;
     if *round < 64 {
         core::hint::spin_loop();
@@ -230,8 +236,10 @@ impl Gate {
         Gate {
             on,
             state: AtomicUsize::new(0),
+            wanted: AtomicBool::new(false),
         }
     }
+    /// The shared side: waits while a read is being applied (a few µs).
     pub fn shared(&self) -> Held<'_> {
         if self.on {
             let mut round = 0;
@@ -253,19 +261,42 @@ impl Gate {
             exclusive: false,
         }
     }
-    pub fn exclusive(&self) -> Held<'_> {
+    /// The exclusive side if nothing is in flight; otherwise marks the read wanted.
+    pub fn try_exclusive(&self) -> Option<Held<'_>> {
         if self.on {
-            let mut round = 0;
-            while self.state.fetch_or(WRITER, Acquire) & WRITER != 0 {
-                backoff(&mut round);
+            if self
+                .state
+                .compare_exchange(0, WRITER, Acquire, Relaxed)
+                .is_err()
+            {
+                self.wanted.store(true, Release);
+                return None;
             }
-            while self.state.load(Acquire) != WRITER {
-                backoff(&mut round);
-            }
+            self.wanted.store(false, Relaxed);
         }
-        Held {
+        Some(Held {
             gate: self,
             exclusive: true,
+        })
+    }
+    /// The exclusive side, waiting for it (when serving is over, e.g. to unregister).
+    pub fn exclusive(&self) -> Held<'_> {
+        let mut round = 0;
+        loop {
+            if let Some(h) = self.try_exclusive() {
+                return h;
+            }
+            backoff(&mut round);
+        }
+    }
+    /// Whether a worker waits to read events: a long section (the fill) should end soon.
+    pub fn wanted(&self) -> bool {
+        self.on && self.wanted.load(Acquire)
+    }
+    /// Nothing is pending to read any more.
+    pub fn clear_wanted(&self) {
+        if self.on {
+            self.wanted.store(false, Relaxed);
         }
     }
 }
@@ -354,9 +385,18 @@ mod tests {
             assert_eq!(g.state.load(Relaxed), 2);
         }
         {
-            let _x = g.exclusive();
+            let _a = g.shared();
+            assert!(g.try_exclusive().is_none());
+            assert!(g.wanted());
+        }
+        {
+            let _x = g.try_exclusive().expect("free");
+            assert!(!g.wanted());
             assert_eq!(g.state.load(Relaxed), WRITER);
         }
         assert_eq!(g.state.load(Relaxed), 0);
+        let off = Gate::new(false);
+        let _a = off.shared();
+        assert!(off.try_exclusive().is_some());
     }
 }

@@ -41,10 +41,14 @@ pub struct Worker<'w, 'a> {
     pub(crate) scratch_zero: bool,
     msgs: [uffd_msg; BATCH],
     queue: [usize; QUEUE],
+    /// When each queued fault was read (the policy's clock; 0 without one).
+    stamps: [u64; QUEUE],
     head: usize,
     len: usize,
     on_fork: Option<&'w mut (dyn FnMut(Uffd) + 'w)>,
     error: Option<PagerError>,
+    /// The last read found serving in flight (another worker will read).
+    contended: bool,
 }
 
 impl core::fmt::Debug for Worker<'_, '_> {
@@ -68,10 +72,12 @@ impl<'w, 'a> Worker<'w, 'a> {
             scratch_zero: false,
             msgs: [uffd_msg::zeroed(); BATCH],
             queue: [0; QUEUE],
+            stamps: [0; QUEUE],
             head: 0,
             len: 0,
             on_fork: None,
             error: None,
+            contended: false,
         }
     }
 
@@ -89,9 +95,9 @@ impl<'w, 'a> Worker<'w, 'a> {
         self.len
     }
 
-    fn pop(&mut self) -> Option<usize> {
+    fn pop(&mut self) -> Option<(usize, u64)> {
         (self.len > 0).then(|| {
-            let a = self.queue[self.head];
+            let a = (self.queue[self.head], self.stamps[self.head]);
             self.head = (self.head + 1) % QUEUE;
             self.len -= 1;
             a
@@ -110,21 +116,29 @@ impl<'w, 'a> Worker<'w, 'a> {
         let Worker {
             msgs,
             queue,
+            stamps,
             head,
             len,
             on_fork,
             error,
+            contended,
             ..
         } = self;
-        let _x = p.gate.exclusive();
+        let Some(_x) = p.gate.try_exclusive() else {
+            // Serving is in flight: whoever holds it reads as soon as its section ends.
+            *contended = true;
+            return Ok(0);
+        };
         let Some(events) = p.uffd.read_events(&mut msgs[..room])? else {
             return Ok(0);
         };
+        let now = p.now().unwrap_or(0);
         let mut got = 0;
         for ev in events {
             let r = match ev {
                 Ok(Event::Pagefault { address, .. }) => {
                     queue[(*head + *len) % QUEUE] = address;
+                    stamps[(*head + *len) % QUEUE] = now;
                     *len += 1;
                     got += 1;
                     Ok(())
@@ -164,11 +178,12 @@ impl<'w, 'a> Worker<'w, 'a> {
     pub fn serve_pending(&mut self) -> Result<usize, PagerError> {
         self.read_batch()?;
         let mut served = 0;
-        while let Some(a) = self.pop() {
-            if let Err(e) = self.serve_fault(a) {
+        while let Some((a, t)) = self.pop() {
+            if let Err(e) = self.serve_fault(a, t) {
                 // Keep the fault for the next call (its thread still waits).
                 self.head = (self.head + QUEUE - 1) % QUEUE;
                 self.queue[self.head] = a;
+                self.stamps[self.head] = t;
                 self.len += 1;
                 return Err(e);
             }
@@ -192,9 +207,9 @@ impl<'w, 'a> Worker<'w, 'a> {
     }
 
     /// Serves one fault: its page, and the readahead window after it.
-    fn serve_fault(&mut self, address: usize) -> Result<(), PagerError> {
+    fn serve_fault(&mut self, address: usize, read_at: u64) -> Result<(), PagerError> {
         let p = self.pager;
-        let t0 = p.now();
+        let t0 = p.now().map(|_| read_at);
         loop {
             let held = p.gate.shared();
             let Some(loc) = p.locate(address) else {
@@ -227,20 +242,34 @@ impl<'w, 'a> Worker<'w, 'a> {
                     .clear_run_end(loc.bit + 1, loc.bit + n, &p.removed)
                     - loc.bit;
             }
+            // The faulting page alone first (its thread wakes as soon as it is there), then
+            // the rest of the window.
             let run = Run {
                 region: loc.region,
                 addr: loc.addr,
                 index: loc.index,
-                pages: n,
+                pages: 1,
             };
             match p.place(run, want, self.scratch, &mut self.scratch_zero)? {
-                Placed::Done(k) | Placed::Again(k) if k > 0 => {
-                    p.mark_populated(loc.bit, k);
-                    add(&p.stats.readahead_pages, k as u64 - 1);
+                Placed::Done(1) => {
+                    p.mark_populated(loc.bit, 1);
                     if hit {
                         add(&p.stats.readahead_hits, 1);
                     }
-                    break;
+                    if let (Some(t0), Some(t1)) = (t0, p.now()) {
+                        p.latency.record(t1.saturating_sub(t0));
+                    }
+                    if n > 1 {
+                        let rest = Run {
+                            addr: loc.addr + ps,
+                            index: loc.index + 1,
+                            pages: n - 1,
+                            ..run
+                        };
+                        self.ahead(rest, loc.bit + 1, want)?;
+                    }
+                    add(&p.stats.faults, 1);
+                    return Ok(());
                 }
                 Placed::Exists => {
                     p.mark_populated(loc.bit, 1);
@@ -266,6 +295,38 @@ impl<'w, 'a> Worker<'w, 'a> {
         add(&p.stats.faults, 1);
         if let (Some(t0), Some(t1)) = (t0, p.now()) {
             p.latency.record(t1.saturating_sub(t0));
+        }
+        Ok(())
+    }
+
+    /// Readahead: resolves `run` (pages after a fault just served, starting at `bit`) as far
+    /// as it goes, in pieces of at most the fill piece (128 KiB without a fill), each waking
+    /// its waiters (a sequential toucher right behind waits for one piece, not the window). A
+    /// present page or pending events end it early.
+    fn ahead(&mut self, run: Run, bit: usize, want: Want) -> Result<(), PagerError> {
+        let p = self.pager;
+        let ps = p.regions[run.region].page_size;
+        let piece = (p.policy.fill_piece.unwrap_or(super::Policy::FILL_PIECE) / ps).max(1);
+        let mut done = 0;
+        while done < run.pages {
+            let n = piece.min(run.pages - done);
+            let part = Run {
+                addr: run.addr + done * ps,
+                index: run.index + done,
+                pages: n,
+                ..run
+            };
+            match p.place(part, want, self.scratch, &mut self.scratch_zero)? {
+                Placed::Done(k) | Placed::Again(k) => {
+                    p.mark_populated(bit + done, k);
+                    add(&p.stats.readahead_pages, k as u64);
+                    if k < n {
+                        break;
+                    }
+                    done += k;
+                }
+                Placed::Exists | Placed::NoPage => break,
+            }
         }
         Ok(())
     }
@@ -320,6 +381,9 @@ impl<'w, 'a> Worker<'w, 'a> {
                 }
                 .into());
             }
+            if !u.is_readable() {
+                p.gate.clear_wanted();
+            }
             let step = if u.is_readable() || self.len > 0 {
                 self.serve_pending().map(drop)
             } else if filling {
@@ -327,6 +391,11 @@ impl<'w, 'a> Worker<'w, 'a> {
             } else {
                 Ok(())
             };
+            if core::mem::take(&mut self.contended) {
+                // Another worker is serving and will read at the end of its section: step
+                // back briefly rather than spin on the readable descriptor.
+                let _ = wait(&mut [], Some(Duration::from_micros(20)));
+            }
             match step {
                 Ok(()) => {}
                 Err(e) if is_esrch(&e) => {

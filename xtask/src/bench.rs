@@ -8,6 +8,9 @@
 //! cargo xtask bench --build-cost
 //!                   clean release build of a small downstream binary depending on uffd
 //! cargo xtask bench --all      all three
+//! cargo xtask bench --pager [--rounds R] [--mib M]
+//!                   the pager vs eager read vs the per-page C handler (snapshot restore), pinned
+//!                   (`taskset -c 0`) then unpinned; SVG charts into benches/charts/
 //! ```
 //! Results are written up by hand in BENCHMARKS.md (with the machine and the date).
 
@@ -30,6 +33,9 @@ pub fn build() -> Result<PathBuf> {
 
 pub fn run(args: &[String]) -> Result<()> {
     let (mut wall, mut cg, mut cost) = (true, false, false);
+    if args.first().map(String::as_str) == Some("--pager") {
+        return pager(&args[1..]);
+    }
     let mut pass = Vec::new();
     let mut cg_pages = (1000usize, 5000usize);
     let mut it = args.iter();
@@ -67,6 +73,32 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     if cost {
         build_cost()?;
+    }
+    Ok(())
+}
+
+/// `--pager`: the snapshot-restore contenders, pinned to CPU 0 (toucher and handler share it)
+/// and unpinned, with the charts written to benches/charts/.
+fn pager(args: &[String]) -> Result<()> {
+    let bin = build()?;
+    let charts = root().join("benches/charts");
+    let charts = charts.to_string_lossy();
+    let dir = target_dir();
+    let dir = dir.to_string_lossy();
+    for pinned in [true, false] {
+        let mut c = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0"]).arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        c.args(["pager", "--charts", &charts, "--dir", &dir])
+            .args(args);
+        if pinned {
+            c.arg("--pinned");
+        }
+        sh(&mut c)?;
     }
     Ok(())
 }
