@@ -5,33 +5,30 @@
 //!
 //! Where the C values come from:
 //! - `LAYOUT_TESTS_C_VALUES=<file>` (written by `cargo xtask verify-layout` for one ABI); or
-//! - the host: `/usr/include` compiled with the host C compiler (the `cc` crate's), when the
-//!   target is the host.
+//! - the host: `/usr/include` compiled with the host C compiler (`CC_<target>`, `TARGET_CC`,
+//!   `CC`, else `cc`), when the target is the host.
 //!
 //! `LAYOUT_TESTS_SOFT=1`: generate the tables and values only, no assertions (the xtask uses it
 //! to read the crate's values even where they disagree, to print its table).
 //! `LAYOUT_TESTS_SYS=0|1` overrides the detection of `uffd::sys`.
 
-#[path = "probe/manifest.rs"]
-mod manifest;
-#[path = "probe/probe.rs"]
-mod probe;
-
-use manifest::Kind;
-use probe::{Ctx, Plan, Probe};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use uffd_probe::manifest::{self, Kind};
+use uffd_probe::probe;
+use uffd_probe::probe::{Ctx, Plan, Probe};
 
 fn main() {
     for v in [
         "LAYOUT_TESTS_C_VALUES",
         "LAYOUT_TESTS_SOFT",
         "LAYOUT_TESTS_SYS",
-        "CC",
     ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
-    println!("cargo:rerun-if-changed=probe");
+    for v in compiler_vars(&std::env::var("TARGET").unwrap_or_default()) {
+        println!("cargo:rerun-if-env-changed={v}");
+    }
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
     println!(
         "cargo:rerun-if-changed={}",
@@ -66,7 +63,7 @@ fn main() {
     std::fs::write(out.join("layout.rs"), code).unwrap();
 }
 
-/// The host check: the target's C compiler (from the `cc` crate) on `/usr/include`.
+/// The host check: the host's C compiler on `/usr/include`.
 fn host_probe(out: &Path) -> Result<Probe, String> {
     let target = std::env::var("TARGET").unwrap_or_default();
     let host = std::env::var("HOST").unwrap_or_default();
@@ -75,23 +72,31 @@ fn host_probe(out: &Path) -> Result<Probe, String> {
             "target {target} is not the host {host}: no C values (run `cargo xtask verify-layout --arch <arch>`)"
         ));
     }
-    let tool = cc::Build::new()
-        .cargo_metadata(false)
-        .opt_level(0)
-        .debug(false)
-        .try_get_compiler()
-        .map_err(|e| e.to_string())?;
-    let flags = tool
-        .args()
+    // The compiler the `cc` crate would choose (its variables, then `cc`), without the `cc`
+    // crate: it is a large build-dependency, paid by every clean `verify-layout`, for a lookup.
+    let cc = compiler_vars(&target)
         .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .unwrap_or_else(|| "cc".into());
+    let mut words = cc.split_whitespace().map(str::to_string);
+    let program = PathBuf::from(words.next().unwrap_or_else(|| "cc".into()));
     let compiler = probe::Compiler {
-        program: tool.path().to_path_buf(),
-        flags,
-        includes: probe::host_includes(tool.path()),
+        includes: probe::host_includes(&program),
+        program,
+        flags: words.collect(),
     };
     probe::run(&compiler, &out.join("probe"))
+}
+
+/// The variables naming the C compiler for `target`, first found wins (as the `cc` crate reads
+/// them): `CC_<target>`, `CC_<target with _>`, `TARGET_CC`, `CC`.
+fn compiler_vars(target: &str) -> [String; 4] {
+    [
+        format!("CC_{target}"),
+        format!("CC_{}", target.replace('-', "_")),
+        "TARGET_CC".into(),
+        "CC".into(),
+    ]
 }
 
 fn generate(probe: Result<Probe, String>, ctx: Ctx, soft: bool) -> String {

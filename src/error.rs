@@ -213,7 +213,7 @@ impl Error {
         field: i64,
         len: usize,
     ) -> Result<(), Error> {
-        crate::uffd::progress(call, ret, field, len)
+        progress(call, ret, field, len)
     }
     pub(crate) const fn sys(call: Call, errno: Errno) -> Self {
         Error::Sys { call, errno }
@@ -324,15 +324,57 @@ impl fmt::Display for Error {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl std::error::Error for Error {}
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         match e.errno() {
             Some(errno) => std::io::Error::from_raw_os_error(errno.raw()),
             None => std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
         }
+    }
+}
+
+/// Decodes a range operation: the ioctl's result and the struct's result field (`copy`,
+/// `zeropage`, `mapped`, `updated`, `move`), which the kernel leaves untouched (we preset 0),
+/// sets to the bytes done, or to `-errno`.
+///
+/// Success is `Ok(())`. Otherwise: EAGAIN is [`Error::Again`] with the bytes done (0 or more),
+/// EEXIST with nothing done [`Error::Exists`], another errno after some progress
+/// [`Error::Partial`], and one with nothing done [`Error::Sys`]. `done <= len` always: a
+/// negative or absurd field is never read as a length.
+#[inline(always)]
+pub(crate) fn progress(
+    call: Call,
+    ret: Result<usize, Errno>,
+    field: i64,
+    len: usize,
+) -> Result<(), Error> {
+    match ret {
+        Ok(_) => Ok(()),
+        Err(errno) => Err(stopped(call, errno, field, len)),
+    }
+}
+
+#[cold]
+fn stopped(call: Call, ioctl_errno: Errno, field: i64, len: usize) -> Error {
+    let (done, errno) = if field > 0 {
+        // Some bytes done; the ioctl's errno (EAGAIN) says it stopped.
+        (
+            core::cmp::min(field as u64, len as u64) as usize,
+            ioctl_errno,
+        )
+    } else if (-4095..0).contains(&field) {
+        (0, Errno::from_raw(-field as i32))
+    } else {
+        (0, ioctl_errno)
+    };
+    match (errno, done) {
+        (Errno::EAGAIN, done) => Error::Again { call, done },
+        (Errno::EEXIST, 0) => Error::Exists { call },
+        (errno, 0) => Error::Sys { call, errno },
+        (errno, done) => Error::Partial { call, done, errno },
     }
 }

@@ -211,3 +211,43 @@ impl Ioctls {
         }
     }
 }
+
+bitflags! {
+    /// `PAGE_IS_*`: the categories of `PAGEMAP_SCAN` (`pm_scan_arg` masks,
+    /// `page_region.categories`). Since Linux 6.7. The kernel reports only bits asked for in
+    /// `return_mask`; unknown bits are kept (a newer kernel may report more).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct Categories: u64 {
+        /// [`PAGE_IS_WPALLOWED`] (6.7).
+        const WPALLOWED = PAGE_IS_WPALLOWED;
+        /// [`PAGE_IS_WRITTEN`] (6.7).
+        const WRITTEN = PAGE_IS_WRITTEN;
+        /// [`PAGE_IS_FILE`] (6.7).
+        const FILE = PAGE_IS_FILE;
+        /// [`PAGE_IS_PRESENT`] (6.7).
+        const PRESENT = PAGE_IS_PRESENT;
+        /// [`PAGE_IS_SWAPPED`] (6.7).
+        const SWAPPED = PAGE_IS_SWAPPED;
+        /// [`PAGE_IS_PFNZERO`] (6.7).
+        const PFNZERO = PAGE_IS_PFNZERO;
+        /// [`PAGE_IS_HUGE`] (6.7).
+        const HUGE = PAGE_IS_HUGE;
+        /// [`PAGE_IS_SOFT_DIRTY`] (6.7).
+        const SOFT_DIRTY = PAGE_IS_SOFT_DIRTY;
+        /// [`PAGE_IS_GUARD`] (6.16).
+        const GUARD = PAGE_IS_GUARD;
+        // Bits of kernels newer than this crate.
+        const _ = !0;
+    }
+}
+
+bitflags! {
+    /// `pm_scan_arg.flags`: `PM_SCAN_*`. Since Linux 6.7.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct ScanFlags: u64 {
+        /// [`PM_SCAN_WP_MATCHING`] (6.7).
+        const WP_MATCHING = PM_SCAN_WP_MATCHING;
+        /// [`PM_SCAN_CHECK_WPASYNC`] (6.7).
+        const CHECK_WPASYNC = PM_SCAN_CHECK_WPASYNC;
+    }
+}

@@ -246,6 +246,9 @@
 //!   it would wait for itself, forever. Keep the handler's buffers out of registered ranges.
 //! - In an async runtime, the faulting code must not run on a thread the runtime needs to make
 //!   progress (see the `async_tokio` example).
+//! - `UNREGISTER` wakes the threads waiting on MISSING faults in the range, not those waiting
+//!   on MINOR (or write-protect) faults: follow it with [`Uffd::wake`](crate::Uffd::wake) on
+//!   the range, or they sleep until something else wakes them.
 //! - Closing the last fd of a userfaultfd unregisters everything and wakes all blocked
 //!   threads, which then see ordinary memory (zero-filled for missing anonymous pages). A
 //!   handler that dies thus unblocks its client instead of hanging it.
@@ -366,9 +369,9 @@
 //! not to the huge page. [`Uffd::hugetlb`](crate::Uffd::hugetlb)`(2 << 20)` gives the same
 //! operations checked against the huge page size, so such a range is
 //! [`RangeError::UnalignedStart { start, page_size: 0x200000 }`](crate::RangeError::UnalignedStart)
-//! before any system call. A handler rounds a fault address down to the huge page with
-//! [`Hugetlb::page_start`](crate::Hugetlb::page_start) (the kernel reports the base-page
-//! address, or the exact one with `EXACT_ADDRESS`) and resolves the whole huge page.
+//! before any system call. A handler resolves the whole huge page at
+//! [`Hugetlb::page_start`](crate::Hugetlb::page_start) of the fault address (the kernel
+//! reports the huge page's start already, but the exact address with `EXACT_ADDRESS`).
 //! `ZEROPAGE` and `MOVE` do not exist for hugetlb. The huge pages must be reserved
 //! (`vm.nr_hugepages`), or the mapping fails (or a fault raises SIGBUS). One
 //! [`Uffd`](crate::Uffd) serves base-page and hugetlb ranges alike.

@@ -12,13 +12,16 @@
 //! - [`wait`]: waiting on a userfaultfd together with other descriptors.
 //! - [`pager`] (an engine on top of the handle): serves faults from a source with readahead,
 //!   background fill and the non-cooperative events handled, allocation-free.
+//! - [`pagemap`]: dirty-page tracking without faults, `PAGEMAP_SCAN` over `WP_ASYNC` ranges
+//!   (Linux 6.7), with a fallback that reads pagemap entries.
 //!
 //! New here? Start with the [`guide`]: choosing syscall or `/dev/userfaultfd`, privileges,
 //! feature probing, partial progress, events that block, and a handler loop done right.
 //!
 //! No allocation anywhere. With the `std` feature: `OwnedFd`/`AsFd`/`AsRawFd` conversions,
-//! `std::error::Error`, and `From<Errno> for std::io::Error`.
-#![cfg_attr(not(feature = "std"), no_std)]
+//! `std::error::Error`, and `From<Errno> for std::io::Error` (on Linux; on targets without an OS,
+//! such as `x86_64-unknown-none`, the feature changes nothing, so `--all-features` builds there).
+#![cfg_attr(not(all(feature = "std", target_os = "linux")), no_std)]
 #![cfg_attr(target_arch = "mips64", feature(asm_experimental_arch))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -31,6 +34,7 @@ pub mod sys;
 
 mod error;
 pub mod event;
+pub mod pagemap;
 pub mod pager;
 mod uffd;
 pub mod wait;

@@ -18,10 +18,10 @@
 mod suite;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use suite::rt;
 use uffd::flags::*;
-use uffd::{Builder, Errno, Error, Event, OpenStrategy, Uffd};
+use uffd::{Builder, Call, Error, Event, OpenStrategy, Uffd};
 
 struct Area(rt::Map);
 
@@ -40,10 +40,23 @@ struct Totals {
 
 const LOCK: usize = 0; // AtomicU32
 const COUNTER: usize = 8; // u64
-const PATTERN: usize = 16; // bytes 16.. = pattern(page)
+const PATTERN: usize = 16; // bytes 16.. = pattern(page, offset)
+/// The bytes between the lock and the counter carry the pattern too: every byte of a page is
+/// checked (lock, counter, and these by value).
+const GAP: core::ops::Range<usize> = 4..8;
 
-fn pattern(page: usize, i: usize) -> u8 {
-    (page.wrapping_mul(31) ^ i.wrapping_mul(7)) as u8
+/// The byte at `off` of page `page`: a 64-bit mix (splitmix64's finaliser) of both, so no
+/// two pages share a pattern (the old `page * 31 ^ i * 7` repeated every 256 pages).
+fn pattern(page: usize, off: usize) -> u8 {
+    let mut x = ((page as u64) << 32) ^ off as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (x ^ (x >> 31)) as u8
+}
+
+/// The page offsets that carry the pattern.
+fn patterned(ps: usize) -> impl Iterator<Item = usize> {
+    GAP.chain(PATTERN..ps)
 }
 
 fn xorshift(s: &mut u64) -> u64 {
@@ -56,12 +69,12 @@ fn xorshift(s: &mut u64) -> u64 {
 /// Resolves one page: COPY from the source (EEXIST: the copier won, wake instead).
 fn copy_page(u: &Uffd, dst: usize, src: usize, ps: usize, wp: bool, t: &Totals) {
     let mode = if wp { CopyMode::WP } else { CopyMode::empty() };
-    match u.copy(dst, src, ps, mode) {
-        Ok(_) => {}
-        Err(Error::Partial {
-            errno: Errno::EEXIST,
-            ..
-        }) => {
+    // SAFETY: `src` is a page of the bounce's source area: mapped, not registered, and
+    // written by no thread during the bounce (the lockers work on the destination).
+    let src = unsafe { std::slice::from_raw_parts(src as *const u8, ps) };
+    match u.copy(dst, src, mode) {
+        Ok(()) => {}
+        Err(Error::Exists { call: Call::Copy }) => {
             t.eexist.fetch_add(1, Relaxed);
             u.wake(dst, ps).expect("wake after EEXIST");
         }
@@ -104,7 +117,11 @@ fn bounce(
     if wp {
         mode |= RegisterMode::WP;
     }
-    u.register(dst, len, mode).expect("register");
+    // SAFETY: the destination area is an mmap that only the threads below touch: through raw
+    // pointers, and through short-lived `&AtomicU32`s made from them, whose contents may change
+    // under a shared borrow anyway (a fill of a missing page, or a blocked access until the
+    // handler resolves it, is nothing an atomic relies on not happening).
+    unsafe { u.register(dst, len, mode) }.expect("register");
     let sentinel = npages - 1; // touched only by the main thread, never by the copier
     let lockers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let ops = (2 * npages / lockers).max(64);
@@ -115,14 +132,8 @@ fn bounce(
             let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
             let last = dst + sentinel * ps;
             loop {
-                if poll {
-                    let ten_ms = uffd::sys::Timespec {
-                        tv_sec: 0,
-                        tv_nsec: 10_000_000,
-                    };
-                    if !u.poll(Some(&ten_ms)).expect("poll") {
-                        continue;
-                    }
+                if poll && !u.poll(Some(Duration::from_millis(10))).expect("poll") {
+                    continue;
                 }
                 let Some(evs) = u.read_events(&mut buf).expect("read") else {
                     continue;
@@ -200,28 +211,51 @@ fn verify(dst: usize, npages: usize, ps: usize, expected: &[AtomicU64], t: &mut 
             );
         }
         // SAFETY: as above.
-        let bytes = unsafe { std::slice::from_raw_parts((p + PATTERN) as *const u8, ps - PATTERN) };
-        if bytes
-            .iter()
-            .enumerate()
-            .any(|(i, &b)| b != pattern(page, i))
-        {
+        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, ps) };
+        if patterned(ps).any(|off| bytes[off] != pattern(page, off)) {
             t.corrupted += 1;
             eprintln!("page {page}: pattern corrupted");
         }
     }
 }
 
+/// The value of a `create()`/`probe()`, or `None` after a SKIP line if the raw truth
+/// (`suite::truth`, not the crate) fails the same way; any other error fails the test,
+/// naming the disagreement.
+fn created<T>(what: &str, r: Result<T, Error>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => match suite::util::open_err(e) {
+            suite::Outcome::Skip(m) => {
+                println!("SKIP {what}: {}", m.as_str());
+                None
+            }
+            suite::Outcome::Fail(m) => panic!("FAIL {what}: {}", m.as_str()),
+            suite::Outcome::Pass => unreachable!(),
+        },
+    }
+}
+
+/// Whether the kernel has userfaultfd at all, asked of the kernel directly (a raw
+/// `userfaultfd(2)`, `suite::truth`): only a raw ENOSYS (qemu-user) skips.
+fn raw_has_userfaultfd(what: &str) -> bool {
+    match suite::util::available(suite::util::Via::Syscall) {
+        Ok(()) => true,
+        Err(suite::Outcome::Skip(m)) => {
+            println!("SKIP {what}: {}", m.as_str());
+            false
+        }
+        Err(_) => unreachable!(),
+    }
+}
+
 fn stress(npages: usize, bounces: u64) -> Option<Totals> {
     let ps = uffd::sys::page_size().unwrap();
     let b = Builder::new().open_strategy(OpenStrategy::SyscallOnly);
-    let blocking = match b.create() {
-        Ok(u) => u,
-        Err(e) => {
-            println!("SKIP: {e}");
-            return None;
-        }
-    };
+    if !raw_has_userfaultfd("stress") {
+        return None;
+    }
+    let blocking = created("stress", b.create())?;
     let polling = b.non_blocking(true).create().unwrap();
     let wp_ok = blocking
         .available_features()
@@ -230,8 +264,8 @@ fn stress(npages: usize, bounces: u64) -> Option<Totals> {
     let mut a = Area(rt::anon(len).unwrap());
     let mut z = Area(rt::anon(len).unwrap());
     for page in 0..npages {
-        for i in 0..ps - PATTERN {
-            a.0.write(page * ps + PATTERN + i, pattern(page, i));
+        for off in patterned(ps) {
+            a.0.write(page * ps + off, pattern(page, off));
         }
     }
     let expected: Vec<AtomicU64> = (0..npages).map(|_| AtomicU64::new(0)).collect();
@@ -259,7 +293,20 @@ fn stress(npages: usize, bounces: u64) -> Option<Totals> {
         t.bounces += 1;
         t.bytes += len as u64;
     }
-    if !wp_ok {
+    if wp_ok {
+        assert!(
+            t.wp_faults.load(Relaxed) > 0,
+            "write-protect half ran ({} bounces) without a single WP fault",
+            bounces - bounces / 2
+        );
+    } else {
+        // Only if the raw handshake agrees the kernel lacks it.
+        let raw = suite::truth::offered().expect("raw UFFDIO_API");
+        assert_eq!(
+            raw & Features::PAGEFAULT_FLAG_WP.bits(),
+            0,
+            "crate says no PAGEFAULT_FLAG_WP, raw UFFDIO_API offers {raw:#x}"
+        );
         println!("note: no UFFD_FEATURE_PAGEFAULT_FLAG_WP: write-protect half skipped");
     }
     Some(t)

@@ -21,6 +21,7 @@ extern "C" {
         off: i64,
     ) -> *mut c_void;
     pub fn munmap(addr: *mut c_void, len: usize) -> i32;
+    pub fn madvise(addr: *mut c_void, len: usize, advice: i32) -> i32;
     pub fn fork() -> i32;
     pub fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     pub fn _exit(code: i32) -> !;

@@ -7,12 +7,16 @@
 //! uffd-bench cg-storm <rust|c> <copy|zero> N   # handler forked (for valgrind --tool=callgrind)
 //! uffd-bench cg-wake <rust|rust-raw|rust-empty|c> ITERS   # no-op UFFDIO_WAKE loop (callgrind)
 //! uffd-bench cg-polled <c|uffd|raw> N   # poll+read+decode+COPY handler, whole process (callgrind)
+//! uffd-bench dirty [--mib N] [--epochs E] [--sync-budget W] [--label TEXT]
+//!                                         # dirty tracking: PAGEMAP_SCAN vs pagemap + WP vs sync WP
 //! uffd-bench pager [--mib M] [--rounds R] [--pinned] [--charts DIR] [--dir DIR]
 //!                                        # snapshot restore: eager, C per-page, the pager (issue 13)
 //! ```
 //!
-//! See [`storm`] for the handler patterns and BENCHMARKS.md for results.
+//! See [`storm`] for the handler patterns, [`dirty`] for dirty tracking, and BENCHMARKS.md for
+//! results.
 
+mod dirty;
 mod ffi;
 mod pager;
 mod polled;
@@ -351,6 +355,7 @@ fn main() {
         Some("cg-storm") => cg_storm(&args[1..]),
         Some("cg-wake") => cg_wake(&args[1..]),
         Some("cg-polled") => cg_polled(&args[1..]),
+        Some("dirty") => dirty_args(&args[1..]).and_then(dirty::run),
         Some("pager") => pager::main(&args[1..]),
         _ => parse(&args).and_then(bench),
     };
@@ -438,4 +443,26 @@ fn cg_wake(args: &[String]) -> Result<(), String> {
         _ => return Err("first argument: rust, rust-raw, rust-empty or c".into()),
     };
     storm::wake_loop(iters, via)
+}
+
+fn dirty_args(args: &[String]) -> Result<dirty::Opts, String> {
+    let mut o = dirty::Opts {
+        mib: 1024,
+        epochs: 15,
+        sync_budget: 300_000,
+        label: "this run".into(),
+    };
+    let mut it = args.iter();
+    while let Some(x) = it.next() {
+        let mut val = || it.next().ok_or(format!("{x} needs a value"));
+        let num = |v: &String| v.parse::<usize>().map_err(|_| format!("{x}: not a number"));
+        match x.as_str() {
+            "--mib" => o.mib = num(val()?)?.max(1),
+            "--epochs" => o.epochs = num(val()?)?.max(1),
+            "--sync-budget" => o.sync_budget = num(val()?)?,
+            "--label" => o.label = val()?.clone(),
+            _ => return Err(format!("unknown argument {x:?}")),
+        }
+    }
+    Ok(o)
 }

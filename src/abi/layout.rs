@@ -1,9 +1,10 @@
-//! Compile-time proof of every layout in [`super::types`]: size, alignment and the offset of
-//! every field, nested union members included. A wrong layout fails the build.
+//! Compile-time proof of every layout in [`super::types`] and `super::pagemap`: size, alignment
+//! and the offset of every field, nested union members included. A wrong layout fails the build.
 //!
 //! The figures follow from the C rules for the header's types (every `uffdio_*` member is a
 //! 64-bit integer; `uffd_msg` is packed); `layout-tests` checks them against the real headers.
 
+use super::pagemap::{page_region, pm_scan_arg};
 use super::types::*;
 use core::mem::{align_of, offset_of, size_of};
 use static_assertions::const_assert_eq;
@@ -65,3 +66,10 @@ assert_layout!(uffd_msg_remap: size 24, align U64_ALIGN, from @ 0, to @ 8, len @
 assert_layout!(uffd_msg_remove: size 16, align U64_ALIGN, start @ 0, end @ 8);
 assert_layout!(uffd_msg_reserved: size 24, align U64_ALIGN,
     reserved1 @ 0, reserved2 @ 8, reserved3 @ 16);
+
+// linux/fs.h (PAGEMAP_SCAN): only __u64 members.
+assert_layout!(page_region: size 24, align U64_ALIGN, start @ 0, end @ 8, categories @ 16);
+assert_layout!(pm_scan_arg: size 96, align U64_ALIGN,
+    size @ 0, flags @ 8, start @ 16, end @ 24, walk_end @ 32, vec @ 40, vec_len @ 48,
+    max_pages @ 56, category_inverted @ 64, category_mask @ 72, category_anyof_mask @ 80,
+    return_mask @ 88);

@@ -16,11 +16,18 @@
 //!
 //! Items only in a 7.3 release candidate (RWP, `uffdio_rwprotect`, `uffdio_set_mode`) are
 //! compiled only with the `unstable-7-3` cargo feature: they are provisional until 7.3 is released.
+//!
+//! Next to the header, the read side of `UFFD_FEATURE_WP_ASYNC`: the `PAGEMAP_SCAN` part of
+//! `linux/fs.h` (Linux 6.7; [`PAGEMAP_SCAN`], [`pm_scan_arg`], [`page_region`], `PAGE_IS_*`,
+//! `PM_SCAN_*`, numbers of other families from [`pagemap_ioctls`]) and the documented bits of a
+//! `/proc/<pid>/pagemap` entry (`PM_*`, from the kernel's documentation, not a uapi header).
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
 mod layout;
+mod pagemap;
 mod types;
 
+pub use pagemap::*;
 pub use types::*;
 
 use crate::ioctl::{IocEncoding, NATIVE};

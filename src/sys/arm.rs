@@ -17,6 +17,8 @@ pub const __NR_ppoll: usize = 336;
 pub const __NR_ppoll_time64: usize = 414;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 219;
+/// `__NR_pread64`.
+pub const __NR_pread64: usize = 180;
 
 /// The page size: the kernel supports only 4 KiB pages on this architecture.
 pub const PAGE_SIZE: Option<usize> = Some(4096);

@@ -15,6 +15,8 @@ pub const __NR_close: usize = 57;
 pub const __NR_ppoll: usize = 73;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 232;
+/// `__NR_pread64`.
+pub const __NR_pread64: usize = 67;
 
 /// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
 pub const PAGE_SIZE: Option<usize> = None;

@@ -19,6 +19,8 @@ pub const __NR_ppoll: usize = 281;
 pub const __NR_ppoll_time64: usize = 414;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 206;
+/// `__NR_pread64`.
+pub const __NR_pread64: usize = 179;
 
 /// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
 pub const PAGE_SIZE: Option<usize> = None;

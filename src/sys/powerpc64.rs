@@ -17,6 +17,8 @@ pub const __NR_close: usize = 6;
 pub const __NR_ppoll: usize = 281;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 206;
+/// `__NR_pread64`.
+pub const __NR_pread64: usize = 179;
 
 /// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
 pub const PAGE_SIZE: Option<usize> = None;

@@ -15,6 +15,8 @@ pub const __NR_close: usize = 57;
 pub const __NR_ppoll: usize = 73;
 /// `__NR_mincore`.
 pub const __NR_mincore: usize = 232;
+/// `__NR_pread64`.
+pub const __NR_pread64: usize = 67;
 
 /// The page size: the kernel supports only 4 KiB pages on this architecture.
 pub const PAGE_SIZE: Option<usize> = Some(4096);

@@ -19,8 +19,14 @@ impl Uffd {
     /// Since Linux 4.3 (the `API:` line). Needs `/proc` mounted: without it this is
     /// `Error::Sys { call: Call::FdInfo, .. }` and [`Uffd::from_raw_parts`] takes the features
     /// from the caller instead (send them along with the fd). [`Error::NotUserfaultfd`] for
-    /// another kind of fd, [`Error::NotNegotiated`] before the handshake. The page size is
-    /// this process's. [`available_features`](Self::available_features) is unknown here and
+    /// another kind of fd, [`Error::NotNegotiated`] before the handshake, EBADF for a closed
+    /// one. The page size is this process's.
+    ///
+    /// The kernel marks a completed handshake with its own bit (`UFFD_FEATURE_INITIALIZED`,
+    /// bit 31 of the features it shows; seen on 6.1 and 6.18: `API:\taa:80000000:..` for an fd
+    /// negotiated with no features, `aa:0:..` before the handshake). On a kernel that predates
+    /// that bit, an fd negotiated with no features is indistinguishable from an unnegotiated
+    /// one and is reported as [`Error::NotNegotiated`]: use `from_raw_parts` there. [`available_features`](Self::available_features) is unknown here and
     /// reported as the negotiated set.
     ///
     /// # Safety
@@ -38,9 +44,8 @@ impl Uffd {
         };
         let negotiated = read_api_line(fd).and_then(|api| match api {
             None => Err(Error::NotUserfaultfd(fd)),
-            Some((_, features, _)) if features & FEATURE_INITIALIZED == 0 && features == 0 => {
-                Err(Error::NotNegotiated(fd))
-            }
+            // No feature and no INITIALIZED bit: the handshake has not happened.
+            Some((_, 0, _)) => Err(Error::NotNegotiated(fd)),
             Some((_, features, _)) => {
                 Ok(Features::from_bits_retain(features & !FEATURE_INITIALIZED))
             }
@@ -96,7 +101,12 @@ fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
     let err = |e| Error::sys(Call::FdInfo, e);
     // At most 18 + 10 of the 40 bytes are written: a NUL always follows.
     let path = core::ffi::CStr::from_bytes_until_nul(&path).map_err(|_| err(Errno::EINVAL))?;
-    let info = sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | sys::O_CLOEXEC, 0).map_err(err)?;
+    let info = match sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | sys::O_CLOEXEC, 0) {
+        Ok(info) => info,
+        // No fdinfo entry: no such descriptor.
+        Err(Errno::ENOENT) => return Err(err(Errno::EBADF)),
+        Err(e) => return Err(err(e)),
+    };
     let mut buf = [0u8; 512];
     let mut len = 0;
     let r = loop {
@@ -145,11 +155,12 @@ mod tests {
 
     #[test]
     fn api_line() {
+        // As Linux 6.18 prints it for an fd negotiated with THREAD_ID.
         let text = b"pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\npending:\t0\n\
-                     total:\t0\nAPI:\taa:80000100:1fc00000003ff\n";
+                     total:\t0\nAPI:\taa:80000100:80000000000001ff\n";
         assert_eq!(
             parse_api_line(text),
-            Some((0xaa, 0x8000_0100, 0x1fc0_0000_003ff))
+            Some((0xaa, 0x8000_0100, 0x8000_0000_0000_01ff))
         );
         assert_eq!(parse_api_line(b"pos:\t0\nflags:\t02\n"), None);
         assert_eq!(parse_api_line(b"API:\tzz:1:2\n"), None);

@@ -12,9 +12,9 @@ use crate::flags::{ContinueMode, CopyMode, Ioctls, PoisonMode, RegisterMode, Wri
 /// The kernel works on hugetlb memory in whole huge pages: a range aligned to the base page
 /// but not to the huge page is EINVAL from the kernel, with nothing to say why. Checked here,
 /// it is [`RangeError::UnalignedStart`](crate::RangeError::UnalignedStart) (or `UnalignedLen`)
-/// naming the huge page size. A fault address in a hugetlb range is rounded down with
-/// [`page_start`](Self::page_start) (the kernel reports the base-page address, or the exact
-/// address with `EXACT_ADDRESS`), and is resolved a whole huge page at a time.
+/// naming the huge page size. A fault in a hugetlb range is resolved a whole huge page at a
+/// time, at [`page_start`](Self::page_start) of its address: the kernel reports the start of
+/// the huge page already (seen on 6.18), but the exact address with `EXACT_ADDRESS`.
 ///
 /// `UFFDIO_ZEROPAGE` and `UFFDIO_MOVE` do not exist for hugetlb (EINVAL), so they are not here.
 /// Made by [`Uffd::hugetlb`]; one [`Uffd`] serves base-page and hugetlb ranges alike.
@@ -47,7 +47,7 @@ impl Hugetlb<'_> {
     }
 
     /// The start of the huge page holding `address`: what a handler resolves for a fault at
-    /// `address`.
+    /// `address` (needed with `EXACT_ADDRESS`; without it the kernel reports this already).
     pub const fn page_start(&self, address: usize) -> usize {
         address & !(self.page_size - 1)
     }

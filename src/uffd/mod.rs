@@ -10,8 +10,6 @@ mod ops;
 
 pub use hugetlb::Hugetlb;
 pub use open::{Builder, OpenStrategy, Probe};
-#[cfg(fuzzing)]
-pub(crate) use ops::progress;
 
 use crate::flags::{Features, Ioctls};
 use crate::sys;
@@ -197,7 +195,7 @@ impl Drop for Unnegotiated {
 
 use crate::sys::Errno;
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 mod std_impls {
     use super::{Uffd, Unnegotiated};
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};

@@ -5,8 +5,9 @@ use super::rt::{self, Status};
 use super::util::*;
 use super::{Ctx, Outcome};
 use crate::{check, hok, msg, ok};
+use core::time::Duration;
 use uffd::flags::*;
-use uffd::{Errno, Error, Event};
+use uffd::{Call, Errno, Error, Event};
 
 /// FORK: the new fd serves the child's faults.
 pub fn fork(ctx: &Ctx, via: Via) -> Outcome {
@@ -25,13 +26,20 @@ pub fn fork(ctx: &Ctx, via: Via) -> Outcome {
             }
             let (addr, _, _) = expect_fault(&child)?;
             src.fill(0, ps, 0x61);
+            // SAFETY: `src` is an unregistered private mapping that nothing writes while the
+            // slice lives.
             hok!(
-                child.copy(addr, src.addr, ps, CopyMode::empty()),
+                child.copy(addr, unsafe { src.bytes(0, ps) }, CopyMode::empty()),
                 "copy via the child's fd"
             );
             Ok(())
         })?;
-        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+            "register"
+        );
         let c = ok!(
             rt::spawn(|| {
                 let v = a.read(3);
@@ -55,8 +63,10 @@ pub fn noncoop(ctx: &Ctx, via: Via, which: Features) -> Outcome {
         let a = area(Mem::Anon, 2 * ps)?;
         let dst = ok!(rt::anon(2 * ps), "reserve");
         a.fill(0, 2 * ps, 1);
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
         ok!(
-            u.register(a.addr, 2 * ps, RegisterMode::MISSING),
+            unsafe { u.register(a.addr, 2 * ps, RegisterMode::MISSING) },
             "register"
         );
         let (start, to) = (a.addr, dst.addr);
@@ -112,55 +122,70 @@ pub fn mmap_changing(ctx: &Ctx, via: Via) -> Outcome {
         let ps = ctx.page_size;
         let a = area(Mem::Anon, 2 * ps)?;
         a.fill(0, ps, 1);
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
         ok!(
-            u.register(a.addr, 2 * ps, RegisterMode::MISSING),
+            unsafe { u.register(a.addr, 2 * ps, RegisterMode::MISSING) },
             "register"
         );
         let src = ok!(rt::anon(ps), "mmap src");
         let h = handler(|| {
-            if !hok!(u.poll(None), "poll") {
-                return Err(msg!("poll: nothing ready"));
-            }
-            src.fill(0, ps, 0x71);
-            let r = u.copy(a.addr + ps, src.addr, ps, CopyMode::empty());
-            if !matches!(
-                r,
-                Err(Error::Partial {
+            let mut removed = false;
+            let r = (|| {
+                if !hok!(u.poll(None), "poll") {
+                    return Err(msg!("poll: nothing ready"));
+                }
+                src.fill(0, ps, 0x71);
+                // SAFETY: `src` is an unregistered private mapping that nothing writes from
+                // here on (this handler process is single-threaded).
+                let page = unsafe { src.bytes(0, ps) };
+                let r = u.copy(a.addr + ps, page, CopyMode::empty());
+                if r != Err(Error::Again {
+                    call: Call::Copy,
                     done: 0,
-                    errno: Errno::EAGAIN,
-                    ..
-                })
-            ) {
-                return Err(msg!("copy with REMOVE unread: want EAGAIN, got {r:?}"));
+                }) {
+                    return Err(msg!("copy with REMOVE unread: want EAGAIN, got {r:?}"));
+                }
+                let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
+                let mut ev = match hok!(u.read_events(&mut buf), "read") {
+                    Some(ev) => ev,
+                    None => return Err(msg!("read: nothing pending after poll")),
+                };
+                removed = matches!(ev.next(), Some(Ok(Event::Remove { .. })));
+                if !removed {
+                    return Err(msg!("want REMOVE"));
+                }
+                drop(ev);
+                // The faulting thread lowers mmap_changing once it runs again: retry on EAGAIN.
+                let mut r = u.copy(a.addr + ps, page, CopyMode::empty());
+                let mut tries = 0;
+                while matches!(r, Err(Error::Again { .. })) && tries < 5000 {
+                    rt::sleep_ms(1);
+                    tries += 1;
+                    r = u.copy(a.addr + ps, page, CopyMode::empty());
+                }
+                if r != Ok(()) {
+                    return Err(msg!("copy after reading the event: {r:?}"));
+                }
+                Ok(())
+            })();
+            if r.is_err() && !removed {
+                // The parent's madvise waits until the REMOVE event is read: read it (for up to
+                // 10 s), so that the case fails instead of hanging.
+                for _ in 0..5000 {
+                    let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
+                    if let Ok(Some(ev)) = u.read_events(&mut buf) {
+                        if ev
+                            .into_iter()
+                            .any(|e| matches!(e, Ok(Event::Remove { .. })))
+                        {
+                            break;
+                        }
+                    }
+                    rt::sleep_ms(2);
+                }
             }
-            let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
-            let mut ev = match hok!(u.read_events(&mut buf), "read") {
-                Some(ev) => ev,
-                None => return Err(msg!("read: nothing pending after poll")),
-            };
-            if !matches!(ev.next(), Some(Ok(Event::Remove { .. }))) {
-                return Err(msg!("want REMOVE"));
-            }
-            drop(ev);
-            // The faulting thread lowers mmap_changing once it runs again: retry on EAGAIN.
-            let mut r = u.copy(a.addr + ps, src.addr, ps, CopyMode::empty());
-            let mut tries = 0;
-            while matches!(
-                r,
-                Err(Error::Partial {
-                    errno: Errno::EAGAIN,
-                    ..
-                })
-            ) && tries < 5000
-            {
-                rt::sleep_ms(1);
-                tries += 1;
-                r = u.copy(a.addr + ps, src.addr, ps, CopyMode::empty());
-            }
-            if r != Ok(ps) {
-                return Err(msg!("copy after reading the event: {r:?}"));
-            }
-            Ok(())
+            r
         })?;
         ok!(rt::madvise(a.addr, ps, rt::MADV_DONTNEED), "madvise");
         join(h)?;
@@ -221,7 +246,12 @@ pub fn unprivileged(ctx: &Ctx) -> Outcome {
                     }
                 }
                 let u = hok!(b.user_mode_only(true).create(), "create user-mode-only");
-                hok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+                // SAFETY: `a` is a fresh mmap that no Rust value refers to; only the kernel
+                // touches it below (the write from it is expected to fail).
+                hok!(
+                    unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+                    "register"
+                );
                 let (_r, w) = hok!(rt::pipe(), "pipe");
                 match rt::write(w.0, a.addr, ps) {
                     Err(Errno::EFAULT) => Ok(()),
@@ -248,8 +278,7 @@ pub fn nonblocking_read(ctx: &Ctx, via: Via) -> Outcome {
         let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
         let r = u.read_events(&mut buf).map(|e| e.map(|e| e.len()));
         check!(r == Ok(None), "read: {r:?}");
-        let zero = uffd::sys::Timespec::default();
-        let r = u.poll(Some(&zero));
+        let r = u.poll(Some(Duration::ZERO));
         check!(r == Ok(false), "poll: {r:?}");
         Ok(())
     })
@@ -260,8 +289,7 @@ pub fn poll_blocking(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {
         available(via)?;
         let u = builder(ctx, via).create().map_err(open_err)?;
-        let zero = uffd::sys::Timespec::default();
-        let r = u.poll(Some(&zero));
+        let r = u.poll(Some(Duration::ZERO));
         check!(r == Err(Error::PollError), "poll: {r:?}");
         let _ = Status::Exited(0);
         Ok(())

@@ -5,7 +5,7 @@ use super::util::*;
 use super::{Ctx, Outcome};
 use crate::{check, hok, msg, ok};
 use uffd::flags::*;
-use uffd::{Errno, Error, RangeError};
+use uffd::{Call, Errno, Error, RangeError};
 
 /// API checks: wrong api, unknown feature bit, second UFFDIO_API; probing equals the handshake.
 pub fn api(ctx: &Ctx, via: Via) -> Outcome {
@@ -93,7 +93,9 @@ pub fn register_modes(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
                         && (!wp || av.contains(Features::WP_HUGETLBFS_SHMEM))
                 }
             };
-            let r = u.register(a.addr, 2 * ps, mode);
+            // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+            // through raw pointers (`Map::read`/`write`).
+            let r = unsafe { u.register(a.addr, 2 * ps, mode) };
             if !supported {
                 check!(
                     matches!(
@@ -129,19 +131,30 @@ pub fn register_modes(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
             ok!(u.unregister(a.addr, 2 * ps), "unregister");
         }
         let m = RegisterMode::MISSING;
-        let r = u.register(a.addr + 1, ps, m);
+        // SAFETY: this range and the three below are rejected before the system call, and `a`
+        // is raw-pointer-only test memory anyway.
+        let r = unsafe { u.register(a.addr + 1, ps, m) };
         check!(
-            r == Err(Error::Range(RangeError::UnalignedStart(a.addr + 1))),
+            r == Err(Error::Range(RangeError::UnalignedStart {
+                start: a.addr + 1,
+                page_size: ps
+            })),
             "{r:?}"
         );
-        let r = u.register(a.addr, ps + 1, m);
+        // SAFETY: as above.
+        let r = unsafe { u.register(a.addr, ps + 1, m) };
         check!(
-            r == Err(Error::Range(RangeError::UnalignedLen(ps + 1))),
+            r == Err(Error::Range(RangeError::UnalignedLen {
+                len: ps + 1,
+                page_size: ps
+            })),
             "{r:?}"
         );
-        let r = u.register(a.addr, 0, m);
+        // SAFETY: as above.
+        let r = unsafe { u.register(a.addr, 0, m) };
         check!(r == Err(Error::Range(RangeError::Empty)), "{r:?}");
-        let r = u.register(usize::MAX - ps + 1, 2 * ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u.register(usize::MAX - ps + 1, 2 * ps, m) };
         check!(r == Err(Error::Range(RangeError::Overflow)), "{r:?}");
         Ok(())
     })
@@ -154,8 +167,10 @@ pub fn missing_copy(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         let ps = ctx.page_size;
         let n = 4;
         let a = area(mem, n * ps)?;
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
         ok!(
-            u.register(a.addr, n * ps, RegisterMode::MISSING),
+            unsafe { u.register(a.addr, n * ps, RegisterMode::MISSING) },
             "register"
         );
         let src = ok!(rt::anon(ps), "mmap src");
@@ -170,9 +185,11 @@ pub fn missing_copy(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
                     return Err(msg!("missing fault with WP flag: {flags:?}"));
                 }
                 src.fill(0, ps, ((addr - base) / ps + 1) as u8);
-                let done = hok!(u.copy(addr, src.addr, ps, CopyMode::empty()), "copy");
-                if done != ps {
-                    return Err(msg!("copy returned {done}"));
+                // SAFETY: `src` is an unregistered private mapping that nothing writes while
+                // the slice lives (this handler process is single-threaded).
+                let r = u.copy(addr, unsafe { src.bytes(0, ps) }, CopyMode::empty());
+                if r != Ok(()) {
+                    return Err(msg!("copy: {r:?}"));
                 }
             }
             Ok(())
@@ -194,47 +211,43 @@ pub fn zeropage_and_partial(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         let u = open(ctx, via, mem_features(mem))?;
         let ps = ctx.page_size;
         let a = area(mem, 4 * ps)?;
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
         ok!(
-            u.register(a.addr, 4 * ps, RegisterMode::MISSING),
+            unsafe { u.register(a.addr, 4 * ps, RegisterMode::MISSING) },
             "register"
         );
         let r = u.zeropage(a.addr + ps, ps, ZeropageMode::empty());
-        check!(r == Ok(ps), "zeropage: {r:?}");
+        check!(r == Ok(()), "zeropage: {r:?}");
         check!(a.read(ps + 5) == 0, "zeropage content");
         let r = u.zeropage(a.addr, 2 * ps, ZeropageMode::empty());
         check!(
-            matches!(r, Err(Error::Partial { done, errno: Errno::EAGAIN, .. }) if done == ps),
+            r == Err(Error::Again {
+                call: Call::Zeropage,
+                done: ps
+            }),
             "zeropage over [missing, present]: want 1 page done + EAGAIN, got {r:?}"
         );
         let r = u.zeropage(a.addr, ps, ZeropageMode::empty());
         check!(
-            matches!(
-                r,
-                Err(Error::Partial {
-                    done: 0,
-                    errno: Errno::EEXIST,
-                    ..
-                })
-            ),
+            r == Err(Error::Exists {
+                call: Call::Zeropage
+            }),
             "zeropage over a present page: want EEXIST, got {r:?}"
         );
         // The EEXIST retry: skip the present page and go on.
         let r = u.zeropage(a.addr + 2 * ps, ps, ZeropageMode::empty());
-        check!(r == Ok(ps), "retry after EEXIST: {r:?}");
+        check!(r == Ok(()), "retry after EEXIST: {r:?}");
         let src = ok!(rt::anon(2 * ps), "mmap src");
         src.fill(0, 2 * ps, 0x5a);
-        let r = u.copy(a.addr + 3 * ps, src.addr, ps, CopyMode::empty());
-        check!(r == Ok(ps), "copy: {r:?}");
-        let r = u.copy(a.addr + 2 * ps, src.addr, 2 * ps, CopyMode::empty());
+        // SAFETY: `src` is an unregistered private mapping that nothing writes while the
+        // slices below live.
+        let (one, two) = unsafe { (src.bytes(0, ps), src.bytes(0, 2 * ps)) };
+        let r = u.copy(a.addr + 3 * ps, one, CopyMode::empty());
+        check!(r == Ok(()), "copy: {r:?}");
+        let r = u.copy(a.addr + 2 * ps, two, CopyMode::empty());
         check!(
-            matches!(
-                r,
-                Err(Error::Partial {
-                    done: 0,
-                    errno: Errno::EEXIST,
-                    ..
-                })
-            ),
+            r == Err(Error::Exists { call: Call::Copy }),
             "copy over present pages: {r:?}"
         );
         check!(a.read(3 * ps) == 0x5a, "copied content");
@@ -248,19 +261,54 @@ pub fn copy_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         let u = open(ctx, via, mem_features(mem))?;
         let ps = ctx.page_size;
         let a = area(mem, ps)?;
-        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+            "register"
+        );
         let src = ok!(rt::anon(ps), "mmap src");
+        // The faulter says on this pipe when its read returned; the handler checks it is
+        // still blocked after the DONTWAKE copy and runs only after the WAKE.
+        let (done_r, done_w) = ok!(rt::pipe(), "pipe");
         let h = handler(|| {
             let (addr, _, _) = expect_fault(&u)?;
             src.fill(0, ps, 0x42);
+            // SAFETY: `src` is an unregistered private mapping that nothing writes while the
+            // slice lives.
             hok!(
-                u.copy(addr, src.addr, ps, CopyMode::DONTWAKE),
+                u.copy(addr, unsafe { src.bytes(0, ps) }, CopyMode::DONTWAKE),
                 "copy DONTWAKE"
             );
+            // The page is there, but nobody woke the faulter: it must still be blocked.
+            rt::sleep_ms(100);
+            let mut b = [0u8; 1];
+            match uffd::sys::read(done_r.0, &mut b) {
+                Err(Errno::EAGAIN) => {}
+                r => {
+                    return Err(msg!(
+                        "faulter ran after a DONTWAKE copy, before WAKE: {r:?}"
+                    ))
+                }
+            }
             hok!(u.wake(addr, ps), "wake");
+            let mut waited = 0;
+            loop {
+                match uffd::sys::read(done_r.0, &mut b) {
+                    Ok(1) => break,
+                    Err(Errno::EAGAIN) if waited < 10_000 => {
+                        rt::sleep_ms(5);
+                        waited += 5;
+                    }
+                    r => return Err(msg!("faulter not running 10 s after WAKE: {r:?}")),
+                }
+            }
             Ok(())
         })?;
-        check!(a.read(1) == 0x42, "content after wake");
+        let v = a.read(1);
+        let r = b"r";
+        ok!(rt::write(done_w.0, r.as_ptr() as usize, 1), "say done");
+        check!(v == 0x42, "content after wake: {v:#x}");
         join(h)
     })
 }

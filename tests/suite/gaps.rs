@@ -93,8 +93,10 @@ pub fn batched_read(ctx: &Ctx, via: Via) -> Outcome {
         let a = area(Mem::Anon, BATCH * ps)?;
         let plain = ok!(rt::anon(ps), "mmap");
         plain.write(0, 0x5a);
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; only the kernel reads it
+        // (for the readers' process_vm_readv).
         ok!(
-            u.register(a.addr, BATCH * ps, RegisterMode::MISSING),
+            unsafe { u.register(a.addr, BATCH * ps, RegisterMode::MISSING) },
             "register"
         );
         let me = rt::getpid();
@@ -207,8 +209,10 @@ pub fn batched_read(ctx: &Ctx, via: Via) -> Outcome {
         let src = ok!(rt::anon(ps), "mmap src");
         for &addr in &faults {
             src.fill(0, ps, ((addr - a.addr) / ps + 1) as u8);
-            let r = u.copy(addr, src.addr, ps, CopyMode::empty());
-            check!(r == Ok(ps), "copy at {addr:#x}: {r:?}");
+            // SAFETY: `src` is an unregistered private mapping that nothing writes while the
+            // slice lives.
+            let r = u.copy(addr, unsafe { src.bytes(0, ps) }, CopyMode::empty());
+            check!(r == Ok(()), "copy at {addr:#x}: {r:?}");
         }
         for (i, k) in kids.iter_mut().enumerate() {
             if let Some(c) = k.take() {
@@ -229,7 +233,12 @@ pub fn register_ebusy(ctx: &Ctx, via: Via) -> Outcome {
         let a = area(Mem::Anon, 3 * ps)?;
         let m = RegisterMode::MISSING;
         let mid = a.addr + ps;
-        ok!(u1.register(mid, ps, m), "register by the first uffd");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to and that the case never even
+        // reads.
+        ok!(
+            unsafe { u1.register(mid, ps, m) },
+            "register by the first uffd"
+        );
         let busy = |r: Result<Ioctls, Error>| {
             matches!(
                 r,
@@ -239,9 +248,11 @@ pub fn register_ebusy(ctx: &Ctx, via: Via) -> Outcome {
                 })
             )
         };
-        let r = u2.register(mid, ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u2.register(mid, ps, m) };
         check!(busy(r), "same range by another uffd: want EBUSY, got {r:?}");
-        let r = u2.register(a.addr, 3 * ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u2.register(a.addr, 3 * ps, m) };
         check!(
             busy(r),
             "overlapping range by another uffd: want EBUSY, got {r:?}"
@@ -252,20 +263,26 @@ pub fn register_ebusy(ctx: &Ctx, via: Via) -> Outcome {
             .available_features()
             .contains(Features::PAGEFAULT_FLAG_WP)
         {
-            let r = u2.register(mid, ps, m | RegisterMode::WP);
+            // SAFETY: as above.
+            let r = unsafe { u2.register(mid, ps, m | RegisterMode::WP) };
             check!(busy(r), "another mode, another uffd: want EBUSY, got {r:?}");
         }
-        let r = u1.register(mid, ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u1.register(mid, ps, m) };
         check!(r.is_ok(), "same range by the same uffd again: {r:?}");
-        let r = u2.register(a.addr, ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u2.register(a.addr, ps, m) };
         check!(r.is_ok(), "the page next to it by another uffd: {r:?}");
-        let r = u1.register(a.addr, 2 * ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u1.register(a.addr, 2 * ps, m) };
         check!(busy(r), "back over the other's page: want EBUSY, got {r:?}");
         ok!(u1.unregister(mid, ps), "unregister by the owner");
-        let r = u2.register(mid, ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u2.register(mid, ps, m) };
         check!(r.is_ok(), "after the owner unregistered: {r:?}");
         drop(u2);
-        let r = u1.register(a.addr, 3 * ps, m);
+        // SAFETY: as above.
+        let r = unsafe { u1.register(a.addr, 3 * ps, m) };
         check!(r.is_ok(), "after the other uffd was closed: {r:?}");
         Ok(())
     })
@@ -283,17 +300,20 @@ pub fn continue_wp(ctx: &Ctx, via: Via) -> Outcome {
         // No feature bit says MODE_WP is accepted (before 6.4 it is EINVAL): WP_UNPOPULATED came
         // in the same release, and the selftests (minor-wp) use it the same way.
         if !u.available_features().contains(Features::WP_UNPOPULATED) {
-            return Err(Outcome::Skip(msg!(
-                "kernel lacks UFFDIO_CONTINUE_MODE_WP (6.4; no feature bit, WP_UNPOPULATED stands in)"
-            )));
+            return Err(lacks_skip(
+                Features::WP_UNPOPULATED,
+                "kernel lacks UFFDIO_CONTINUE_MODE_WP (6.4; no feature bit, WP_UNPOPULATED stands in)",
+            ));
         }
         let ps = ctx.page_size;
         let a = area(Mem::Shmem, ps)?;
         let fd = a.fd.as_ref().map(|f| f.0).unwrap_or(-1);
         let b = ok!(rt::mmap(0, ps, rt::MAP_SHARED, fd), "second mapping");
         a.fill(0, ps, 0x55);
+        // SAFETY: `b` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`), as it does the other mapping `a`.
         let got = ok!(
-            u.register(b.addr, ps, RegisterMode::MINOR | RegisterMode::WP),
+            unsafe { u.register(b.addr, ps, RegisterMode::MINOR | RegisterMode::WP) },
             "register MINOR|WP"
         );
         check!(
@@ -307,7 +327,7 @@ pub fn continue_wp(ctx: &Ctx, via: Via) -> Outcome {
                 return Err(msg!("want a MINOR fault at {base:#x}: {addr:#x} {flags:?}"));
             }
             let r = u.continue_(addr, ps, ContinueMode::WP);
-            if r != Ok(ps) {
+            if r != Ok(()) {
                 return Err(msg!("continue WP: {r:?}"));
             }
             expect_fault_at(&u, base, PagefaultFlags::WP | PagefaultFlags::WRITE)?;
@@ -333,7 +353,12 @@ pub fn wp_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         let u = open(ctx, via, super::kinds::wp_features(mem))?;
         let ps = ctx.page_size;
         let a = area(mem, ps)?;
-        ok!(u.register(a.addr, ps, RegisterMode::WP), "register WP");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::WP) },
+            "register WP"
+        );
         a.write(0, 0x11);
         let r = u.writeprotect(
             a.addr,
@@ -389,35 +414,30 @@ pub fn poison_shmem(ctx: &Ctx, via: Via) -> Outcome {
         let mut c = ok!(
             rt::spawn(|| {
                 let u = hok!(b.create(), "create");
+                // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses
+                // it only through raw pointers (`Map::read`).
                 let got = hok!(
-                    u.register(a.addr, 2 * ps, RegisterMode::MISSING),
+                    unsafe { u.register(a.addr, 2 * ps, RegisterMode::MISSING) },
                     "register"
                 );
                 if !got.contains(Ioctls::POISON | Ioctls::COPY) {
                     return Err(msg!("mask {got:?} lacks POISON|COPY"));
                 }
                 let r = u.poison(a.addr, ps, PoisonMode::empty());
-                if r != Ok(ps) {
+                if r != Ok(()) {
                     return Err(msg!("poison: {r:?}"));
                 }
-                let eexist = |r: Result<usize, Error>| {
-                    matches!(
-                        r,
-                        Err(Error::Partial {
-                            done: 0,
-                            errno: Errno::EEXIST,
-                            ..
-                        })
-                    )
-                };
+                let eexist = |r: Result<(), Error>| r == Err(Error::Exists { call: Call::Poison });
                 let r = u.poison(a.addr, ps, PoisonMode::empty());
                 if !eexist(r) {
                     return Err(msg!("poison twice: want EEXIST, got {r:?}"));
                 }
                 let src = hok!(rt::anon(ps), "mmap src");
                 src.fill(0, ps, 0x3c);
-                let r = u.copy(a.addr + ps, src.addr, ps, CopyMode::empty());
-                if r != Ok(ps) {
+                // SAFETY: `src` is an unregistered private mapping that nothing writes while
+                // the slice lives.
+                let r = u.copy(a.addr + ps, unsafe { src.bytes(0, ps) }, CopyMode::empty());
+                if r != Ok(()) {
                     return Err(msg!("copy next to the poisoned page: {r:?}"));
                 }
                 let r = u.poison(a.addr + ps, ps, PoisonMode::empty());

@@ -6,7 +6,8 @@ use super::util::*;
 use super::{Ctx, Outcome};
 use crate::{check, hok, msg, ok};
 use uffd::flags::*;
-use uffd::{Errno, Error};
+use uffd::wait::{wait, Waiting};
+use uffd::{Call, Errno, Error};
 
 /// The features a WP registration over `mem` needs.
 pub(super) fn wp_features(mem: Mem) -> Features {
@@ -22,7 +23,12 @@ pub fn wp(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         let u = open(ctx, via, wp_features(mem))?;
         let ps = ctx.page_size;
         let a = area(mem, ps)?;
-        ok!(u.register(a.addr, ps, RegisterMode::WP), "register WP");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::WP) },
+            "register WP"
+        );
         a.write(0, 0x11);
         ok!(u.writeprotect(a.addr, ps, WriteprotectMode::WP), "protect");
         let base = a.addr;
@@ -49,8 +55,10 @@ pub fn copy_mode_wp(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         let u = open(ctx, via, wp_features(mem) | mem_features(mem))?;
         let ps = ctx.page_size;
         let a = area(mem, ps)?;
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
         ok!(
-            u.register(a.addr, ps, RegisterMode::MISSING | RegisterMode::WP),
+            unsafe { u.register(a.addr, ps, RegisterMode::MISSING | RegisterMode::WP) },
             "register"
         );
         let src = ok!(rt::anon(ps), "mmap src");
@@ -60,7 +68,12 @@ pub fn copy_mode_wp(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
                 return Err(msg!("first fault should be MISSING: {flags:?}"));
             }
             src.fill(0, ps, 0x33);
-            hok!(u.copy(addr, src.addr, ps, CopyMode::WP), "copy WP");
+            // SAFETY: `src` is an unregistered private mapping that nothing writes while the
+            // slice lives.
+            hok!(
+                u.copy(addr, unsafe { src.bytes(0, ps) }, CopyMode::WP),
+                "copy WP"
+            );
             let (addr, flags, _) = expect_fault(&u)?;
             if !flags.contains(PagefaultFlags::WP) {
                 return Err(msg!("second fault should be WP: {flags:?}"));
@@ -88,7 +101,12 @@ pub fn wp_unpopulated(ctx: &Ctx, via: Via) -> Outcome {
         )?;
         let ps = ctx.page_size;
         let a = area(Mem::Anon, ps)?;
-        ok!(u.register(a.addr, ps, RegisterMode::WP), "register WP");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::WP) },
+            "register WP"
+        );
         ok!(u.writeprotect(a.addr, ps, WriteprotectMode::WP), "protect");
         let h = handler(|| {
             let (addr, flags, _) = expect_fault(&u)?;
@@ -122,7 +140,12 @@ pub fn wp_async(ctx: &Ctx, via: Via) -> Outcome {
         );
         let ps = ctx.page_size;
         let a = area(Mem::Anon, ps)?;
-        ok!(u.register(a.addr, ps, RegisterMode::WP), "register WP");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::WP) },
+            "register WP"
+        );
         a.write(0, 1);
         ok!(u.writeprotect(a.addr, ps, WriteprotectMode::WP), "protect");
         a.write(0, 2);
@@ -146,9 +169,12 @@ pub fn minor_continue(ctx: &Ctx, via: Via) -> Outcome {
         let a = area(Mem::Shmem, ps)?;
         let fd = a.fd.as_ref().map(|f| f.0).unwrap_or(-1);
         let b = ok!(rt::mmap(0, ps, rt::MAP_SHARED, fd), "second mapping");
-        a.fill(0, ps, 0x55); // page cache populated through the unregistered mapping
+        // The page cache, populated through the unregistered mapping.
+        a.fill(0, ps, 0x55);
+        // SAFETY: `b` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`), as it does the other mapping `a`.
         let got = ok!(
-            u.register(b.addr, ps, RegisterMode::MINOR),
+            unsafe { u.register(b.addr, ps, RegisterMode::MINOR) },
             "register MINOR"
         );
         check!(got.contains(Ioctls::CONTINUE), "mask {got:?}");
@@ -159,18 +185,13 @@ pub fn minor_continue(ctx: &Ctx, via: Via) -> Outcome {
             }
             a.fill(0, ps, 0x66); // the handler updates the page cache, then maps it
             let r = u.continue_(addr, ps, ContinueMode::empty());
-            if r != Ok(ps) {
+            if r != Ok(()) {
                 return Err(msg!("continue: {r:?}"));
             }
             let r = u.continue_(addr, ps, ContinueMode::empty());
-            if !matches!(
-                r,
-                Err(Error::Partial {
-                    done: 0,
-                    errno: Errno::EEXIST,
-                    ..
-                })
-            ) {
+            if r != Err(Error::Exists {
+                call: Call::Continue,
+            }) {
                 return Err(msg!("second continue: want EEXIST, got {r:?}"));
             }
             Ok(())
@@ -187,32 +208,31 @@ pub fn move_anon(ctx: &Ctx, via: Via) -> Outcome {
         let ps = ctx.page_size;
         let dst = area(Mem::Anon, 2 * ps)?;
         let src = area(Mem::Anon, 2 * ps)?;
+        // SAFETY: `dst` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
         ok!(
-            u.register(dst.addr, 2 * ps, RegisterMode::MISSING),
+            unsafe { u.register(dst.addr, 2 * ps, RegisterMode::MISSING) },
             "register"
         );
         src.fill(0, ps, 0x77);
-        // SAFETY: the source pages are test memory nothing holds references into.
+        // SAFETY: source and destination are test memory nothing holds references into (used
+        // through raw pointers only); the destination is registered above.
         let r = unsafe { u.move_(dst.addr, src.addr, ps, MoveMode::empty()) };
-        check!(r == Ok(ps), "move: {r:?}");
+        check!(r == Ok(()), "move: {r:?}");
         check!(dst.read(9) == 0x77, "moved content");
         check!(src.read(9) == 0, "source is now a hole (reads zero)");
         // SAFETY: as above.
         let r = unsafe { u.move_(dst.addr + ps, src.addr + ps, ps, MoveMode::empty()) };
         check!(
-            matches!(
-                r,
-                Err(Error::Partial {
-                    done: 0,
-                    errno: Errno::ENOENT,
-                    ..
-                })
-            ),
+            r == Err(Error::Sys {
+                call: Call::Move,
+                errno: Errno::ENOENT
+            }),
             "move from a hole: want ENOENT, got {r:?}"
         );
         // SAFETY: as above.
         let r = unsafe { u.move_(dst.addr + ps, src.addr + ps, ps, MoveMode::ALLOW_SRC_HOLES) };
-        check!(r == Ok(ps), "move from a hole with ALLOW_SRC_HOLES: {r:?}");
+        check!(r == Ok(()), "move from a hole with ALLOW_SRC_HOLES: {r:?}");
         Ok(())
     })
 }
@@ -223,22 +243,17 @@ pub fn poison(ctx: &Ctx, via: Via) -> Outcome {
         let u = open(ctx, via, Features::POISON)?;
         let ps = ctx.page_size;
         let a = area(Mem::Anon, 2 * ps)?;
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
         ok!(
-            u.register(a.addr, 2 * ps, RegisterMode::MISSING),
+            unsafe { u.register(a.addr, 2 * ps, RegisterMode::MISSING) },
             "register"
         );
         let r = u.poison(a.addr, ps, PoisonMode::empty());
-        check!(r == Ok(ps), "poison: {r:?}");
+        check!(r == Ok(()), "poison: {r:?}");
         let r = u.poison(a.addr, ps, PoisonMode::empty());
         check!(
-            matches!(
-                r,
-                Err(Error::Partial {
-                    done: 0,
-                    errno: Errno::EEXIST,
-                    ..
-                })
-            ),
+            r == Err(Error::Exists { call: Call::Poison }),
             "poison twice: {r:?}"
         );
         let mut c = ok!(
@@ -272,16 +287,17 @@ pub fn sigbus(ctx: &Ctx, via: Via) -> Outcome {
                 uffd::Event::Fork(c) => c,
                 e => return Err(msg!("want FORK, got {e:?}")),
             };
-            let mut p = [uffd::sys::PollFd {
-                fd: rel_r.0,
-                events: uffd::sys::POLLIN,
-                revents: 0,
-            }];
-            let _ = uffd::sys::ppoll(&mut p, None);
+            // Wait for the release (the pipe readable, or hung up if the parent died).
+            let _ = wait(&mut [Waiting::raw(rel_r.0)], None);
             drop(child);
             Ok(())
         })?;
-        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+            "register"
+        );
         let mut c = ok!(
             rt::spawn(|| {
                 rt::no_core();
@@ -306,7 +322,12 @@ pub fn thread_id(ctx: &Ctx, via: Via) -> Outcome {
         let u = open(ctx, via, Features::THREAD_ID)?;
         let ps = ctx.page_size;
         let a = area(Mem::Anon, ps)?;
-        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+            "register"
+        );
         let tid = rt::gettid() as u32;
         let h = handler(|| {
             let (addr, _, t) = expect_fault(&u)?;
@@ -330,7 +351,12 @@ pub fn exact_address(ctx: &Ctx, via: Via) -> Outcome {
         let u = open(ctx, via, Features::EXACT_ADDRESS)?;
         let ps = ctx.page_size;
         let a = area(Mem::Anon, ps)?;
-        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses it only
+        // through raw pointers (`Map::read`/`write`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+            "register"
+        );
         let want = a.addr + 123;
         let h = handler(|| {
             let (addr, _, _) = expect_fault(&u)?;

@@ -17,8 +17,11 @@ mod faults;
 mod gaps;
 mod kinds;
 mod nr;
+mod pagemap;
 mod races;
 pub mod rt;
+mod surface;
+pub mod truth;
 pub mod util;
 
 use core::fmt;
@@ -184,4 +187,16 @@ pub const CASES: &[Case] = case_list![
     "fork_pending_fault_device" => |c| races::fork_with_pending_fault(c, Device),
     "close_wakes_blocked_device" => |c| races::close_wakes_blocked(c, Device),
     "faulter_exit_esrch_device" => |c| races::faulter_exits_esrch(c, Device),
+    "received_fd_syscall" => |c| surface::received_fd(c, Syscall),
+    "received_fd_device" => |c| surface::received_fd(c, Device),
+    "unprivileged_fork" => |c| surface::unprivileged_fork(c),
+    "wait_stop_fd_syscall" => |c| surface::wait_stop_fd(c, Syscall),
+    "pagemap_scan_epochs" => pagemap::scan_epochs,
+    "pagemap_scan_resume" => pagemap::scan_resume,
+    "pagemap_bad_input" => pagemap::bad_input,
+    "pagemap_entries_sync_wp" => pagemap::entries_sync_wp,
+    "pagemap_entry_bits" => pagemap::entry_bits,
+    "pagemap_open_denied" => pagemap::open_denied,
+    "raw_truth_syscall" => |c| surface::raw_truth(c, Syscall),
+    "raw_truth_device" => |c| surface::raw_truth(c, Device),
 ];

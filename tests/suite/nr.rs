@@ -1,11 +1,19 @@
 //! Syscall numbers of the test-support calls, per architecture, from Debian's
 //! `linux-libc-dev` 7.2 headers (`usr/include/<triplet>/asm/unistd*.h`). 32-bit ABIs use
 //! `mmap2` (offset in pages; we always pass 0) and the 32-bit-uid `setres[ug]id32`.
+//! `userfaultfd`, `openat`, `ioctl`, `close` (the raw truth, `truth.rs`) from the same
+//! 7.2.13 package (`usr/lib/linux/uapi/<arch>/asm/unistd*.h`, asm-generic for the
+//! `__NR3264`-style arches; mips n64 `__NR_Linux` = 5000, arm EABI base 0); the host's
+//! x86_64 values agree with /usr/include/x86_64-linux-gnu/asm/unistd_64.h.
 #![allow(non_upper_case_globals, dead_code, clippy::module_inception)]
 
 /// x86_64: x86_64/asm/unistd_64.h.
 #[cfg(target_arch = "x86_64")]
 pub mod nr {
+    pub const userfaultfd: usize = 323;
+    pub const openat: usize = 257;
+    pub const ioctl: usize = 16;
+    pub const close: usize = 3;
     pub const geteuid: usize = 107;
     pub const mmap: usize = 9;
     pub const munmap: usize = 11;
@@ -28,6 +36,10 @@ pub mod nr {
 /// x86: i386/asm/unistd_32.h (mmap2, setresuid32, setresgid32).
 #[cfg(target_arch = "x86")]
 pub mod nr {
+    pub const userfaultfd: usize = 374;
+    pub const openat: usize = 295;
+    pub const ioctl: usize = 54;
+    pub const close: usize = 6;
     pub const geteuid: usize = 201;
     pub const mmap: usize = 192;
     pub const munmap: usize = 91;
@@ -50,6 +62,10 @@ pub mod nr {
 /// aarch64: aarch64 asm/unistd_64.h.
 #[cfg(target_arch = "aarch64")]
 pub mod nr {
+    pub const userfaultfd: usize = 282;
+    pub const openat: usize = 56;
+    pub const ioctl: usize = 29;
+    pub const close: usize = 57;
     pub const geteuid: usize = 175;
     pub const mmap: usize = 222;
     pub const munmap: usize = 215;
@@ -72,6 +88,10 @@ pub mod nr {
 /// arm: arm-linux-gnueabihf asm/unistd-eabi.h (mmap2, setresuid32, setresgid32).
 #[cfg(target_arch = "arm")]
 pub mod nr {
+    pub const userfaultfd: usize = 388;
+    pub const openat: usize = 322;
+    pub const ioctl: usize = 54;
+    pub const close: usize = 6;
     pub const geteuid: usize = 201;
     pub const mmap: usize = 192;
     pub const munmap: usize = 91;
@@ -94,6 +114,10 @@ pub mod nr {
 /// riscv64: riscv64 asm/unistd_64.h.
 #[cfg(target_arch = "riscv64")]
 pub mod nr {
+    pub const userfaultfd: usize = 282;
+    pub const openat: usize = 56;
+    pub const ioctl: usize = 29;
+    pub const close: usize = 57;
     pub const geteuid: usize = 175;
     pub const mmap: usize = 222;
     pub const munmap: usize = 215;
@@ -116,6 +140,10 @@ pub mod nr {
 /// loongarch64: loongarch64 asm/unistd_64.h.
 #[cfg(target_arch = "loongarch64")]
 pub mod nr {
+    pub const userfaultfd: usize = 282;
+    pub const openat: usize = 56;
+    pub const ioctl: usize = 29;
+    pub const close: usize = 57;
     pub const geteuid: usize = 175;
     pub const mmap: usize = 222;
     pub const munmap: usize = 215;
@@ -138,6 +166,10 @@ pub mod nr {
 /// powerpc64: powerpc64le asm/unistd_64.h.
 #[cfg(target_arch = "powerpc64")]
 pub mod nr {
+    pub const userfaultfd: usize = 364;
+    pub const openat: usize = 286;
+    pub const ioctl: usize = 54;
+    pub const close: usize = 6;
     pub const geteuid: usize = 49;
     pub const mmap: usize = 90;
     pub const munmap: usize = 91;
@@ -160,6 +192,10 @@ pub mod nr {
 /// powerpc: powerpc asm/unistd_32.h (mmap2).
 #[cfg(target_arch = "powerpc")]
 pub mod nr {
+    pub const userfaultfd: usize = 364;
+    pub const openat: usize = 286;
+    pub const ioctl: usize = 54;
+    pub const close: usize = 6;
     pub const geteuid: usize = 49;
     pub const mmap: usize = 192;
     pub const munmap: usize = 91;
@@ -182,6 +218,10 @@ pub mod nr {
 /// s390x: s390x asm/unistd_64.h.
 #[cfg(target_arch = "s390x")]
 pub mod nr {
+    pub const userfaultfd: usize = 355;
+    pub const openat: usize = 288;
+    pub const ioctl: usize = 54;
+    pub const close: usize = 6;
     pub const geteuid: usize = 201;
     pub const mmap: usize = 90;
     pub const munmap: usize = 91;
@@ -204,6 +244,10 @@ pub mod nr {
 /// mips64: mips64el asm/unistd_n64.h (__NR_Linux 5000).
 #[cfg(target_arch = "mips64")]
 pub mod nr {
+    pub const userfaultfd: usize = 5317;
+    pub const openat: usize = 5247;
+    pub const ioctl: usize = 5015;
+    pub const close: usize = 5003;
     pub const geteuid: usize = 5105;
     pub const mmap: usize = 5009;
     pub const munmap: usize = 5011;

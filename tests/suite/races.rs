@@ -70,15 +70,33 @@ pub fn fork_with_pending_fault(ctx: &Ctx, via: Via) -> Outcome {
                 return Err(msg!("fault addresses {f1:#x} {f2:#x}, want {:#x}", a.addr));
             }
             src.fill(0, ps, 0x22);
-            hok!(c2.copy(f2, src.addr, ps, CopyMode::empty()), "copy child 2");
+            // SAFETY: `src` is an unregistered private mapping that nothing writes while the
+            // slice lives (each `fill` comes before its slice).
+            hok!(
+                c2.copy(f2, unsafe { src.bytes(0, ps) }, CopyMode::empty()),
+                "copy child 2"
+            );
             src.fill(0, ps, 0x11);
-            hok!(c1.copy(f1, src.addr, ps, CopyMode::empty()), "copy child 1");
+            // SAFETY: as above.
+            hok!(
+                c1.copy(f1, unsafe { src.bytes(0, ps) }, CopyMode::empty()),
+                "copy child 1"
+            );
             let (f0, _, _) = expect_fault(&u)?;
             src.fill(0, ps, 0x33);
-            hok!(u.copy(f0, src.addr, ps, CopyMode::empty()), "copy parent");
+            // SAFETY: as above.
+            hok!(
+                u.copy(f0, unsafe { src.bytes(0, ps) }, CopyMode::empty()),
+                "copy parent"
+            );
             Ok(())
         })?;
-        ok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case and its children
+        // access it only through raw pointers (`Map::read`).
+        ok!(
+            unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+            "register"
+        );
         let ar = &a;
         let child = |want: u8| {
             move || {
@@ -113,7 +131,12 @@ pub fn close_wakes_blocked(ctx: &Ctx, via: Via) -> Outcome {
             rt::spawn(|| {
                 let a = hok!(rt::anon(ps), "mmap");
                 let u = hok!(b.create(), "create");
-                hok!(u.register(a.addr, ps, RegisterMode::MISSING), "register");
+                // SAFETY: `a` is a fresh mmap that no Rust value refers to; it is accessed only
+                // through raw pointers (`Map::read`).
+                hok!(
+                    unsafe { u.register(a.addr, ps, RegisterMode::MISSING) },
+                    "register"
+                );
                 let h = rt::spawn(|| {
                     let (addr, _, _) = expect_fault(&u)?;
                     if addr != a.addr {
@@ -153,8 +176,10 @@ pub fn faulter_exits_esrch(ctx: &Ctx, via: Via) -> Outcome {
                 let a = hok!(rt::anon(n * ps), "mmap");
                 let src = hok!(rt::anon(ps), "mmap src");
                 let u = hok!(b.create(), "create");
+                // SAFETY: `a` is a fresh mmap that no Rust value refers to; it is accessed only
+                // through raw pointers (`Map::read`).
                 hok!(
-                    u.register(a.addr, n * ps, RegisterMode::MISSING),
+                    unsafe { u.register(a.addr, n * ps, RegisterMode::MISSING) },
                     "register"
                 );
                 let (alive_r, alive_w) = hok!(rt::pipe(), "pipe");
@@ -171,11 +196,13 @@ pub fn faulter_exits_esrch(ctx: &Ctx, via: Via) -> Outcome {
                         kill(me, rt::SIGKILL);
                         // EOF once the faulter's files are gone (after its mm).
                         read_to_eof(alive_r.0, 5000)?;
+                        // SAFETY: `src` is an unregistered private mapping that nothing writes.
+                        let page = unsafe { src.bytes(0, ps) };
                         for i in 0..n {
-                            let r = u.copy(a.addr + i * ps, src.addr, ps, CopyMode::empty());
-                            let want = Err(Error::Partial {
+                            let r = u.copy(a.addr + i * ps, page, CopyMode::empty());
+                            // Nothing done: a plain system call error, not partial progress.
+                            let want = Err(Error::Sys {
                                 call: uffd::Call::Copy,
-                                done: 0,
                                 errno: Errno::ESRCH,
                             });
                             if r != want {

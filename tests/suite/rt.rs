@@ -22,6 +22,8 @@ pub const MADV_DONTNEED: usize = 4;
 pub const MREMAP_MAYMOVE: usize = 1;
 pub const MREMAP_FIXED: usize = 2;
 pub const MFD_CLOEXEC: usize = 1;
+/// `linux/memfd.h` (the same on every architecture): the default huge page size.
+pub const MFD_HUGETLB: usize = 4;
 pub const PR_SET_DUMPABLE: usize = 4;
 pub const SIGKILL: i32 = 9;
 #[cfg(target_arch = "mips64")]
@@ -56,6 +58,22 @@ impl Map {
         for i in 0..len {
             self.write(off + i, v);
         }
+    }
+    /// `[off, off+len)` as a byte slice: the source of a COPY.
+    ///
+    /// # Safety
+    /// While the slice lives nothing writes the range (no `write`/`fill`, no other process or
+    /// thread sharing it) and it is not registered with a userfaultfd, so its bytes cannot
+    /// change behind the shared borrow.
+    pub unsafe fn bytes(&self, off: usize, len: usize) -> &[u8] {
+        assert!(
+            off.checked_add(len).is_some_and(|end| end <= self.len),
+            "bytes({off:#x}, {len:#x}) outside a mapping of {:#x}",
+            self.len
+        );
+        // SAFETY: in bounds of our readable mapping (asserted); unchanging while borrowed
+        // (the caller's promise).
+        unsafe { core::slice::from_raw_parts(self.ptr(off), len) }
     }
     /// Stops owning the mapping (when the test moved or unmapped it itself).
     pub fn forget_ref(&self) {
@@ -111,14 +129,14 @@ pub fn anon(len: usize) -> Result<Map, Errno> {
 
 /// A memfd of `len` bytes (the fd is returned and must be closed by the caller).
 pub fn memfd(len: usize) -> Result<Fd, Errno> {
+    memfd_with(len, MFD_CLOEXEC)
+}
+
+/// `memfd_create("uffd-test", flags)` sized to `len` bytes (e.g. `MFD_HUGETLB`: `len` a
+/// multiple of the huge page size).
+pub fn memfd_with(len: usize, flags: usize) -> Result<Fd, Errno> {
     // SAFETY: the name is a NUL-terminated static string.
-    let fd = unsafe {
-        syscall2(
-            nr::memfd_create,
-            c"uffd-test".as_ptr() as usize,
-            MFD_CLOEXEC,
-        )
-    }? as i32;
+    let fd = unsafe { syscall2(nr::memfd_create, c"uffd-test".as_ptr() as usize, flags) }? as i32;
     let fd = Fd(fd);
     // SAFETY: ftruncate of our own fd.
     unsafe { syscall2(nr::ftruncate, fd.0 as usize, len) }?;
@@ -309,8 +327,8 @@ impl Drop for Child {
 /// Sleeps about `ms` milliseconds (`ppoll` with no fds).
 pub fn sleep_ms(ms: isize) {
     let t = uffd::sys::Timespec {
-        tv_sec: 0,
-        tv_nsec: ms * 1_000_000,
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: (ms % 1000) as i64 * 1_000_000,
     };
     let _ = uffd::sys::ppoll(&mut [], Some(&t));
 }

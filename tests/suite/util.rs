@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use super::rt::{self, Fd, Map};
+use super::truth::{self, Raw, Step};
 use super::{Ctx, Msg, Outcome};
 use crate::msg;
 use uffd::flags::Features;
@@ -61,45 +62,107 @@ pub enum Mem {
     Shmem,
 }
 
-/// Skips every case on a system without userfaultfd (qemu-user: ENOSYS), and device cases
-/// where there is no usable `/dev/userfaultfd`.
+/// Skips every case on a system whose raw `userfaultfd(2)` gets ENOSYS (qemu-user), and device
+/// cases where the raw open of `/dev/userfaultfd` (or its `USERFAULTFD_IOC_NEW`) fails: both
+/// asked of the kernel directly ([`truth`]), not through the crate under test.
 pub fn available(via: Via) -> R {
-    let flags = uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY;
-    match uffd::sys::userfaultfd(flags) {
-        Err(Errno::ENOSYS) => return Err(Outcome::Skip(msg!("userfaultfd: ENOSYS"))),
-        Ok(fd) => drop(Fd(fd)),
-        Err(_) => {}
+    if truth::syscall(false).failed_at(Step::Userfaultfd) == Some(Errno::ENOSYS) {
+        return Err(Outcome::Skip(msg!("userfaultfd: ENOSYS")));
     }
     if via == Via::Device {
-        match uffd::sys::openat(
-            uffd::sys::AT_FDCWD,
-            c"/dev/userfaultfd",
-            uffd::sys::O_RDWR | uffd::sys::O_CLOEXEC,
-            0,
-        ) {
-            Ok(fd) => drop(Fd(fd)),
-            Err(Errno::ENOENT) => return Err(Outcome::Skip(msg!("no /dev/userfaultfd"))),
-            Err(e) => return Err(Outcome::Skip(msg!("/dev/userfaultfd: {e:?}"))),
+        if let Raw::Failed { step, errno } = truth::device(false) {
+            if step != Step::Api {
+                return Err(Outcome::Skip(msg!(
+                    "/dev/userfaultfd: {errno:?} (raw {step:?})"
+                )));
+            }
         }
     }
     Ok(())
 }
 
-pub fn builder(ctx: &Ctx, via: Via) -> Builder {
-    Builder::new()
-        .page_size(ctx.page_size)
-        .open_strategy(match via {
-            Via::Syscall => OpenStrategy::SyscallOnly,
-            Via::Device => OpenStrategy::DeviceOnly,
-        })
+/// The raw truth for the path a failed crate call took (`OpenDevice`/`DeviceNew`: the device).
+fn raw_for(call: uffd::Call) -> Raw {
+    match call {
+        uffd::Call::OpenDevice | uffd::Call::DeviceNew => truth::device(false),
+        _ => truth::syscall(false),
+    }
 }
 
-/// Maps a creation error to Skip (feature missing, no userfaultfd) or Fail.
+/// A skip for features the crate says are missing, if the raw `UFFDIO_API` agrees that every
+/// one is missing and offers exactly what the crate says is available; else a failure naming
+/// the disagreement.
+pub fn missing_skip(missing: Features, available: Features) -> Outcome {
+    match truth::offered() {
+        Some(raw) if raw & missing.bits() == 0 && raw == available.bits() => {
+            Outcome::Skip(msg!("kernel lacks {missing:?}"))
+        }
+        Some(raw) => Outcome::Fail(msg!(
+            "crate says kernel lacks {missing:?} (available {:#x}), raw UFFDIO_API offers {raw:#x}",
+            available.bits()
+        )),
+        None => Outcome::Fail(msg!(
+            "crate says kernel lacks {missing:?}, raw open/UFFDIO_API failed: {:?} / {:?}",
+            truth::syscall(false),
+            truth::device(false)
+        )),
+    }
+}
+
+/// Skip unless the raw mask has every bit of `f`: the case needs `f`, which the crate says
+/// (through `available_features`) the kernel lacks. Fails if the raw mask has it.
+pub fn lacks_skip(f: Features, why: &str) -> Outcome {
+    match truth::offered() {
+        Some(raw) if raw & f.bits() != f.bits() => Outcome::Skip(msg!("{why}")),
+        raw => Outcome::Fail(msg!(
+            "crate says kernel lacks {f:?} ({why}), raw UFFDIO_API offers {raw:#x?}"
+        )),
+    }
+}
+
+/// The raw step that matches the crate's open `call`.
+fn step_of(call: uffd::Call) -> Step {
+    match call {
+        uffd::Call::OpenDevice => Step::OpenDevice,
+        uffd::Call::DeviceNew => Step::DeviceNew,
+        uffd::Call::Userfaultfd => Step::Userfaultfd,
+        _ => Step::Api,
+    }
+}
+
+/// Maps a creation error to Skip or Fail. A skip must be what the raw truth ([`truth`]) says
+/// too: missing features only if the raw `UFFDIO_API` lacks them and offers exactly what the
+/// crate says is available; an open or handshake errno only if the raw open of the same path
+/// failed at the same step with the same errno (both steps for `OpenFailed`). Anything else,
+/// and any disagreement, fails naming both sides.
 pub fn open_err(e: Error) -> Outcome {
     match e {
-        Error::MissingFeatures { missing, .. } => Outcome::Skip(msg!("kernel lacks {missing:?}")),
-        Error::Sys { errno, call } if errno == Errno::ENOSYS || errno == Errno::ENOTTY => {
-            Outcome::Skip(msg!("userfaultfd: {errno:?} ({call:?})"))
+        Error::MissingFeatures { missing, available } => missing_skip(missing, available),
+        Error::Sys { call, errno } | Error::PermissionDenied { call, errno, .. } => {
+            let raw = raw_for(call);
+            if raw.failed_at(step_of(call)) == Some(errno) {
+                Outcome::Skip(msg!(
+                    "userfaultfd: {errno:?} ({call:?}); the raw call agrees"
+                ))
+            } else {
+                Outcome::Fail(msg!("crate: {e}; raw says {raw:?}"))
+            }
+        }
+        Error::OpenFailed {
+            device_call,
+            device,
+            syscall,
+        } => {
+            let (d, s) = (truth::device(false), truth::syscall(false));
+            if d.failed_at(step_of(device_call)) == Some(device)
+                && s.failed_at(Step::Userfaultfd) == Some(syscall)
+            {
+                Outcome::Skip(msg!(
+                    "userfaultfd: {syscall:?}, /dev/userfaultfd: {device:?}; the raw calls agree"
+                ))
+            } else {
+                Outcome::Fail(msg!("crate: {e}; raw says device {d:?}, syscall {s:?}"))
+            }
         }
         e => Outcome::Fail(msg!("open: {e}")),
     }
@@ -112,6 +175,15 @@ pub fn open(ctx: &Ctx, via: Via, features: Features) -> Result<Uffd, Outcome> {
         .require(features)
         .create()
         .map_err(open_err)
+}
+
+pub fn builder(ctx: &Ctx, via: Via) -> Builder {
+    Builder::new()
+        .page_size(ctx.page_size)
+        .open_strategy(match via {
+            Via::Syscall => OpenStrategy::SyscallOnly,
+            Via::Device => OpenStrategy::DeviceOnly,
+        })
 }
 
 /// The features a registration over `mem` needs.

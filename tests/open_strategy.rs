@@ -1,0 +1,250 @@
+//! `OpenStrategy::SyscallThenDevice` (issue 11): `userfaultfd(2)` first, `/dev/userfaultfd` when
+//! the syscall is missing or refused. On the host as root it opens; as nobody (a forked child,
+//! uid/gid 65534) with `vm.unprivileged_userfaultfd = 0` and the device at its default mode
+//! (0600 root) both ways are refused and the error names both; and where the device is made
+//! accessible (a bind mount in a private mount namespace of the child, nothing on the host
+//! changes) the refused syscall falls back to it.
+//!
+//! Nothing here changes the sysctl or the device: they are read, and a test whose premise
+//! does not hold skips, saying why.
+
+#![allow(clippy::result_large_err)]
+
+#[allow(unused_macros, unused_imports)]
+mod suite;
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use suite::rt;
+use suite::util::display_contains;
+use uffd::{Builder, Call, Errno, Error, OpenStrategy};
+
+const NOBODY: u32 = 65534;
+
+fn have_uffd(test: &str) -> bool {
+    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
+        Err(Errno::ENOSYS) => {
+            println!("SKIP {test}: userfaultfd: ENOSYS");
+            false
+        }
+        Ok(fd) => {
+            drop(rt::Fd(fd));
+            true
+        }
+        Err(_) => true,
+    }
+}
+
+fn syscall_then_device() -> Builder {
+    Builder::new().open_strategy(OpenStrategy::SyscallThenDevice)
+}
+
+/// `vm.unprivileged_userfaultfd`, if readable.
+fn unprivileged_sysctl() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/vm/unprivileged_userfaultfd")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Drops this (forked) process to nobody.
+fn become_nobody() -> Result<(), suite::Msg> {
+    rt::setresgid(NOBODY).map_err(|e| crate::msg!("setresgid: {e:?}"))?;
+    rt::setresuid(NOBODY).map_err(|e| crate::msg!("setresuid: {e:?}"))
+}
+
+#[test]
+fn opens_on_the_host() {
+    if !have_uffd("opens_on_the_host") {
+        return;
+    }
+    let u = syscall_then_device().create().expect("SyscallThenDevice");
+    assert!(u.as_raw_fd() >= 0);
+    let u = syscall_then_device()
+        .user_mode_only(true)
+        .non_blocking(true)
+        .create()
+        .expect("SyscallThenDevice, user-mode only");
+    assert_eq!(u.poll(Some(std::time::Duration::ZERO)), Ok(false));
+}
+
+/// As nobody, sysctl 0, device 0600 root: the syscall's EPERM and the device's EACCES, both in
+/// one `PermissionDenied`; user-mode-only (which needs no privilege) still opens.
+#[test]
+fn as_nobody_both_refusals_are_named() {
+    let test = "as_nobody_both_refusals_are_named";
+    if !have_uffd(test) {
+        return;
+    }
+    if rt::getuid_is_root() != Some(true) {
+        println!("SKIP {test}: not root: cannot drop to nobody");
+        return;
+    }
+    match unprivileged_sysctl().as_deref() {
+        Some("0") => {}
+        s => {
+            println!("SKIP {test}: vm.unprivileged_userfaultfd is {s:?}, not 0");
+            return;
+        }
+    }
+    match std::fs::metadata("/dev/userfaultfd") {
+        Ok(m) if m.file_type().is_char_device() && m.mode() & 0o777 == 0o600 && m.uid() == 0 => {}
+        Ok(m) => {
+            println!(
+                "SKIP {test}: /dev/userfaultfd is mode {:o} uid {}, not 0600 root",
+                m.mode() & 0o777,
+                m.uid()
+            );
+            return;
+        }
+        Err(e) => {
+            println!("SKIP {test}: /dev/userfaultfd: {e}");
+            return;
+        }
+    }
+    let c = rt::spawn(|| {
+        become_nobody()?;
+        let want = Error::PermissionDenied {
+            call: Call::Userfaultfd,
+            errno: Errno::EPERM,
+            user_mode_only: false,
+            device: Some(Errno::EACCES),
+        };
+        let r = syscall_then_device().create().map(|_| ());
+        if r != Err(want) {
+            return Err(crate::msg!("create: {r:?}, want {want:?}"));
+        }
+        for needle in ["EPERM", "/dev/userfaultfd", "EACCES", "user_mode_only"] {
+            if !display_contains(&want, needle) {
+                return Err(crate::msg!("{needle} missing in: {want}"));
+            }
+        }
+        let r = syscall_then_device().probe().map(|_| ());
+        if r != Err(want) {
+            return Err(crate::msg!("probe: {r:?}, want {want:?}"));
+        }
+        match syscall_then_device().user_mode_only(true).create() {
+            Ok(_) => Ok(()),
+            Err(e) => Err(crate::msg!("user-mode only as nobody: {e:?}")),
+        }
+    })
+    .expect("fork");
+    c.join()
+        .unwrap_or_else(|m| panic!("nobody: {}", m.as_str()));
+}
+
+/// The fallback itself: in a child with a private mount namespace, a node of the same device
+/// with mode 0666 (on a tmpfs of its own) is bind-mounted over `/dev/userfaultfd`, then the
+/// child drops to nobody. `SyscallOnly` is refused (EPERM), `SyscallThenDevice` opens
+/// through the device, as does `DeviceOnly`.
+#[test]
+fn a_refused_syscall_falls_back_to_an_accessible_device() {
+    let test = "a_refused_syscall_falls_back_to_an_accessible_device";
+    if !have_uffd(test) {
+        return;
+    }
+    if rt::getuid_is_root() != Some(true) {
+        println!("SKIP {test}: not root: cannot set up a mount namespace");
+        return;
+    }
+    match unprivileged_sysctl().as_deref() {
+        Some("0") => {}
+        s => {
+            println!(
+                "SKIP {test}: vm.unprivileged_userfaultfd is {s:?}, not 0: the syscall would not \
+                 be refused"
+            );
+            return;
+        }
+    }
+    let rdev = match std::fs::metadata("/dev/userfaultfd") {
+        Ok(m) if m.file_type().is_char_device() => m.rdev(),
+        r => {
+            println!(
+                "SKIP {test}: /dev/userfaultfd: {:?}",
+                r.map(|m| m.file_type())
+            );
+            return;
+        }
+    };
+    use nix::libc;
+    let c = rt::spawn(|| {
+        let null = std::ptr::null::<libc::c_char>();
+        let step = |what: &str, r: libc::c_int| {
+            if r == 0 {
+                Ok(())
+            } else {
+                Err(crate::msg!(
+                    "{what}: {:?}",
+                    Errno::from_raw(nix::errno::Errno::last_raw())
+                ))
+            }
+        };
+        // SAFETY: plain system calls on static NUL-terminated strings; they change this child
+        // process's own mount namespace only (unshared first), and its umask.
+        unsafe {
+            step("unshare(CLONE_NEWNS)", libc::unshare(libc::CLONE_NEWNS))?;
+            step(
+                "make / private",
+                libc::mount(
+                    null,
+                    c"/".as_ptr(),
+                    null,
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    null.cast(),
+                ),
+            )?;
+            step(
+                "tmpfs on /tmp",
+                libc::mount(
+                    c"uffd-test".as_ptr(),
+                    c"/tmp".as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    0,
+                    null.cast(),
+                ),
+            )?;
+            libc::umask(0);
+            step(
+                "mknod",
+                libc::mknod(c"/tmp/userfaultfd".as_ptr(), libc::S_IFCHR | 0o666, rdev),
+            )?;
+            step(
+                "bind mount over /dev/userfaultfd",
+                libc::mount(
+                    c"/tmp/userfaultfd".as_ptr(),
+                    c"/dev/userfaultfd".as_ptr(),
+                    null,
+                    libc::MS_BIND,
+                    null.cast(),
+                ),
+            )?;
+        }
+        become_nobody()?;
+        let r = Builder::new()
+            .open_strategy(OpenStrategy::SyscallOnly)
+            .create()
+            .map(|_| ());
+        if !matches!(
+            r,
+            Err(Error::PermissionDenied {
+                call: Call::Userfaultfd,
+                errno: Errno::EPERM,
+                device: None,
+                ..
+            })
+        ) {
+            return Err(crate::msg!("SyscallOnly as nobody: {r:?}, want EPERM"));
+        }
+        if let Err(e) = syscall_then_device().create() {
+            return Err(crate::msg!("SyscallThenDevice, device accessible: {e:?}"));
+        }
+        if let Err(e) = Builder::new()
+            .open_strategy(OpenStrategy::DeviceOnly)
+            .create()
+        {
+            return Err(crate::msg!("DeviceOnly, device accessible: {e:?}"));
+        }
+        Ok(())
+    })
+    .expect("fork");
+    c.join().unwrap_or_else(|m| panic!("child: {}", m.as_str()));
+}

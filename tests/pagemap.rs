@@ -1,0 +1,326 @@
+//! `uffd::pagemap` on the host kernel, with threads (the no_std suite in `tests/suite/pagemap.rs`
+//! covers the same ground single-threaded, in every VM):
+//!
+//! - three epochs of random writes from four threads: each epoch's dirty set, from the
+//!   get-and-reprotect scan and from the entry fallback, equals the written set page for page,
+//!   and a scan right after finds nothing (the scan re-protected what it reported);
+//! - resumption: a buffer of one `page_region` (one ioctl per run) and `max_pages` 1 (one ioctl
+//!   per page) give the same set;
+//! - bad input: unaligned and empty ranges, an empty buffer, `CHECK_WPASYNC` on memory not
+//!   registered for async write-protect (the kernel's `EPERM`), an unknown category (`EINVAL`),
+//!   a missing process.
+//!
+//! Needs `UFFD_FEATURE_WP_ASYNC` and `PAGEMAP_SCAN` (Linux 6.7): without them each test prints
+//! SKIP and why.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
+use nix::sys::mman::{madvise, mmap_anonymous, munmap, MapFlags, MmapAdvise, ProtFlags};
+use uffd::abi::page_region;
+use uffd::flags::{Categories, Features, RegisterMode, ScanFlags, WriteprotectMode};
+use uffd::pagemap::{Error, Pagemap, Region, Scan};
+use uffd::{Errno, RangeError, Uffd};
+
+const PAGES: usize = 2048;
+const THREADS: usize = 4;
+
+/// A private anonymous mapping (no THP, so every page is its own pte), unmapped on drop.
+struct Area {
+    ptr: NonNull<core::ffi::c_void>,
+    len: usize,
+}
+
+impl Area {
+    fn new(len: usize) -> Area {
+        // SAFETY: a fresh private anonymous mapping, aliased by nothing.
+        let ptr = unsafe {
+            mmap_anonymous(
+                None,
+                NonZeroUsize::new(len).unwrap(),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+        }
+        .expect("mmap");
+        // SAFETY: advice on our own mapping. EINVAL: a kernel without THP (no huge pages).
+        match unsafe { madvise(ptr, len, MmapAdvise::MADV_NOHUGEPAGE) } {
+            Ok(()) | Err(nix::errno::Errno::EINVAL) => {}
+            Err(e) => panic!("madvise(MADV_NOHUGEPAGE): {e}"),
+        }
+        Area { ptr, len }
+    }
+    fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+}
+
+impl Drop for Area {
+    fn drop(&mut self) {
+        // SAFETY: nothing refers to the mapping any more.
+        let _ = unsafe { munmap(self.ptr, self.len) };
+    }
+}
+
+/// A WP_ASYNC userfaultfd and the pagemap, or `None` after printing SKIP.
+fn setup() -> Option<(Uffd, Pagemap)> {
+    let uffd = match Uffd::builder()
+        .user_mode_only(true)
+        .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
+        .create()
+    {
+        Ok(u) => u,
+        Err(e) => {
+            println!("SKIP: userfaultfd with WP_ASYNC: {e}");
+            return None;
+        }
+    };
+    let pm = Pagemap::open_self().expect("open /proc/self/pagemap");
+    Some((uffd, pm))
+}
+
+/// xorshift64*: a deterministic stream per seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Page indices of the regions, each page once (a page reported twice fails).
+fn pages_of(regions: &[Region], base: usize, ps: usize) -> BTreeSet<usize> {
+    let mut set = BTreeSet::new();
+    for r in regions {
+        assert!(r.start < r.end, "empty region {r:?}");
+        assert_eq!((r.start - base) % ps, 0, "unaligned region {r:?}");
+        for a in (r.start..r.end).step_by(ps) {
+            assert!(set.insert((a - base) / ps), "page {a:#x} reported twice");
+        }
+    }
+    set
+}
+
+/// Every region of `pm.dirty(..)` with a buffer of `buf_len`, and the ioctl count.
+fn dirty(pm: &Pagemap, base: usize, len: usize, buf_len: usize) -> (Vec<Region>, usize) {
+    let mut buf = vec![page_region::zeroed(); buf_len];
+    let mut it = pm.dirty(base, len, &mut buf).expect("PAGEMAP_SCAN");
+    let regions: Vec<Region> = it.by_ref().map(|r| r.expect("resumed scan")).collect();
+    assert!(it.is_complete() && it.walk_end() == base + len);
+    (regions, it.ioctls())
+}
+
+/// Writes from `THREADS` threads to random pages (a random half of the area each epoch,
+/// overlapping between threads); returns the union.
+fn random_writes(base: usize, ps: usize, epoch: u64) -> BTreeSet<usize> {
+    let handles: Vec<_> = (0..THREADS as u64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut rng =
+                    Rng(0x9e37_79b9_7f4a_7c15 ^ (epoch << 8 | t).wrapping_mul(0x1234_5679));
+                let n = 1 + (rng.next() as usize) % (PAGES / 8);
+                let mut mine = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let p = (rng.next() as usize) % PAGES;
+                    // SAFETY: inside the mapped area, which outlives the threads (joined below).
+                    unsafe { ((base + p * ps + 8 * t as usize) as *mut u64).write_volatile(epoch) };
+                    mine.push(p);
+                }
+                mine
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("writer panicked"))
+        .collect()
+}
+
+#[test]
+fn three_epochs_of_threaded_writes_exact() {
+    let Some((uffd, pm)) = setup() else { return };
+    let ps = pm.page_size();
+    let area = Area::new(PAGES * ps);
+    let (base, len) = (area.addr(), area.len);
+    // Half the pages populated before protection, half never touched: both kinds must count.
+    for p in 0..PAGES / 2 {
+        // SAFETY: inside the area.
+        unsafe { ((base + p * 2 * ps) as *mut u8).write_volatile(1) };
+    }
+    // SAFETY: the area is a fresh mapping that no Rust value refers to: the test reaches it
+    // through raw pointers only.
+    unsafe { uffd.register(base, len, RegisterMode::WP) }.expect("register WP");
+    uffd.writeprotect(base, len, WriteprotectMode::WP)
+        .expect("protect");
+    let (none, _) = dirty(&pm, base, len, 64);
+    assert!(none.is_empty(), "dirty right after protect: {none:?}");
+
+    for epoch in 1..=3u64 {
+        let written = random_writes(base, ps, epoch);
+        assert!(!written.is_empty());
+        // The fallback first: it only reads (the scan below re-protects).
+        let mut entries = vec![0u64; 100];
+        let by_entries: Vec<Region> = pm
+            .written_by_entries(base, len, &mut entries)
+            .expect("entries")
+            .map(|r| r.expect("read entries"))
+            .collect();
+        assert_eq!(
+            pages_of(&by_entries, base, ps),
+            written,
+            "epoch {epoch}: entry fallback"
+        );
+        let (regions, ioctls) = dirty(&pm, base, len, 64);
+        assert!(regions.iter().all(|r| r.categories == Categories::WRITTEN));
+        assert_eq!(
+            pages_of(&regions, base, ps),
+            written,
+            "epoch {epoch}: scan ({ioctls} ioctls)"
+        );
+        let (again, _) = dirty(&pm, base, len, 64);
+        assert!(
+            again.is_empty(),
+            "epoch {epoch}: not re-protected: {again:?}"
+        );
+        println!(
+            "epoch {epoch}: {} pages written by {THREADS} threads, {} runs, {ioctls} ioctls",
+            written.len(),
+            regions.len()
+        );
+    }
+}
+
+#[test]
+fn resumption_with_one_region_and_one_page() {
+    let Some((uffd, pm)) = setup() else { return };
+    let ps = pm.page_size();
+    let area = Area::new(PAGES * ps);
+    let (base, len) = (area.addr(), area.len);
+    // SAFETY: the area is a fresh mapping that no Rust value refers to: the test reaches it
+    // through raw pointers only.
+    unsafe { uffd.register(base, len, RegisterMode::WP) }.expect("register WP");
+    uffd.writeprotect(base, len, WriteprotectMode::WP)
+        .expect("protect");
+    let mut rng = Rng(42);
+    for case in ["one page_region", "max_pages 1"] {
+        let mut written = BTreeSet::new();
+        for _ in 0..300 {
+            let p = (rng.next() as usize) % PAGES;
+            // SAFETY: inside the area.
+            unsafe { ((base + p * ps) as *mut u8).write_volatile(7) };
+            written.insert(p);
+        }
+        let runs = written
+            .iter()
+            .filter(|&&p| p == 0 || !written.contains(&(p - 1)))
+            .count();
+        let (regions, ioctls) = match case {
+            "one page_region" => dirty(&pm, base, len, 1),
+            _ => {
+                let mut buf = [page_region::zeroed(); 64];
+                let mut it = pm
+                    .scan(&Scan::dirty(base, len).max_pages(1), &mut buf)
+                    .expect("scan");
+                let v: Vec<Region> = it.by_ref().map(|r| r.expect("resumed scan")).collect();
+                (v, it.ioctls())
+            }
+        };
+        assert_eq!(pages_of(&regions, base, ps), written, "{case}");
+        // The kernel stops when the buffer cannot take the next run (one run per ioctl) or
+        // when max_pages pages were found (one page per ioctl).
+        let want = if case == "max_pages 1" {
+            written.len()
+        } else {
+            runs
+        };
+        assert_eq!(ioctls, want, "{case}: ioctls");
+        assert_eq!(regions.len(), want, "{case}: regions");
+        println!(
+            "{case}: {} pages, {runs} runs, {ioctls} ioctls",
+            written.len()
+        );
+    }
+}
+
+#[test]
+fn bad_input_typed_errors() {
+    let Some((uffd, pm)) = setup() else { return };
+    let ps = pm.page_size();
+    let area = Area::new(8 * ps);
+    let base = area.addr();
+    let mut buf = [page_region::zeroed(); 4];
+    let e = |r: Result<uffd::pagemap::Regions<'_>, Error>| r.err();
+    assert_eq!(
+        e(pm.dirty(base + 1, ps, &mut buf)),
+        Some(Error::Range(RangeError::UnalignedStart {
+            start: base + 1,
+            page_size: ps
+        }))
+    );
+    assert_eq!(
+        e(pm.dirty(base, ps + 8, &mut buf)),
+        Some(Error::Range(RangeError::UnalignedLen {
+            len: ps + 8,
+            page_size: ps
+        }))
+    );
+    assert_eq!(
+        e(pm.dirty(base, 0, &mut buf)),
+        Some(Error::Range(RangeError::Empty))
+    );
+    assert_eq!(
+        e(pm.dirty(usize::MAX & !(ps - 1), 2 * ps, &mut buf)),
+        Some(Error::Range(RangeError::Overflow))
+    );
+    assert_eq!(e(pm.dirty(base, ps, &mut [])), Some(Error::EmptyBuffer));
+    assert_eq!(
+        pm.written_by_entries(base, ps, &mut []).err(),
+        Some(Error::EmptyBuffer)
+    );
+    assert_eq!(
+        pm.read_entries(base + 1, &mut [0; 1]).err(),
+        Some(Error::Range(RangeError::UnalignedStart {
+            start: base + 1,
+            page_size: ps
+        }))
+    );
+    // Not registered at all: CHECK_WPASYNC makes the kernel refuse (EPERM).
+    assert_eq!(e(pm.dirty(base, 8 * ps, &mut buf)), Some(Error::NotWpAsync));
+    // Registered for WP, but with a sync userfaultfd: refused too.
+    let sync = Uffd::builder()
+        .user_mode_only(true)
+        .require(Features::PAGEFAULT_FLAG_WP)
+        .create()
+        .expect("sync uffd");
+    // SAFETY: the area is a fresh mapping that no Rust value refers to.
+    unsafe { sync.register(base, 4 * ps, RegisterMode::WP) }.expect("register sync WP");
+    assert_eq!(e(pm.dirty(base, 4 * ps, &mut buf)), Some(Error::NotWpAsync));
+    // Without CHECK_WPASYNC the same range is skipped silently: nothing reported, no error.
+    let quiet = Scan::dirty(base, 4 * ps).flags(ScanFlags::WP_MATCHING);
+    assert_eq!(pm.scan(&quiet, &mut buf).expect("scan").count(), 0);
+    // The async half is fine, the whole range is not.
+    // SAFETY: as above.
+    unsafe { uffd.register(base + 4 * ps, 4 * ps, RegisterMode::WP) }.expect("register async WP");
+    assert!(pm.dirty(base + 4 * ps, 4 * ps, &mut buf).is_ok());
+    assert_eq!(e(pm.dirty(base, 8 * ps, &mut buf)), Some(Error::NotWpAsync));
+    // A category bit no kernel has: EINVAL, as a typed system-call error.
+    let unknown = Scan::new(base, ps).report(Categories::from_bits_retain(1 << 40));
+    assert_eq!(
+        e(pm.scan(&unknown, &mut buf)),
+        Some(Error::Sys {
+            call: uffd::pagemap::Call::Scan,
+            errno: Errno::EINVAL
+        })
+    );
+    // No such process.
+    assert!(matches!(
+        Pagemap::open_pid(u32::MAX),
+        Err(Error::NotFound {
+            pid: Some(u32::MAX),
+            ..
+        })
+    ));
+}

@@ -1,0 +1,129 @@
+//! Timeouts and wake-ups of `Uffd::poll` and `uffd::wait` (issue 11), timed with std: a
+//! timeout is waited out (not returned early, not ignored), a stop fd written by another
+//! thread wakes a `wait` without a timeout, a closed fd number is `is_invalid`. The
+//! `core`-only case, run in the VMs too, is `wait_stop_fd_syscall` in `tests/suite`.
+
+#[allow(unused_macros, unused_imports)]
+mod suite;
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use suite::rt;
+use uffd::wait::{wait, Waiting};
+use uffd::{Builder, Errno, OpenStrategy, Uffd};
+
+/// One test at a time: one of them closes an fd and polls its number.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A non-blocking userfaultfd, or `None` (printing why) where there is none.
+fn open(test: &str) -> Option<Uffd> {
+    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
+        Err(Errno::ENOSYS) => {
+            println!("SKIP {test}: userfaultfd: ENOSYS");
+            return None;
+        }
+        Ok(fd) => drop(rt::Fd(fd)),
+        Err(_) => {}
+    }
+    Some(
+        Builder::new()
+            .open_strategy(OpenStrategy::SyscallOnly)
+            .user_mode_only(true)
+            .non_blocking(true)
+            .create()
+            .expect("open"),
+    )
+}
+
+/// Asserts `took` is `d` or a little more (a timeout never ends early; 2 s of slack for a
+/// loaded machine).
+fn waited_out(what: &str, took: Duration, d: Duration) {
+    assert!(
+        took >= d && took < d + Duration::from_secs(2),
+        "{what}: returned after {took:?}, timeout {d:?}"
+    );
+}
+
+#[test]
+fn poll_with_nothing_pending_returns_false_after_the_timeout() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(u) = open("poll_with_nothing_pending_returns_false_after_the_timeout") else {
+        return;
+    };
+    for ms in [0, 30, 250] {
+        let d = Duration::from_millis(ms);
+        let t = Instant::now();
+        let r = u.poll(Some(d));
+        let took = t.elapsed();
+        assert_eq!(r, Ok(false), "poll({d:?})");
+        waited_out("poll", took, d);
+    }
+}
+
+#[test]
+fn wait_with_nothing_ready_returns_zero_after_the_timeout() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(u) = open("wait_with_nothing_ready_returns_zero_after_the_timeout") else {
+        return;
+    };
+    let (stop_r, _stop_w) = std::io::pipe().unwrap();
+    let d = Duration::from_millis(200);
+    let mut fds = [Waiting::uffd(&u), Waiting::raw(stop_r.as_raw_fd())];
+    let t = Instant::now();
+    let n = wait(&mut fds, Some(d)).unwrap();
+    let took = t.elapsed();
+    assert_eq!(n, 0);
+    assert!(fds.iter().all(|w| !w.is_ready()), "{fds:?}");
+    waited_out("wait", took, d);
+}
+
+/// A thread waits on the uffd and a stop pipe with no timeout; it is still waiting 200 ms
+/// later, and writing the pipe wakes it with the pipe readable and the uffd not.
+#[test]
+fn writing_the_stop_fd_wakes_a_waiting_thread() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(u) = open("writing_the_stop_fd_wakes_a_waiting_thread") else {
+        return;
+    };
+    let (mut stop_r, mut stop_w) = std::io::pipe().unwrap();
+    std::thread::scope(|s| {
+        let stop = stop_r.as_fd();
+        let u = &u;
+        let t = s.spawn(move || {
+            let mut fds = [Waiting::uffd(u), Waiting::raw(stop.as_raw_fd())];
+            let n = wait(&mut fds, None);
+            (n, fds[0].is_ready(), fds[1].is_readable(), Instant::now())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!t.is_finished(), "wait(None) returned with nothing ready");
+        let written = Instant::now();
+        stop_w.write_all(b"x").unwrap();
+        let (n, uffd_ready, stop_readable, woke) = t.join().unwrap();
+        assert_eq!(n, Ok(1));
+        assert!(
+            stop_readable && !uffd_ready,
+            "stop {stop_readable}, uffd {uffd_ready}"
+        );
+        assert!(woke >= written, "woke before the write");
+    });
+    let mut b = [0u8; 1];
+    stop_r.read_exact(&mut b).unwrap();
+}
+
+/// An fd number that was just closed: `is_invalid`, reported at once even without a timeout;
+/// the open fd next to it is not ready.
+#[test]
+fn a_closed_fd_is_invalid() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(u) = open("a_closed_fd_is_invalid") else {
+        return;
+    };
+    let closed = std::fs::File::open("/dev/null").unwrap().as_raw_fd();
+    let mut fds = [Waiting::uffd(&u), Waiting::raw(closed)];
+    let n = wait(&mut fds, None).unwrap();
+    assert_eq!(n, 1);
+    assert!(fds[1].is_invalid() && fds[1].is_ready(), "{fds:?}");
+    assert!(!fds[0].is_ready() && !fds[0].is_invalid(), "{fds:?}");
+}
