@@ -2,9 +2,11 @@
 fn main() {
     println!("cargo:rerun-if-changed=c/storm.c");
     println!("cargo:rerun-if-changed=c/polled.c");
+    println!("cargo:rerun-if-changed=c/perpage.c");
     cc::Build::new()
         .file("c/storm.c")
         .file("c/polled.c")
+        .file("c/perpage.c")
         .opt_level(2)
         .flag("-pthread")
         .warnings(true)

@@ -1,14 +1,16 @@
-//! A lazily materialised arena with a bump allocator on top.
+//! A lazily materialised arena with a bump allocator on top, served by [`uffd::pager`].
 //!
-//! A large anonymous region is reserved (`MAP_NORESERVE`) and registered for MISSING faults.
-//! No page exists until something touches it; a handler thread then materialises it:
+//! A large anonymous region is reserved (`MAP_NORESERVE`); no page exists until something
+//! touches it. The arena is two pager regions:
 //!
-//! - the first half of the arena with `UFFDIO_ZEROPAGE` (calloc-style zeroed memory),
-//! - the second half with `UFFDIO_COPY` from a template page (debug-allocator fill `0xA5`).
+//! - the first half with [`Source::Zeros`] (`UFFDIO_ZEROPAGE`: calloc-style zeroed memory),
+//! - the second half with a [`Source::Callback`] that fills each page with the debug
+//!   allocator's `0xA5` (then `UFFDIO_COPY`), the way a user whose pages come from elsewhere
+//!   plugs in.
 //!
 //! The allocator hands out objects from both halves, touching a handful of pages. At the end
-//! the example checks that the pages the handler populated are exactly the pages that were
-//! touched (counted by the handler, and by `mincore(2)`), and prints how many that was.
+//! the example checks that the pages the pager populated are exactly the pages that were
+//! touched (by the pager's bitmap, its counters, and `mincore(2)`), and prints how many.
 //!
 //! Needs Linux 5.11 (`UFFD_USER_MODE_ONLY`, which needs no privilege) and the `std` feature:
 //! `cargo run --example lazy_alloc --features std`.
@@ -17,15 +19,11 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex};
 
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
-use uffd::flags::{CopyMode, RegisterMode, ZeropageMode};
-use uffd::wait::{wait, Waiting};
-use uffd::{Errno, Error, Event, Uffd};
+use uffd::pager::{Exit, OwnedStorage, Pager, Policy, Region, Source, SourceError, Stop};
+use uffd::Uffd;
 
 const PAGES: usize = 1024;
 const FILL: u8 = 0xA5;
@@ -69,67 +67,6 @@ impl Bump {
     }
 }
 
-/// The fault handler: serves faults until `stop` is readable (the other end was dropped).
-///
-/// The uffd is non-blocking, so `poll` works and `read_events` returns `None` when nothing is
-/// pending; the handler waits on both fds at once with `uffd::wait`.
-fn handler(
-    uffd: &Uffd,
-    stop: UnixStream,
-    arena: (usize, usize),
-    template: &[u8],
-    populated: &Mutex<BTreeSet<usize>>,
-) -> Result<(), Error> {
-    let page = uffd.page_size();
-    let (base, len) = arena;
-    let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
-    loop {
-        let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop.as_fd())];
-        match wait(&mut fds, None) {
-            Ok(_)
-            | Err(Error::Sys {
-                errno: Errno::EINTR,
-                ..
-            }) => {}
-            Err(e) => return Err(e),
-        }
-        let [u, stop] = fds;
-        if u.is_error() {
-            return Err(Error::PollError);
-        }
-        if stop.is_readable() || stop.is_hung_up() {
-            return Ok(());
-        }
-        let Some(events) = uffd.read_events(&mut buf)? else {
-            continue; // spurious wake-up, or another reader got there first
-        };
-        for event in events {
-            let Event::Pagefault { address, .. } = event? else {
-                continue; // no non-cooperative events were negotiated
-            };
-            assert!(
-                address >= base && address < base + len,
-                "fault outside the arena"
-            );
-            let dst = address & !(page - 1);
-            let r = if dst < base + len / 2 {
-                uffd.zeropage(dst, page, ZeropageMode::empty())
-            } else {
-                uffd.copy(dst, template, CopyMode::empty())
-            };
-            match r {
-                Ok(()) => {
-                    populated.lock().unwrap().insert(dst);
-                }
-                // Another fault on the same page was served first: the page is there, but
-                // make sure this fault's thread is woken.
-                Err(Error::Exists { .. }) => uffd.wake(dst, page)?,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
 /// Pages of `[base, base + len)` that are resident, by `mincore(2)` (through the crate's raw
 /// syscall: neither std nor nix wraps it).
 fn resident_pages(base: usize, len: usize, page: usize) -> usize {
@@ -149,7 +86,7 @@ fn resident_pages(base: usize, len: usize, page: usize) -> usize {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // User-mode faults only: needs no privilege (Linux 5.11+), and this arena is touched by
-    // user code only. Non-blocking so the handler can poll.
+    // user code only. Non-blocking so the pager's worker can wait on it and a stop pipe.
     let uffd = Uffd::builder()
         .user_mode_only(true)
         .non_blocking(true)
@@ -167,21 +104,89 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?
     };
     let base = arena.as_ptr() as usize;
-    // SAFETY: the arena is a fresh mapping that no Rust value refers to: the workers touch it
-    // through raw pointers only, and it is unmapped after it is unregistered.
-    let ioctls = unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
-    assert!(ioctls.contains(uffd::flags::Ioctls::COPY | uffd::flags::Ioctls::ZEROPAGE));
 
-    let template = vec![FILL; page];
-    let populated = Arc::new(Mutex::new(BTreeSet::new()));
-    let (stop_tx, stop_rx) = UnixStream::pair()?;
-    let uffd = Arc::new(uffd);
-    let h = {
-        let (uffd, populated) = (uffd.clone(), populated.clone());
-        std::thread::spawn(move || handler(&uffd, stop_rx, (base, len), &template, &populated))
+    // The filled half's source: every byte FILL, whatever the offset.
+    let fill = |_offset: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        buf.fill(FILL);
+        Ok(())
     };
+    let half = len / 2;
+    let regions = [
+        Region::new(base, half, page, Source::Zeros),
+        Region::new(
+            base + half,
+            half,
+            page,
+            Source::Callback {
+                source: &fill,
+                len: half as u64,
+            },
+        ),
+    ];
+    let mut storage = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&uffd, &regions, storage.storage(), Policy::demand())?;
+    // SAFETY: the arena is a fresh mapping that no Rust value refers to: the workload touches
+    // it through raw pointers only, and it is unmapped after it is unregistered.
+    unsafe { pager.register()? };
 
-    // The workload: a few allocations from each half, touching only what they use.
+    let stop = Stop::new()?;
+    let touched = std::thread::scope(|s| -> Result<_, Box<dyn std::error::Error>> {
+        let workers = pager.spawn(s, 1, &stop, &|_| {});
+        let touched = workload(base, len, page)?;
+        stop.stop();
+        for w in workers {
+            assert_eq!(w.join().expect("worker panicked")?, Exit::Stopped);
+        }
+        Ok(touched)
+    })?;
+
+    // What the pager populated, page by page, from its bitmap.
+    let populated: BTreeSet<usize> = (0..2)
+        .flat_map(|r| (0..PAGES / 2).map(move |i| (r, i)))
+        .filter(|&(r, i)| pager.is_populated(r, i))
+        .map(|(r, i)| base + r * half + i * page)
+        .collect();
+    let k = pager.counters();
+    let resident = resident_pages(base, len, page);
+    println!(
+        "lazy_alloc: arena of {PAGES} pages ({} KiB); touched {} pages; the pager populated {} \
+         ({} zero pages, {} filled by the callback); mincore: {resident} resident",
+        len / 1024,
+        touched.len(),
+        populated.len(),
+        k.bytes_zeroed as usize / page,
+        k.bytes_copied as usize / page,
+    );
+    assert_eq!(
+        populated, touched,
+        "populated pages are not the touched pages"
+    );
+    assert_eq!(k.faults as usize, touched.len());
+    assert_eq!(
+        (k.bytes_zeroed + k.bytes_copied) as usize,
+        touched.len() * page
+    );
+    assert_eq!(
+        k.bytes_zeroed as usize / page,
+        touched.iter().filter(|&&p| p < base + half).count()
+    );
+    assert_eq!(resident, touched.len(), "mincore disagrees with the pager");
+    assert!(touched.len() < PAGES / 10);
+
+    pager.unregister()?;
+    // SAFETY: nothing refers to the arena any more.
+    unsafe { munmap(arena, len)? };
+    println!("lazy_alloc: ok");
+    Ok(())
+}
+
+/// The workload: a few allocations from each half, touching only what they use; returns the
+/// pages touched.
+fn workload(
+    base: usize,
+    len: usize,
+    page: usize,
+) -> Result<BTreeSet<usize>, Box<dyn std::error::Error>> {
     let bump = Bump::new(base, len);
     let mut touched = BTreeSet::new();
     let mut touch = |p: NonNull<u8>, size: usize| {
@@ -194,7 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. A zeroed table of 3000 u64 (about 6 pages with 4 KiB pages).
     let layout = Layout::array::<u64>(3000)?;
     let table = bump.alloc_zeroed(layout).expect("arena full").cast::<u64>();
-    // SAFETY: `table` is 3000 properly aligned u64 inside the arena, readable (the handler
+    // SAFETY: `table` is 3000 properly aligned u64 inside the arena, readable (the pager
     // materialises each page on first touch) and used by nothing else.
     let table = unsafe { std::slice::from_raw_parts_mut(table.as_ptr(), 3000) };
     assert!(table.iter().all(|&x| x == 0), "zeroed memory is not zero");
@@ -210,7 +215,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { obj.as_ptr().write_bytes(7, 100) };
     touch(obj, 100);
 
-    // 3. Filled memory: two buffers that must read as the template's fill.
+    // 3. Filled memory: two buffers that must read as the callback's fill.
     for size in [3 * page + 17, 64] {
         let buf = bump
             .alloc_filled(Layout::from_size_align(size, 8)?)
@@ -225,35 +230,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, x) in table.iter().enumerate() {
         assert_eq!(*x, if i % 7 == 0 { i as u64 } else { 0 });
     }
-
-    drop(stop_tx);
-    h.join().expect("handler panicked")?;
-
-    let populated = populated.lock().unwrap().clone();
-    let resident = resident_pages(base, len, page);
-    println!(
-        "lazy_alloc: arena of {PAGES} pages ({} KiB); touched {} pages; the handler populated {} \
-         ({} zero pages, {} copies of the template); mincore: {resident} resident",
-        len / 1024,
-        touched.len(),
-        populated.len(),
-        populated.iter().filter(|&&p| p < base + len / 2).count(),
-        populated.iter().filter(|&&p| p >= base + len / 2).count(),
-    );
-    assert_eq!(
-        populated, touched,
-        "populated pages are not the touched pages"
-    );
-    assert_eq!(
-        resident,
-        touched.len(),
-        "mincore disagrees with the handler"
-    );
-    assert!(touched.len() < PAGES / 10);
-
-    uffd.unregister(base, len)?;
-    // SAFETY: nothing refers to the arena any more (`table` is not used after this).
-    unsafe { munmap(arena, len)? };
-    println!("lazy_alloc: ok");
-    Ok(())
+    Ok(touched)
 }

@@ -1,38 +1,39 @@
 //! Snapshot restore on demand, the way a VMM does it (Firecracker's page-fault handler runs in
-//! another process and gets the userfaultfd over a Unix socket).
+//! another process and gets the userfaultfd over a Unix socket), served by [`uffd::pager`].
 //!
-//! 1. The handler process (this one) writes a memory file: the "snapshot".
+//! 1. The handler process (this one) writes a memory file, the "snapshot", and maps it.
 //! 2. It starts a child process, the "VM", which maps an empty region, creates a userfaultfd
 //!    (with `EVENT_REMOVE`), registers the region for MISSING faults and sends the fd, with
 //!    the region's address, over a Unix socket (`SCM_RIGHTS`).
-//! 3. The handler serves every fault with `UFFDIO_COPY` from the file; the child verifies every
-//!    byte of the region.
+//! 3. The handler adopts the fd (`Uffd::from_received_fd`) and runs a [`Pager`] over the region
+//!    with the mapped file as its source: every fault is one `UFFDIO_COPY` straight from the
+//!    file's page cache. The child verifies every byte of the region.
 //! 4. The child then gives some pages back like a balloon does (`madvise(MADV_DONTNEED)`): the
-//!    handler reads the `UFFD_EVENT_REMOVE` (the child is blocked in `madvise` until it does) and
+//!    pager reads the `UFFD_EVENT_REMOVE` (the child is blocked in `madvise` until it does) and
 //!    from then on serves those pages as zero pages; the child checks that they read as zero and
 //!    that every other page still holds the snapshot.
 //!
-//! The handler retries a COPY that stops with `EAGAIN` (a REMOVE in flight) after reading the
-//! pending events, and counts what it did. The example fails (non-zero exit) if the child
-//! finds a wrong byte or exits unsuccessfully, or if the counts are not the expected ones.
+//! The pager's counters are the self-check: every page copied exactly once, the ballooned pages
+//! zeroed, one REMOVE; the example fails (non-zero exit) otherwise, or if the child finds a
+//! wrong byte or exits unsuccessfully. (`vmm_restore` adds readahead and a background fill.)
 //!
 //! Needs Linux 5.11 (`UFFD_USER_MODE_ONLY`, no privilege needed) and the `std` feature:
 //! `cargo run --example snapshot_restore --features std`.
 
-use std::collections::{BTreeSet, VecDeque};
 use std::io::{IoSlice, IoSliceMut, Write};
 use std::num::NonZeroUsize;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
+use std::os::fd::RawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::ptr::NonNull;
 
-use nix::sys::mman::{madvise, mmap_anonymous, MapFlags, MmapAdvise, ProtFlags};
+use nix::sys::mman::{madvise, mmap, mmap_anonymous, MapFlags, MmapAdvise, ProtFlags};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
-use uffd::flags::{CopyMode, Features, RegisterMode, ZeropageMode};
-use uffd::wait::{wait, Waiting};
-use uffd::{Errno, Error, Event, Uffd};
+use uffd::flags::{Features, RegisterMode};
+use uffd::pager::{Exit, OwnedStorage, Pager, Policy, Region, Source};
+use uffd::Uffd;
 
 const PAGES: usize = 256;
 /// The pages the child gives back with `MADV_DONTNEED`.
@@ -79,16 +80,16 @@ fn child(socket: &Path) -> Res<()> {
     let base = region.as_ptr() as usize;
     // SAFETY: the region is a fresh mapping that no Rust value refers to: this process reads
     // it only through raw pointers (`byte_at`), and never unmaps it while registered.
-    unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
+    let range_ioctls = unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
 
-    // Hand the fd over with where the region is; the handler reads the negotiated features
-    // back from the kernel (`Uffd::from_received_fd`).
+    // Hand the fd over with where the region is and what registering it allowed; the handler
+    // reads the negotiated features back from the kernel (`Uffd::from_received_fd`).
     let stream = UnixStream::connect(socket)?;
     let header = [
         base as u64,
         len as u64,
         uffd.features().bits(),
-        uffd.ioctls().bits(),
+        range_ioctls.bits(),
     ];
     let bytes: Vec<u8> = header.iter().flat_map(|w| w.to_ne_bytes()).collect();
     let fds = [uffd.as_raw_fd()];
@@ -136,13 +137,6 @@ fn child(socket: &Path) -> Res<()> {
 // The handler process: writes the snapshot, starts the child, serves its faults.
 // ---------------------------------------------------------------------------------------------
 
-struct Stats {
-    copied: usize,
-    zeroed: usize,
-    removes: usize,
-    eagain: usize,
-}
-
 fn handler_process() -> Res<()> {
     let dir = std::env::temp_dir().join(format!("uffd-snapshot-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -154,12 +148,26 @@ fn handler_process() -> Res<()> {
 fn run_handler(dir: &Path) -> Res<()> {
     let page = uffd::sys::page_size()?;
     assert_eq!(page % 4096, 0);
-    // 1. The snapshot file, written first.
+    // 1. The snapshot file, written first, then mapped: the pager copies from its page cache.
     let file: PathBuf = dir.join("memory.bin");
     let snapshot: Vec<u8> = (0..PAGES * page).map(pattern).collect();
     std::fs::write(&file, &snapshot)?;
-    // The handler serves from the file's contents (a VMM would mmap it).
-    let snapshot = std::fs::read(&file)?;
+    drop(snapshot);
+    let file = std::fs::File::open(&file)?;
+    // SAFETY: a fresh read-only private mapping of a file nobody else writes while we run.
+    let map = unsafe {
+        mmap(
+            None,
+            NonZeroUsize::new(PAGES * page).unwrap(),
+            ProtFlags::PROT_READ,
+            MapFlags::MAP_PRIVATE,
+            &file,
+            0,
+        )?
+    };
+    // SAFETY: the mapping is PAGES * page readable bytes that live until the end of this
+    // function and are never written.
+    let image = unsafe { std::slice::from_raw_parts(map.as_ptr() as *const u8, PAGES * page) };
 
     // 2. The child, and its userfaultfd over the socket.
     let sock = dir.join("uffd.sock");
@@ -196,97 +204,42 @@ fn run_handler(dir: &Path) -> Res<()> {
         uffd.features().contains(Features::EVENT_REMOVE),
         "the negotiated features did not come across"
     );
-    assert_eq!(len, snapshot.len());
+    assert_eq!(len, image.len());
 
-    // 3. Serve until the child says it is done (or its end of the socket closes).
-    let stats = serve(&uffd, &stream, base, &snapshot)?;
+    // 3. The pager: one region, the mapped file as its source, demand faults only. It serves
+    // until the child says it is done (its end of the socket becomes readable or closes).
+    let ioctls = uffd::flags::Ioctls::from_bits_retain(w(3));
+    let regions = [Region::new(base, len, page, Source::Bytes(image)).registered(ioctls)];
+    let mut storage = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&uffd, &regions, storage.storage(), Policy::demand())?;
+    let mut worker = pager.worker(&mut [])?;
+    let exit = worker.run(Some(stream.as_raw_fd()))?;
     let status = child.wait()?;
+    let k = pager.counters();
     println!(
-        "snapshot_restore: {PAGES} pages of {page} bytes; served {} pages by COPY from the file, \
-         {} as zero pages after {} REMOVE event(s); {} COPY retries after EAGAIN; child {status}",
-        stats.copied, stats.zeroed, stats.removes, stats.eagain
+        "snapshot_restore: {PAGES} pages of {page} bytes; served {} faults: {} pages by COPY from \
+         the mapped file, {} as zero pages after {} REMOVE event(s); {} retries after EAGAIN; \
+         worker {exit:?}; child {status}",
+        k.faults,
+        k.bytes_copied as usize / page,
+        k.bytes_zeroed as usize / page,
+        k.removes,
+        k.again
     );
     assert!(status.success(), "the child failed");
-    assert_eq!(stats.copied, PAGES, "every page is copied exactly once");
+    assert_eq!(exit, Exit::Stopped);
     assert_eq!(
-        stats.zeroed,
-        BALLOON.len(),
+        k.bytes_copied as usize,
+        PAGES * page,
+        "every page is copied exactly once"
+    );
+    assert_eq!(
+        k.bytes_zeroed as usize,
+        BALLOON.len() * page,
         "ballooned pages come back as zero pages"
     );
-    assert!(stats.removes >= 1);
+    assert_eq!(k.removes, 1);
+    assert_eq!(k.faults as usize, PAGES + BALLOON.len());
     println!("snapshot_restore: ok");
     Ok(())
-}
-
-/// The handler loop: poll the uffd and the socket, read events in batches, serve faults.
-fn serve(uffd: &Uffd, stream: &UnixStream, base: usize, snapshot: &[u8]) -> Res<Stats> {
-    let page = uffd.page_size();
-    let len = snapshot.len();
-    let mut removed = BTreeSet::new(); // page indexes given back by the child
-    let mut pending = VecDeque::new(); // faults to (re)try
-    let mut stats = Stats {
-        copied: 0,
-        zeroed: 0,
-        removes: 0,
-        eagain: 0,
-    };
-    let mut buf = [uffd::abi::uffd_msg::zeroed(); 32];
-    loop {
-        // Faults left over from the last round (EAGAIN) first, then wait for more.
-        if pending.is_empty() {
-            let mut fds = [Waiting::uffd(uffd), Waiting::fd(stream.as_fd())];
-            match wait(&mut fds, None) {
-                Ok(_)
-                | Err(Error::Sys {
-                    errno: Errno::EINTR,
-                    ..
-                }) => {}
-                Err(e) => return Err(e.into()),
-            }
-            let [u, peer] = fds;
-            if u.is_error() {
-                return Err(Error::PollError.into());
-            }
-            if !u.is_readable() && (peer.is_readable() || peer.is_hung_up()) {
-                return Ok(stats); // the child is done (or gone), and no event is pending
-            }
-        }
-        // Read every pending message first: REMOVE events must be seen before serving faults
-        // (and a COPY fails with EAGAIN until they are read).
-        while let Some(events) = uffd.read_events(&mut buf)? {
-            for event in events {
-                match event? {
-                    Event::Pagefault { address, .. } => pending.push_back(address & !(page - 1)),
-                    Event::Remove { start, end } => {
-                        stats.removes += 1;
-                        for p in (start.max(base)..end.min(base + len)).step_by(page) {
-                            removed.insert((p - base) / page);
-                        }
-                    }
-                    other => return Err(format!("unexpected event {other:?}").into()),
-                }
-            }
-        }
-        while let Some(addr) = pending.pop_front() {
-            let idx = (addr - base) / page;
-            let r = if removed.contains(&idx) {
-                uffd.zeropage(addr, page, ZeropageMode::empty())
-            } else {
-                uffd.copy(addr, &snapshot[idx * page..][..page], CopyMode::empty())
-            };
-            match r {
-                Ok(()) if removed.contains(&idx) => stats.zeroed += 1,
-                Ok(()) => stats.copied += 1,
-                // Already there (a second fault on the same page): just wake the thread.
-                Err(Error::Exists { .. }) => uffd.wake(addr, page)?,
-                // A non-cooperative event is in flight: read it, then retry this fault.
-                Err(Error::Again { .. }) => {
-                    stats.eagain += 1;
-                    pending.push_front(addr);
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
 }

@@ -6,8 +6,9 @@
 //!
 //! | example | what it shows |
 //! |---|---|
-//! | `lazy_alloc` | memory materialised on first touch (`ZEROPAGE`, `COPY` from a template), an allocator on top |
-//! | `snapshot_restore` | a handler *process* serving a child's faults from a file; the uffd sent over a Unix socket (`SCM_RIGHTS`); `REMOVE` events from `MADV_DONTNEED`; `EAGAIN` retries |
+//! | `lazy_alloc` | memory materialised on first touch by the [`pager`](crate::pager) (zeros, and a callback source filling a template), an allocator on top |
+//! | `snapshot_restore` | a handler *process* serving a child's faults from a mapped file with the [`pager`](crate::pager); the uffd sent over a Unix socket (`SCM_RIGHTS`); `REMOVE` events from `MADV_DONTNEED` served as zeros |
+//! | `vmm_restore` | the external-handler VMM restore: a received uffd (`Uffd::from_received_fd`), two guest regions at their snapshot offsets, the pager with readahead and a background fill to fully populated, then unregister |
 //! | `dirty_tracking` | write-protect epochs: sync WP faults, and `WP_ASYNC` (6.7) read back from the pagemap |
 //! | `async_tokio` | a non-blocking uffd in tokio's `AsyncFd` |
 //! | `no_libc` | a `#![no_std]` `#![no_main]` static binary without libc, resolving its faults from a forked handler |

@@ -10,6 +10,8 @@
 //!   with partial progress reported honestly ([`Error`]).
 //! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
 //! - [`wait`]: waiting on a userfaultfd together with other descriptors.
+//! - [`pager`] (an engine on top of the handle): serves faults from a source with readahead,
+//!   background fill and the non-cooperative events handled, allocation-free.
 //! - [`pagemap`]: dirty-page tracking without faults, `PAGEMAP_SCAN` over `WP_ASYNC` ranges
 //!   (Linux 6.7), with a fallback that reads pagemap entries.
 //!
@@ -33,6 +35,7 @@ pub mod sys;
 mod error;
 pub mod event;
 pub mod pagemap;
+pub mod pager;
 mod uffd;
 pub mod wait;
 

@@ -8,6 +8,7 @@ pub const PROT_READ: i32 = 1;
 pub const PROT_WRITE: i32 = 2;
 pub const MAP_PRIVATE: i32 = 2;
 pub const MAP_ANONYMOUS: i32 = 0x20;
+pub const MAP_POPULATE: i32 = 0x8000;
 pub const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
 
 extern "C" {
@@ -44,6 +45,28 @@ extern "C" {
 
     // benches/c/polled.c
     pub fn c_polled(npages: usize) -> i64;
+
+    // benches/c/perpage.c
+    pub fn c_perpage_start(
+        uffd: i32,
+        stop_fd: i32,
+        src: *const u8,
+        area: u64,
+        page: usize,
+    ) -> *mut c_void;
+    pub fn c_perpage_ready(p: *const c_void) -> i32;
+    pub fn c_perpage_served(p: *const c_void) -> usize;
+    pub fn c_perpage_join(p: *mut c_void) -> i64;
+
+    fn clock_gettime(clock: i32, ts: *mut [i64; 2]) -> i32;
+}
+
+/// This thread's CPU time in ns (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = [0i64; 2];
+    // SAFETY: clock_gettime writes one `struct timespec` (two longs on 64-bit Linux) to `ts`.
+    unsafe { clock_gettime(3, &mut ts) };
+    ts[0] as u64 * 1_000_000_000 + ts[1] as u64
 }
 
 /// An anonymous private mapping of `len` bytes, or `None`.

@@ -9,6 +9,8 @@
 //! uffd-bench cg-polled <c|uffd|raw> N   # poll+read+decode+COPY handler, whole process (callgrind)
 //! uffd-bench dirty [--mib N] [--epochs E] [--sync-budget W] [--label TEXT]
 //!                                         # dirty tracking: PAGEMAP_SCAN vs pagemap + WP vs sync WP
+//! uffd-bench pager [--mib M] [--rounds R] [--pinned] [--charts DIR] [--dir DIR]
+//!                                        # snapshot restore: eager, C per-page, the pager (issue 13)
 //! ```
 //!
 //! See [`storm`] for the handler patterns, [`dirty`] for dirty tracking, and BENCHMARKS.md for
@@ -16,6 +18,7 @@
 
 mod dirty;
 mod ffi;
+mod pager;
 mod polled;
 mod storm;
 
@@ -119,8 +122,13 @@ fn run_one(i: Impl, w: Work) -> Result<u64, String> {
 
 /// A random permutation of `0..n` (xorshift64*, fixed seed: the same order for every run).
 fn permutation(n: usize) -> Vec<u32> {
+    permutation_seeded(n, 0x9e37_79b9_7f4a_7c15)
+}
+
+/// A random permutation of `0..n` from `seed` (xorshift64*).
+fn permutation_seeded(n: usize, seed: u64) -> Vec<u32> {
     let mut v: Vec<u32> = (0..n as u32).collect();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut x: u64 = seed;
     for i in (1..n).rev() {
         x ^= x >> 12;
         x ^= x << 25;
@@ -348,6 +356,7 @@ fn main() {
         Some("cg-wake") => cg_wake(&args[1..]),
         Some("cg-polled") => cg_polled(&args[1..]),
         Some("dirty") => dirty_args(&args[1..]).and_then(dirty::run),
+        Some("pager") => pager::main(&args[1..]),
         _ => parse(&args).and_then(bench),
     };
     if let Err(e) = r {

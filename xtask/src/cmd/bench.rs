@@ -12,6 +12,9 @@
 //! cargo xtask bench --dirty [--mib M] [--epochs E]
 //!                   dirty tracking: PAGEMAP_SCAN vs pagemap + UFFDIO_WRITEPROTECT vs sync WP,
 //!                   pinned (taskset -c 0) then unpinned
+//! cargo xtask bench --pager [--mib M] [--rounds R]
+//!                   snapshot restore: the pager vs eager read vs the per-page C handler, pinned
+//!                   (taskset -c 0) then unpinned; SVG charts into benches/charts/
 //! ```
 //! Results are written up by hand in BENCHMARKS.md (with the machine and the date).
 
@@ -38,6 +41,8 @@ pub struct Args {
     pub smoke: bool,
     /// `--dirty`: the dirty-tracking bench instead of wall clock.
     pub dirty: bool,
+    /// `--pager`: the pager's snapshot-restore bench instead of wall clock.
+    pub pager: bool,
     /// `--mib M` / `--epochs E` of the dirty-tracking bench.
     pub dirty_pass: Vec<String>,
     /// `--cg-pages N1,N2`.
@@ -75,6 +80,9 @@ pub fn parser() -> impl Parser<Args> {
     let dirty = long("dirty")
         .help("dirty tracking: PAGEMAP_SCAN vs pagemap + UFFDIO_WRITEPROTECT vs sync WP, pinned then unpinned")
         .switch();
+    let pager = long("pager")
+        .help("snapshot restore: the pager vs eager read vs the per-page C handler, pinned then unpinned")
+        .switch();
     let cg_pages = long("cg-pages")
         .help("the two fault counts whose difference callgrind measures (default 1000,5000)")
         .argument::<String>("N1,N2")
@@ -96,7 +104,7 @@ pub fn parser() -> impl Parser<Args> {
     let rounds = value(
         "rounds",
         "R",
-        "wall clock: rounds, uffd and C alternating (default 7)",
+        "wall clock: rounds, uffd and C alternating (default 7); pager: rounds (default 5)",
     );
     let restore_mib = value(
         "restore-mib",
@@ -117,7 +125,7 @@ pub fn parser() -> impl Parser<Args> {
     let mib = value(
         "mib",
         "M",
-        "dirty: MiB registered for WP_ASYNC (default 1024)",
+        "dirty: MiB registered for WP_ASYNC (default 1024); pager: MiB of the snapshot (default 1024)",
     );
     let epochs = value("epochs", "E", "dirty: epochs per fraction (default 15)");
     let dirty_pass =
@@ -128,6 +136,7 @@ pub fn parser() -> impl Parser<Args> {
         all,
         smoke,
         dirty,
+        pager,
         dirty_pass,
         cg_pages,
         pass
@@ -143,6 +152,9 @@ fn build() -> Result<PathBuf> {
 pub fn run(a: &Args) -> Result<()> {
     if a.smoke {
         return smoke();
+    }
+    if a.pager {
+        return pager(a);
     }
     let wall = a.all || !(a.callgrind || a.build_cost || a.dirty);
     let (cg, cost) = (a.all || a.callgrind, a.all || a.build_cost);
@@ -176,6 +188,43 @@ pub fn run(a: &Args) -> Result<()> {
             };
             sh(c.args(["dirty", "--label", label]).args(&a.dirty_pass))?;
         }
+    }
+    Ok(())
+}
+
+/// `--pager`: the snapshot-restore contenders pinned to CPU 0 (toucher and handler share it),
+/// then unpinned; charts into benches/charts/, the snapshot file under target/.
+fn pager(a: &Args) -> Result<()> {
+    let bin = build()?;
+    let charts = root().join("benches/charts");
+    let dir = target_dir();
+    // `--mib` comes with the dirty bench's values, `--rounds` with the wall clock's.
+    let pick = |v: &[String], name: &str| -> Vec<String> {
+        v.chunks(2)
+            .filter(|c| c[0] == name)
+            .flatten()
+            .cloned()
+            .collect()
+    };
+    let mut extra = pick(&a.dirty_pass, "--mib");
+    extra.extend(pick(&a.pass, "--rounds"));
+    for pinned in [true, false] {
+        let mut c = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0"]).arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        c.arg("pager")
+            .arg("--charts")
+            .arg(&charts)
+            .arg("--dir")
+            .arg(&dir);
+        if pinned {
+            c.arg("--pinned");
+        }
+        sh(c.args(&extra))?;
     }
     Ok(())
 }

@@ -106,7 +106,11 @@ fn run_steps() -> Result<()> {
         }
         Ok(())
     })?;
-    step("tests", || sh(cargo().args(["test", "--workspace"])))?;
+    step("tests", || {
+        sh(cargo().args(["test", "--workspace"]))?;
+        // The pager's threaded tests need its std conveniences.
+        sh(cargo().args(["test", "-p", "uffd", "--features", "std", "--test", "pager"]))
+    })?;
     // The event and partial-progress decoders under libFuzzer (nightly, cargo-fuzz; fuzz/ is its
     // own workspace): 20 s per target, about 45 s warm (1.5 min more for a cold build). The
     // long run is by hand: `cd fuzz && cargo +nightly fuzz run -O <target> -- -runs=10000000`.
@@ -207,6 +211,7 @@ fn provision() -> Result<()> {
 const EXAMPLES: &[&str] = &[
     "lazy_alloc",
     "snapshot_restore",
+    "vmm_restore",
     "dirty_tracking",
     "async_tokio",
 ];

@@ -1,0 +1,182 @@
+//! SVG charts of the pager benchmark (plotters): pages populated over time per contender, and
+//! the demand-fault latency histogram.
+
+use std::path::Path;
+
+use super::run::{Contender, Outcome};
+use super::Pattern;
+use plotters::prelude::*;
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(0x44, 0x44, 0x44),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0xff, 0x7f, 0x0e),
+];
+
+fn err(e: impl std::fmt::Display) -> String {
+    format!("chart: {e}")
+}
+
+/// Pages populated (%) over time in the last round of each contender; a cross marks when its
+/// toucher finished.
+pub fn populated(
+    dir: &Path,
+    mode: &str,
+    p: Pattern,
+    cs: &[Contender],
+    res: &[Vec<Outcome>],
+    n: usize,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let path = dir.join(format!("pager-populated-{}-{mode}.svg", p.slug()));
+    // The per-page C handler can take seconds: cut the x axis at the slowest other contender
+    // (its line leaves the chart; its finish is in the table).
+    let last = |k: usize| res[k].last();
+    let end = |o: &Outcome| o.series.last().map_or(0, |s| s.0).max(o.total);
+    let xmax = cs
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c != Contender::CPerPage)
+        .filter_map(|(k, _)| last(k).map(end))
+        .max()
+        .unwrap_or(1) as f64
+        / 1e6
+        * 1.1;
+    let root = SVGBackend::new(&path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("pages populated over time — {} toucher, {mode}", p.name()),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0f64..xmax, 0f64..100f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("ms since the handler was ready")
+        .y_desc("% of pages populated")
+        .draw()
+        .map_err(err)?;
+    for (k, c) in cs.iter().enumerate() {
+        let Some(o) = last(k) else { continue };
+        let color = COLORS[k % COLORS.len()];
+        let pts: Vec<(f64, f64)> = o
+            .series
+            .iter()
+            .map(|&(t, pages)| (t as f64 / 1e6, 100.0 * pages as f64 / n as f64))
+            .take_while(|&(t, _)| t <= xmax)
+            .collect();
+        let finish = if *c == Contender::Floor {
+            String::new()
+        } else {
+            format!(", toucher done {:.0} ms", o.total as f64 / 1e6)
+        };
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(format!("{}{finish}", c.name()))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        let t = o.total as f64 / 1e6;
+        if *c != Contender::Floor && t <= xmax {
+            // Populated share when the toucher finished (the last sample before it).
+            let y = pts
+                .iter()
+                .take_while(|q| q.0 <= t)
+                .last()
+                .map_or(0.0, |q| q.1);
+            chart
+                .draw_series(std::iter::once(Cross::new(
+                    (t, y),
+                    7,
+                    color.stroke_width(3),
+                )))
+                .map_err(err)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    println!("chart: {}", path.display());
+    Ok(())
+}
+
+/// Demand-fault latency histogram (touches that faulted, all runs and patterns pooled): share
+/// of faults per power-of-two µs bucket.
+pub fn latency(
+    dir: &Path,
+    mode: &str,
+    cs: &[Contender],
+    all: &[Vec<Vec<Outcome>>],
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let path = dir.join(format!("pager-latency-{mode}.svg"));
+    const B: usize = 18; // 2^0 .. 2^17 µs
+    let root = SVGBackend::new(&path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("demand-fault latency seen by the toucher — {mode}"),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d((1f64..(1u64 << B) as f64).log_scale(), 0f64..100f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("latency (µs, bucket lower bound, log scale)")
+        .y_desc("% of faulting touches")
+        .draw()
+        .map_err(err)?;
+    for (k, c) in cs.iter().enumerate() {
+        let mut h = [0u64; B];
+        for o in all.iter().flat_map(|p| p[k].iter()) {
+            for &(_, ns) in &o.faults {
+                let us = (ns as u64 / 1000).max(1);
+                let b = (63 - us.leading_zeros() as usize).min(B - 1);
+                h[b] += 1;
+            }
+        }
+        let total: u64 = h.iter().sum();
+        if total == 0 {
+            continue;
+        }
+        let color = COLORS[k % COLORS.len()];
+        let pts: Vec<(f64, f64)> = h
+            .iter()
+            .enumerate()
+            .map(|(b, &x)| ((1u64 << b) as f64, 100.0 * x as f64 / total as f64))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(err)?
+            .label(format!("{} ({total} faults)", c.name()))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    println!("chart: {}", path.display());
+    Ok(())
+}

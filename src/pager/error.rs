@@ -1,0 +1,218 @@
+//! The pager's errors: [`ConfigError`] for configurations that cannot work (found before
+//! serving), [`PagerError`] for why serving stopped.
+
+use core::fmt;
+
+use super::config::SourceError;
+use crate::error::Error;
+use crate::flags::Ioctls;
+
+/// A configuration that cannot work, found before serving starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No regions.
+    NoRegions,
+    /// The userfaultfd does not know its page size (made with page size 0).
+    NoPageSize,
+    /// A region of length 0, or one that wraps around the address space.
+    BadRange {
+        /// Index of the region.
+        region: usize,
+    },
+    /// A page size that is not a power of two or is smaller than the base page.
+    BadPageSize {
+        /// Index of the region.
+        region: usize,
+        /// The page size given.
+        page_size: usize,
+    },
+    /// Start or length not a multiple of the region's page size.
+    Unaligned {
+        /// Index of the region.
+        region: usize,
+        /// Its page size.
+        page_size: usize,
+    },
+    /// Two regions overlap.
+    Overlap {
+        /// The first.
+        first: usize,
+        /// The second.
+        second: usize,
+    },
+    /// The source ends before the region does (`offset + len > source length`).
+    SourceTooShort {
+        /// Index of the region.
+        region: usize,
+        /// Bytes the region needs from the source (`offset + len`).
+        needed: u64,
+        /// Bytes the source has.
+        available: u64,
+    },
+    /// The page size does not match the mapping: registration reported a hugetlb range for a
+    /// base-page region, or a non-hugetlb range for a huge-page region.
+    PageSizeMismatch {
+        /// Index of the region.
+        region: usize,
+        /// The page size given.
+        page_size: usize,
+        /// Whether registration says the mapping is hugetlb.
+        hugetlb: bool,
+    },
+    /// The registration does not allow an ioctl the source needs (`COPY`, `ZEROPAGE`,
+    /// `CONTINUE`).
+    Unsupported {
+        /// Index of the region.
+        region: usize,
+        /// The ioctls needed and missing.
+        missing: Ioctls,
+    },
+    /// Fewer slots than regions.
+    TooFewSlots {
+        /// Slots needed (one per region).
+        needed: usize,
+        /// Slots given.
+        available: usize,
+    },
+    /// A bitmap with fewer than one bit per page.
+    BitmapTooSmall {
+        /// Words needed (`pages.div_ceil(64)`).
+        needed: usize,
+        /// Words given.
+        available: usize,
+    },
+    /// A worker's scratch buffer is smaller than a page of a region that needs one (callback
+    /// sources; zeros on hugetlb).
+    ScratchTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        available: usize,
+    },
+    /// A readahead or fill size of 0, or a readahead start larger than its maximum.
+    BadPolicy,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ConfigError::NoRegions => f.write_str("pager: no regions"),
+            ConfigError::NoPageSize => f.write_str("pager: the userfaultfd has no page size"),
+            ConfigError::BadRange { region } => {
+                write!(f, "pager: region {region} is empty or wraps around")
+            }
+            ConfigError::BadPageSize { region, page_size } => write!(
+                f,
+                "pager: region {region}: page size {page_size} is not a power of two at least the base page"
+            ),
+            ConfigError::Unaligned { region, page_size } => write!(
+                f,
+                "pager: region {region}: start or length not a multiple of its page size {page_size}"
+            ),
+            ConfigError::Overlap { first, second } => {
+                write!(f, "pager: regions {first} and {second} overlap")
+            }
+            ConfigError::SourceTooShort {
+                region,
+                needed,
+                available,
+            } => write!(
+                f,
+                "pager: region {region} needs {needed} bytes of its source, which has {available}"
+            ),
+            ConfigError::PageSizeMismatch {
+                region,
+                page_size,
+                hugetlb,
+            } => write!(
+                f,
+                "pager: region {region}: page size {page_size} but the mapping is {}hugetlb",
+                if hugetlb { "" } else { "not " }
+            ),
+            ConfigError::Unsupported { region, missing } => write!(
+                f,
+                "pager: region {region}: its registration lacks {missing:?}"
+            ),
+            ConfigError::TooFewSlots { needed, available } => {
+                write!(f, "pager: {available} slots for {needed} regions")
+            }
+            ConfigError::BitmapTooSmall { needed, available } => {
+                write!(f, "pager: bitmap of {available} words, {needed} needed")
+            }
+            ConfigError::ScratchTooSmall { needed, available } => write!(
+                f,
+                "pager: scratch buffer of {available} bytes, a page of {needed} needed"
+            ),
+            ConfigError::BadPolicy => {
+                f.write_str("pager: readahead or fill size 0, or readahead start above its maximum")
+            }
+        }
+    }
+}
+
+/// Why serving stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PagerError {
+    /// A userfaultfd operation failed (other than `EEXIST`, `EAGAIN` and `ESRCH`, which the
+    /// pager handles).
+    Uffd(Error),
+    /// The configuration cannot work.
+    Config(ConfigError),
+    /// A fault at an address no region covers (a range registered outside the pager, or
+    /// moved by an mremap without `EVENT_REMAP`). The faulting thread stays blocked.
+    NoRegion {
+        /// The fault address.
+        address: usize,
+    },
+    /// A split (UNMAP of a region's middle, REMAP of part of one) found no free [`Slot`](super::Slot).
+    TableFull,
+    /// A [`PageSource`](super::PageSource) failed.
+    Source {
+        /// The region.
+        region: usize,
+        /// The source offset asked for.
+        offset: u64,
+        /// What it said.
+        error: SourceError,
+    },
+}
+
+impl From<Error> for PagerError {
+    fn from(e: Error) -> Self {
+        PagerError::Uffd(e)
+    }
+}
+impl From<ConfigError> for PagerError {
+    fn from(e: ConfigError) -> Self {
+        PagerError::Config(e)
+    }
+}
+
+impl fmt::Display for PagerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PagerError::Uffd(e) => write!(f, "pager: {e}"),
+            PagerError::Config(e) => e.fmt(f),
+            PagerError::NoRegion { address } => {
+                write!(f, "pager: fault at {address:#x} outside every region")
+            }
+            PagerError::TableFull => f.write_str("pager: no free slot to split a region"),
+            PagerError::Source {
+                region,
+                offset,
+                error,
+            } => write!(
+                f,
+                "pager: region {region}: the source failed at offset {offset:#x} ({})",
+                error.0
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for PagerError {}
+#[cfg(feature = "std")]
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,229 @@
+//! Resolving a run of pages of one region: `COPY` from the source, zeros, or `CONTINUE`,
+//! through [`Uffd`](crate::Uffd) or its [`Hugetlb`](crate::Hugetlb) view.
+
+use super::config::Source;
+use super::state::Piece;
+use super::stats::add;
+use super::{Pager, PagerError};
+use crate::error::{Call, Error};
+use crate::flags::{ContinueMode, CopyMode, ZeropageMode};
+use crate::sys::Errno;
+use core::sync::atomic::Ordering::*;
+
+/// What a run asks for: the source's bytes, or zeros (a REMOVE'd page, a zero region).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Want {
+    Source,
+    Zeros,
+}
+
+/// A run of pages of one region, inside one piece.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Run {
+    pub region: usize,
+    pub addr: usize,
+    /// Index of its first page in the region.
+    pub index: usize,
+    pub pages: usize,
+}
+
+/// How a run went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// This many pages (from the start) resolved; fewer than asked if something stopped it
+    /// part-way (a present page).
+    Done(usize),
+    /// The first page was already there (`EEXIST`).
+    Exists,
+    /// `EAGAIN` with this many pages done (0: events are pending; read them, retry).
+    Again(usize),
+    /// `CONTINUE` found no page in the page cache for the first page (`EFAULT`).
+    NoPage,
+}
+
+/// How many pages of a run of `region` a worker with `scratch` bytes can place at once.
+pub(crate) fn cap(pager: &Pager<'_>, region: usize, want: Want, scratch: usize) -> usize {
+    let r = &pager.regions[region];
+    let ps = r.page_size;
+    let needs_scratch = match (r.source, want) {
+        (Source::Continue, _) => false,
+        (Source::Callback { .. }, Want::Source) => true,
+        _ => ps > pager.base,
+    };
+    if needs_scratch {
+        (scratch / ps).max(1)
+    } else {
+        usize::MAX
+    }
+}
+
+/// Where a page is: its piece of a region and what follows from it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Loc {
+    pub region: usize,
+    pub piece: Piece,
+    pub page_size: usize,
+    /// The page's address.
+    pub addr: usize,
+    /// Its index within the region.
+    pub index: usize,
+    /// Its bit.
+    pub bit: usize,
+}
+
+impl Pager<'_> {
+    /// The first bit of region `r`.
+    pub(crate) fn bit_base(&self, r: usize) -> usize {
+        self.regions[..r].iter().map(|r| r.pages()).sum()
+    }
+    /// The region holding bit `bit`, and its first bit.
+    pub(crate) fn region_of_bit(&self, bit: usize) -> Option<(usize, usize)> {
+        let mut base = 0;
+        for (i, r) in self.regions.iter().enumerate() {
+            if bit < base + r.pages() {
+                return Some((i, base));
+            }
+            base += r.pages();
+        }
+        None
+    }
+    /// Where `addr` is (its page), if a region covers it.
+    pub(crate) fn locate(&self, addr: usize) -> Option<Loc> {
+        let (_, piece) = self.table.find(addr)?;
+        let r = &self.regions[piece.region];
+        let ps = r.page_size;
+        let page = addr & !(ps - 1);
+        let index = piece.first + (page - piece.start) / ps;
+        Some(Loc {
+            region: piece.region,
+            piece,
+            page_size: ps,
+            addr: page,
+            index,
+            bit: self.bit_base(piece.region) + index,
+        })
+    }
+    /// The piece holding page `index` of region `region`, if it is mapped.
+    pub(crate) fn piece_of(&self, region: usize, index: usize) -> Option<Piece> {
+        let ps = self.regions[region].page_size;
+        (0..self.table.len()).find_map(|i| {
+            let p = self.table.get(i)?;
+            (p.region == region && index >= p.first && index < p.first + p.len / ps).then_some(p)
+        })
+    }
+    /// Marks bits `[bit, bit + n)` populated; counts those newly done.
+    pub(crate) fn mark_populated(&self, bit: usize, n: usize) {
+        let newly = self.populated.set_range(bit, bit + n, &self.removed);
+        self.done(newly);
+    }
+    /// `n` more pages need nothing more from their source.
+    pub(crate) fn done(&self, n: usize) {
+        if n > 0 && self.remaining.fetch_sub(n, AcqRel) == n {
+            if let Some(c) = self.policy.clock {
+                self.stats
+                    .populated_at_ns
+                    .store(c().saturating_sub(self.t0).max(1), Relaxed);
+            }
+        }
+    }
+    pub(crate) fn now(&self) -> Option<u64> {
+        self.policy.clock.map(|c| c())
+    }
+
+    /// Resolves `run` (already capped with [`cap`]) and counts the bytes. `scratch` holds zeros
+    /// on entry if `*scratch_zero`.
+    pub(crate) fn place(
+        &self,
+        run: Run,
+        want: Want,
+        scratch: &mut [u8],
+        scratch_zero: &mut bool,
+    ) -> Result<Placed, PagerError> {
+        let r = &self.regions[run.region];
+        let ps = r.page_size;
+        let len = run.pages * ps;
+        let huge = ps > self.base;
+        let off = r.offset + (run.index * ps) as u64;
+        let (res, counter) = match (r.source, want) {
+            (Source::Continue, _) => {
+                let res = if huge {
+                    self.uffd
+                        .hugetlb(ps)
+                        .and_then(|h| h.continue_(run.addr, len, ContinueMode::empty()))
+                } else {
+                    self.uffd.continue_(run.addr, len, ContinueMode::empty())
+                };
+                (res, &self.stats.bytes_continued)
+            }
+            (Source::Zeros, _) | (_, Want::Zeros) if !huge => (
+                self.uffd.zeropage(run.addr, len, ZeropageMode::empty()),
+                &self.stats.bytes_zeroed,
+            ),
+            (Source::Zeros, _) | (_, Want::Zeros) => {
+                let buf = &mut scratch[..len];
+                if !*scratch_zero {
+                    buf.fill(0);
+                    *scratch_zero = len == scratch.len();
+                }
+                (
+                    self.copy(ps, run.addr, &scratch[..len]),
+                    &self.stats.bytes_zeroed,
+                )
+            }
+            (Source::Bytes(bytes), Want::Source) => {
+                let src = &bytes[off as usize..off as usize + len];
+                (self.copy(ps, run.addr, src), &self.stats.bytes_copied)
+            }
+            (Source::Callback { source, .. }, Want::Source) => {
+                *scratch_zero = false;
+                let buf = &mut scratch[..len];
+                source.fill(off, buf).map_err(|error| PagerError::Source {
+                    region: run.region,
+                    offset: off,
+                    error,
+                })?;
+                (self.copy(ps, run.addr, buf), &self.stats.bytes_copied)
+            }
+        };
+        let pages = |done: usize| done / ps;
+        match res {
+            Ok(()) => {
+                add(counter, len as u64);
+                Ok(Placed::Done(run.pages))
+            }
+            Err(Error::Exists { .. }) => Ok(Placed::Exists),
+            Err(Error::Again { done, .. }) => {
+                add(counter, (pages(done) * ps) as u64);
+                Ok(Placed::Again(pages(done)))
+            }
+            // Stopped part-way by another error: what was done counts; the rest is retried
+            // (and reports its error) on its own.
+            Err(Error::Partial { done, .. }) if done >= ps => {
+                add(counter, (pages(done) * ps) as u64);
+                Ok(Placed::Done(pages(done)))
+            }
+            Err(Error::Sys {
+                call: Call::Continue,
+                errno: Errno::EFAULT,
+            }) => Ok(Placed::NoPage),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn copy(&self, ps: usize, dst: usize, src: &[u8]) -> Result<(), Error> {
+        if ps > self.base {
+            self.uffd.hugetlb(ps)?.copy(dst, src, CopyMode::empty())
+        } else {
+            self.uffd.copy(dst, src, CopyMode::empty())
+        }
+    }
+
+    /// `UFFDIO_WAKE` of one page.
+    pub(crate) fn wake(&self, ps: usize, addr: usize) -> Result<(), Error> {
+        if ps > self.base {
+            self.uffd.hugetlb(ps)?.wake(addr, ps)
+        } else {
+            self.uffd.wake(addr, ps)
+        }
+    }
+}

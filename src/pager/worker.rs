@@ -1,0 +1,442 @@
+//! A [`Worker`]: reads events in batches, serves faults (with readahead), fills in the
+//! background between them, and stops cleanly.
+
+use core::time::Duration;
+
+use super::resolve::{cap, Placed, Run, Want};
+use super::stats::add;
+use super::{config::Source, Pager, PagerError};
+use crate::abi::uffd_msg;
+use crate::error::{Call, Error};
+use crate::event::Event;
+use crate::sys::Errno;
+use crate::wait::{wait, Waiting};
+use crate::Uffd;
+
+/// Messages read at once.
+const BATCH: usize = 64;
+/// Faults a worker holds (read, not yet served).
+const QUEUE: usize = 2 * BATCH;
+
+/// Why [`Worker::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// The stop descriptor became readable (or hung up), or [`Pager::stop`] was called.
+    Stopped,
+    /// The target process is gone (`ESRCH`): nothing left to serve.
+    Gone,
+    /// Every page is populated and the policy says to exit then
+    /// ([`Policy::exit_when_populated`](super::Policy::exit_when_populated)). REMOVE'd pages
+    /// may still fault later: [`Pager::unregister`] hands them to the kernel (zeros), or keep
+    /// a worker serving.
+    FullyPopulated,
+}
+
+/// One fault-serving loop over a [`Pager`]; made by [`Pager::worker`]. Run one per thread (or
+/// per process): all share the pager's table, bitmaps and counters.
+pub struct Worker<'w, 'a> {
+    pub(crate) pager: &'w Pager<'a>,
+    pub(crate) scratch: &'w mut [u8],
+    pub(crate) scratch_zero: bool,
+    msgs: [uffd_msg; BATCH],
+    queue: [usize; QUEUE],
+    /// When each queued fault was read (the policy's clock; 0 without one).
+    stamps: [u64; QUEUE],
+    head: usize,
+    len: usize,
+    on_fork: Option<&'w mut (dyn FnMut(Uffd) + 'w)>,
+    error: Option<PagerError>,
+    /// The last read found serving in flight (another worker will read).
+    contended: bool,
+}
+
+impl core::fmt::Debug for Worker<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Worker")
+            .field("scratch", &self.scratch.len())
+            .field("queued", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_esrch(e: &PagerError) -> bool {
+    matches!(e, PagerError::Uffd(e) if e.errno() == Some(Errno::ESRCH))
+}
+
+impl<'w, 'a> Worker<'w, 'a> {
+    pub(crate) fn new(pager: &'w Pager<'a>, scratch: &'w mut [u8]) -> Self {
+        Worker {
+            pager,
+            scratch,
+            scratch_zero: false,
+            msgs: [uffd_msg::zeroed(); BATCH],
+            queue: [0; QUEUE],
+            stamps: [0; QUEUE],
+            head: 0,
+            len: 0,
+            on_fork: None,
+            error: None,
+            contended: false,
+        }
+    }
+
+    /// Where the new userfaultfd of a `UFFD_EVENT_FORK` goes (it serves the child's copy of
+    /// the registered ranges). Called while the worker holds the pager's event gate: keep it
+    /// short (store or send the [`Uffd`]). Without one, it is dropped: closing it leaves the
+    /// child's ranges to the kernel (zero pages).
+    pub fn on_fork(mut self, f: &'w mut (dyn FnMut(Uffd) + 'w)) -> Self {
+        self.on_fork = Some(f);
+        self
+    }
+
+    /// Faults read and not yet served.
+    pub fn queued(&self) -> usize {
+        self.len
+    }
+
+    fn pop(&mut self) -> Option<(usize, u64)> {
+        (self.len > 0).then(|| {
+            let a = (self.queue[self.head], self.stamps[self.head]);
+            self.head = (self.head + 1) % QUEUE;
+            self.len -= 1;
+            a
+        })
+    }
+
+    /// `read(fd, msgs, n * 32)` once (non-blocking), under the gate's exclusive side: faults
+    /// go to the queue, REMOVE/UNMAP/REMAP are applied, FORK goes to the caller. Returns the
+    /// faults queued.
+    pub(crate) fn read_batch(&mut self) -> Result<usize, PagerError> {
+        let p = self.pager;
+        let room = (QUEUE - self.len).min(BATCH);
+        if room == 0 {
+            return Ok(0);
+        }
+        let Worker {
+            msgs,
+            queue,
+            stamps,
+            head,
+            len,
+            on_fork,
+            error,
+            contended,
+            ..
+        } = self;
+        let Some(_x) = p.gate.try_exclusive() else {
+            // Serving is in flight: whoever holds it reads as soon as its section ends.
+            *contended = true;
+            return Ok(0);
+        };
+        let Some(events) = p.uffd.read_events(&mut msgs[..room])? else {
+            return Ok(0);
+        };
+        let now = p.now().unwrap_or(0);
+        let mut got = 0;
+        for ev in events {
+            let r = match ev {
+                Ok(Event::Pagefault { address, .. }) => {
+                    queue[(*head + *len) % QUEUE] = address;
+                    stamps[(*head + *len) % QUEUE] = now;
+                    *len += 1;
+                    got += 1;
+                    Ok(())
+                }
+                Ok(Event::Remove { start, end }) => {
+                    p.apply_remove(start, end);
+                    Ok(())
+                }
+                Ok(Event::Unmap { start, end }) => p.apply_unmap(start, end),
+                Ok(Event::Remap { from, to, len }) => p.apply_remap(from, to, len),
+                Ok(Event::Fork(child)) => {
+                    add(&p.stats.forks, 1);
+                    if let Some(f) = on_fork {
+                        f(child);
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = r {
+                // Serve the batch's faults first (their threads wait), then report.
+                error.get_or_insert(e);
+            }
+        }
+        Ok(got)
+    }
+
+    /// Reads the events pending now (one batch, non-blocking) and serves every fault queued,
+    /// with readahead if the policy has it. Returns the faults served. An error in the batch
+    /// (an event that could not be applied) is returned after its faults are served.
+    ///
+    /// Issues `read`, `UFFDIO_COPY` / `UFFDIO_ZEROPAGE` / `UFFDIO_CONTINUE` and `UFFDIO_WAKE`;
+    /// see the [module](super) for kernel versions.
+    ///
+    /// # References
+    /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
+    pub fn serve_pending(&mut self) -> Result<usize, PagerError> {
+        self.read_batch()?;
+        let mut served = 0;
+        while let Some((a, t)) = self.pop() {
+            if let Err(e) = self.serve_fault(a, t) {
+                // Keep the fault for the next call (its thread still waits).
+                self.head = (self.head + QUEUE - 1) % QUEUE;
+                self.queue[self.head] = a;
+                self.stamps[self.head] = t;
+                self.len += 1;
+                return Err(e);
+            }
+            served += 1;
+        }
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(served),
+        }
+    }
+
+    /// Reads pending events after an `EAGAIN`; if none were there (the event's own thread has
+    /// not finished with it yet), waits briefly so that thread can run.
+    fn drain(&mut self) -> Result<(), PagerError> {
+        add(&self.pager.stats.again, 1);
+        if self.read_batch()? == 0 {
+            let mut w = [Waiting::uffd(self.pager.uffd)];
+            let _ = wait(&mut w, Some(Duration::from_micros(50)));
+        }
+        Ok(())
+    }
+
+    /// Serves one fault: its page, and the readahead window after it.
+    fn serve_fault(&mut self, address: usize, read_at: u64) -> Result<(), PagerError> {
+        let p = self.pager;
+        let t0 = p.now().map(|_| read_at);
+        loop {
+            let held = p.gate.shared();
+            let Some(loc) = p.locate(address) else {
+                return Err(PagerError::NoRegion { address });
+            };
+            let ps = loc.page_size;
+            if p.populated.get(loc.bit) {
+                drop(held);
+                p.wake(ps, loc.addr)?;
+                add(&p.stats.exists, 1);
+                break;
+            }
+            let continues = matches!(p.regions[loc.region].source, Source::Continue);
+            let want = if !continues && p.removed.get(loc.bit) {
+                Want::Zeros
+            } else {
+                Want::Source
+            };
+            let (win, hit) = match want {
+                Want::Zeros => (1, false),
+                Want::Source => p.window(loc.bit, ps),
+            };
+            let to_end = (loc.piece.end() - loc.addr) / ps;
+            let mut n = win
+                .min(to_end)
+                .min(cap(p, loc.region, want, self.scratch.len()));
+            if n > 1 {
+                n = p
+                    .populated
+                    .clear_run_end(loc.bit + 1, loc.bit + n, &p.removed)
+                    - loc.bit;
+            }
+            // The faulting page alone first (its thread wakes as soon as it is there), then
+            // the rest of the window.
+            let run = Run {
+                region: loc.region,
+                addr: loc.addr,
+                index: loc.index,
+                pages: 1,
+            };
+            match p.place(run, want, self.scratch, &mut self.scratch_zero)? {
+                Placed::Done(1) => {
+                    p.mark_populated(loc.bit, 1);
+                    if hit {
+                        add(&p.stats.readahead_hits, 1);
+                    }
+                    if let (Some(t0), Some(t1)) = (t0, p.now()) {
+                        p.latency.record(t1.saturating_sub(t0));
+                    }
+                    if n > 1 {
+                        let rest = Run {
+                            addr: loc.addr + ps,
+                            index: loc.index + 1,
+                            pages: n - 1,
+                            ..run
+                        };
+                        self.ahead(rest, loc.bit + 1, want)?;
+                    }
+                    add(&p.stats.faults, 1);
+                    return Ok(());
+                }
+                Placed::Exists => {
+                    p.mark_populated(loc.bit, 1);
+                    drop(held);
+                    p.wake(ps, loc.addr)?;
+                    add(&p.stats.exists, 1);
+                    break;
+                }
+                Placed::NoPage => {
+                    return Err(Error::Sys {
+                        call: Call::Continue,
+                        errno: Errno::EFAULT,
+                    }
+                    .into())
+                }
+                // EAGAIN with nothing done: an event is pending. Read it, then retry.
+                _ => {
+                    drop(held);
+                    self.drain()?;
+                }
+            }
+        }
+        add(&p.stats.faults, 1);
+        if let (Some(t0), Some(t1)) = (t0, p.now()) {
+            p.latency.record(t1.saturating_sub(t0));
+        }
+        Ok(())
+    }
+
+    /// Readahead: resolves `run` (pages after a fault just served, starting at `bit`) as far
+    /// as it goes, in pieces of at most the fill piece (128 KiB without a fill), each waking
+    /// its waiters (a sequential toucher right behind waits for one piece, not the window). A
+    /// present page or pending events end it early.
+    fn ahead(&mut self, run: Run, bit: usize, want: Want) -> Result<(), PagerError> {
+        let p = self.pager;
+        let ps = p.regions[run.region].page_size;
+        let piece = (p.policy.fill_piece.unwrap_or(super::Policy::FILL_PIECE) / ps).max(1);
+        let mut done = 0;
+        while done < run.pages {
+            let n = piece.min(run.pages - done);
+            let part = Run {
+                addr: run.addr + done * ps,
+                index: run.index + done,
+                pages: n,
+                ..run
+            };
+            match p.place(part, want, self.scratch, &mut self.scratch_zero)? {
+                Placed::Done(k) | Placed::Again(k) => {
+                    p.mark_populated(bit + done, k);
+                    add(&p.stats.readahead_pages, k as u64);
+                    if k < n {
+                        break;
+                    }
+                    done += k;
+                }
+                Placed::Exists | Placed::NoPage => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves until stopped: waits on the userfaultfd (and `stop`, a descriptor that becomes
+    /// readable to stop, e.g. a pipe or eventfd, or `None`), serves faults first, and between
+    /// them fills one piece at a time if the policy has a background fill.
+    ///
+    /// Returns [`Exit::Stopped`] when `stop` is readable or hung up or [`Pager::stop`] was
+    /// called, [`Exit::Gone`] when an operation says the target process is gone (`ESRCH`;
+    /// other workers then return `Gone` too, within the idle time), and
+    /// [`Exit::FullyPopulated`] if the policy asks for it. Issues `ppoll`, `read` and the
+    /// `UFFDIO_*` resolutions.
+    ///
+    /// # References
+    /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html),
+    ///   [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
+    pub fn run(&mut self, stop: Option<i32>) -> Result<Exit, PagerError> {
+        let p = self.pager;
+        let mut filling = p.policy.fill_piece.is_some();
+        loop {
+            if let Some(exit) = self.exit_now() {
+                return Ok(exit);
+            }
+            filling &= !p.is_fully_populated();
+            let timeout = if filling || self.len > 0 {
+                Duration::ZERO
+            } else {
+                p.policy.idle
+            };
+            let mut fds = [Waiting::uffd(p.uffd), Waiting::raw(stop.unwrap_or(-1))];
+            let n = 1 + stop.is_some() as usize;
+            match wait(&mut fds[..n], Some(timeout)) {
+                Ok(_) => {}
+                Err(e) if e.errno() == Some(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if let Some(exit) = self.exit_now() {
+                return Ok(exit);
+            }
+            if n == 2 && fds[1].is_ready() {
+                return Ok(Exit::Stopped);
+            }
+            let u = fds[0];
+            if u.is_error() {
+                return Err(Error::PollError.into());
+            }
+            if u.is_invalid() {
+                return Err(Error::Sys {
+                    call: Call::Poll,
+                    errno: Errno::EBADF,
+                }
+                .into());
+            }
+            if !u.is_readable() {
+                p.gate.clear_wanted();
+            }
+            let step = if u.is_readable() || self.len > 0 {
+                self.serve_pending().map(drop)
+            } else if filling {
+                self.fill_piece().map(drop)
+            } else {
+                Ok(())
+            };
+            if core::mem::take(&mut self.contended) {
+                // Another worker is serving and will read at the end of its section: step
+                // back briefly rather than spin on the readable descriptor.
+                let _ = wait(&mut [], Some(Duration::from_micros(20)));
+            }
+            match step {
+                Ok(()) => {}
+                Err(e) if is_esrch(&e) => {
+                    p.gone.store(true, core::sync::atomic::Ordering::Release);
+                    return Ok(Exit::Gone);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn exit_now(&self) -> Option<Exit> {
+        let p = self.pager;
+        if p.gone.load(core::sync::atomic::Ordering::Acquire) {
+            Some(Exit::Gone)
+        } else if p.policy.exit_when_populated && p.is_fully_populated() {
+            Some(Exit::FullyPopulated)
+        } else if p.is_stopped() {
+            Some(Exit::Stopped)
+        } else {
+            None
+        }
+    }
+}
+
+impl Pager<'_> {
+    /// The readahead window (pages) for a fault at `bit`, and whether it continues a
+    /// sequential run (then the window doubles; otherwise it starts again).
+    pub(crate) fn window(&self, bit: usize, ps: usize) -> (usize, bool) {
+        use core::sync::atomic::Ordering::Relaxed;
+        let Some(ra) = self.policy.readahead else {
+            return (1, false);
+        };
+        let max = (ra.max / ps).max(1);
+        let initial = (ra.initial / ps).clamp(1, max);
+        let next = self.ra_next.load(Relaxed);
+        let win = self.ra_win.load(Relaxed).clamp(initial, max);
+        let hit = bit <= next && bit >= next.saturating_sub(win);
+        let w = if hit { (win * 2).min(max) } else { initial };
+        self.ra_win.store(w, Relaxed);
+        self.ra_next.store(bit + w, Relaxed);
+        (w, hit)
+    }
+}

@@ -1,0 +1,1093 @@
+//! The pager on the host kernel, with threads (`--features std`): every source, policy and
+//! event path, contents verified page by page by the faulting side; a counted stress run of
+//! racing workers and background fill; 2 MiB hugetlb regions (`vm.nr_hugepages` set and
+//! restored). The `no_std` cases that also run in the VMs are in `tests/suite/pager.rs`.
+
+use std::num::NonZeroUsize;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+use nix::sys::mman::{mmap, mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags, ProtFlags};
+use uffd::flags::Features;
+use uffd::pager::{
+    monotonic_ns, ConfigError, Exit, OwnedStorage, Pager, PagerError, Policy, Region, Slot, Source,
+    SourceError, Stop, Storage,
+};
+use uffd::{Errno, Error, Uffd};
+
+extern "C" {
+    fn fork() -> i32;
+    fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
+    fn _exit(code: i32) -> !;
+    fn memfd_create(name: *const std::ffi::c_char, flags: u32) -> i32;
+}
+
+/// One test at a time: the FORK test must not see other tests' forks, the hugetlb test
+/// changes a global setting.
+static ONE: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A userfaultfd for this process, or `None` (and why) where there is none.
+fn open(features: Features) -> Option<Uffd> {
+    match Uffd::builder()
+        .non_blocking(true)
+        .user_mode_only(true)
+        .require(features)
+        .create()
+    {
+        Ok(u) => Some(u),
+        Err(Error::Sys { errno, .. }) if errno == Errno::ENOSYS => {
+            println!("SKIP: userfaultfd: ENOSYS");
+            None
+        }
+        Err(Error::MissingFeatures { missing, .. }) => {
+            println!("SKIP: the kernel lacks {missing:?}");
+            None
+        }
+        Err(e) => panic!("userfaultfd: {e}"),
+    }
+}
+
+/// An anonymous private mapping, unmapped on drop (unless forgotten).
+struct Area {
+    addr: usize,
+    len: usize,
+}
+
+fn anon(len: usize, flags: MapFlags) -> Area {
+    // SAFETY: a fresh mapping, referred to by no Rust value.
+    let p = unsafe {
+        mmap_anonymous(
+            None,
+            NonZeroUsize::new(len).unwrap(),
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE | flags,
+        )
+    }
+    .expect("mmap");
+    Area {
+        addr: p.as_ptr() as usize,
+        len,
+    }
+}
+
+impl Drop for Area {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: test memory only ever accessed through raw pointers.
+            let _ = unsafe { munmap(NonNull::new(self.addr as *mut _).unwrap(), self.len) };
+        }
+    }
+}
+
+/// The expected word at byte `off` of the test source (never zero for a whole page).
+fn word(off: u64) -> u64 {
+    (off | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5a5a
+}
+
+/// A source of `len` bytes whose words are `word(offset)`.
+fn image(len: usize) -> Vec<u8> {
+    (0..len / 8)
+        .flat_map(|i| word(i as u64 * 8).to_ne_bytes())
+        .collect()
+}
+
+/// Reads every word of the page at `addr` (faulting it in) and checks it against
+/// `word(src_off + i)`, or zero.
+fn check_page(addr: usize, page: usize, src_off: Option<u64>) -> Result<(), String> {
+    for i in (0..page).step_by(8) {
+        // SAFETY: `addr..addr+page` is a mapped test page, read through a raw pointer.
+        let got = unsafe { ((addr + i) as *const u64).read_volatile() };
+        let want = src_off.map_or(0, |o| word(o + i as u64));
+        if got != want {
+            return Err(format!(
+                "page {addr:#x} word {i:#x}: {got:#x}, want {want:#x}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A permutation of `0..n` (xorshift, fixed seed).
+fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    let mut x = seed | 1;
+    for i in (1..n).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    v
+}
+
+/// `mincore(2)`: how many pages of the range are resident.
+fn resident(addr: usize, len: usize, page: usize) -> usize {
+    let mut v = vec![0u8; len / page];
+    // SAFETY: mincore writes one byte per page into `v`, which has that many.
+    unsafe {
+        uffd::sys::raw::syscall3(uffd::sys::__NR_mincore, addr, len, v.as_mut_ptr() as usize)
+    }
+    .expect("mincore");
+    v.iter().filter(|&&b| b & 1 != 0).count()
+}
+
+fn madvise_dontneed(addr: usize, len: usize) {
+    // SAFETY: test memory read only through raw pointers.
+    unsafe {
+        nix::sys::mman::madvise(
+            NonNull::new(addr as *mut _).unwrap(),
+            len,
+            nix::sys::mman::MmapAdvise::MADV_DONTNEED,
+        )
+    }
+    .expect("madvise");
+}
+
+fn no_fork(_: Uffd) {}
+
+/// Unregisters every mapping of this process from `u`, so that threads blocked on faults no
+/// worker serves any more get the kernel's own handling: a broken pager then fails a test on
+/// contents instead of hanging it.
+fn release(u: &Uffd) {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    for l in maps.lines() {
+        let Some((range, _)) = l.split_once(' ') else {
+            continue;
+        };
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+            let _ = u.unregister(a, b - a);
+        }
+    }
+}
+
+/// Runs `workers` workers of `pager` while `body` runs, then stops them; returns their exits.
+/// A worker that ends early (an error) releases the faulting threads ([`release`]).
+fn with_workers<R>(pager: &Pager<'_>, workers: usize, body: impl FnOnce() -> R) -> (R, Vec<Exit>) {
+    use std::sync::atomic::{AtomicBool, Ordering::*};
+    let stop = Stop::new().expect("pipe");
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let hs = pager.spawn(s, workers, &stop, &no_fork);
+        let r = std::thread::scope(|w| {
+            w.spawn(|| {
+                while !done.load(Acquire) {
+                    if hs.iter().any(|h| h.is_finished()) {
+                        release(pager.uffd());
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            });
+            let r = body();
+            done.store(true, Release);
+            r
+        });
+        stop.stop();
+        let exits = hs
+            .into_iter()
+            .map(|h| h.join().expect("worker panicked").expect("worker"))
+            .collect();
+        (r, exits)
+    })
+}
+
+#[test]
+fn sources_bytes_zeros_callback_with_offsets() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 64;
+    let (a, b, c) = (
+        anon(n * ps, MapFlags::empty()),
+        anon(n * ps, MapFlags::empty()),
+        anon(n * ps, MapFlags::empty()),
+    );
+    let img = image((n + 5) * ps);
+    let gen = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        for (i, w) in buf.chunks_mut(8).enumerate() {
+            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
+        }
+        Ok(())
+    };
+    let regions = [
+        Region::new(a.addr, a.len, ps, Source::Bytes(&img)).offset(5 * ps as u64),
+        Region::new(b.addr, b.len, ps, Source::Zeros),
+        Region::new(
+            c.addr,
+            c.len,
+            ps,
+            Source::Callback {
+                source: &gen,
+                len: 1 << 30,
+            },
+        )
+        .offset(1 << 20),
+    ];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(
+        &u,
+        &regions,
+        st.storage(),
+        Policy::demand().clock(monotonic_ns),
+    )
+    .expect("pager");
+    // SAFETY: fresh mappings read only through raw pointers, unmapped after the pager is gone.
+    unsafe { pager.register() }.expect("register");
+    let (r, exits) = with_workers(&pager, 1, || -> Result<(), String> {
+        for i in shuffled(n, 7) {
+            check_page(a.addr + i * ps, ps, Some(((5 + i) * ps) as u64))?;
+            check_page(b.addr + i * ps, ps, None)?;
+            check_page(c.addr + i * ps, ps, Some(((1 << 20) + i * ps) as u64))?;
+        }
+        Ok(())
+    });
+    r.unwrap();
+    assert_eq!(exits, [Exit::Stopped]);
+    let k = pager.counters();
+    assert_eq!(k.faults, 3 * n as u64);
+    assert_eq!(k.bytes_copied, 2 * (n * ps) as u64);
+    assert_eq!(k.bytes_zeroed, (n * ps) as u64);
+    assert_eq!((k.exists, k.readahead_pages, k.fill_bytes), (0, 0, 0));
+    assert_eq!(pager.histogram().total(), k.faults);
+    assert!(pager.is_fully_populated());
+}
+
+#[test]
+fn callback_failure_is_reported() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let a = anon(4 * ps, MapFlags::empty());
+    let bad =
+        |off: u64, _: &mut [u8]| -> Result<(), SourceError> { Err(SourceError(off as u32 + 1)) };
+    let regions = [Region::new(
+        a.addr,
+        a.len,
+        ps,
+        Source::Callback {
+            source: &bad,
+            len: a.len as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand().fill(ps)).unwrap();
+    // SAFETY: as above.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; ps];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    assert_eq!(
+        w.fill_piece(),
+        Err(PagerError::Source {
+            region: 0,
+            offset: 0,
+            error: SourceError(1)
+        })
+    );
+    assert_eq!(pager.remaining_pages(), 4);
+}
+
+#[test]
+fn readahead_grows_on_sequential_and_resets_on_random() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 2048;
+    let img = image(n * ps);
+    let max = 64 * ps;
+    for sequential in [true, false] {
+        let a = anon(n * ps, MapFlags::empty());
+        let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+        let mut st = OwnedStorage::new(&regions, 0);
+        let pager =
+            Pager::new(&u, &regions, st.storage(), Policy::demand().readahead(max)).unwrap();
+        // SAFETY: a fresh mapping read only through raw pointers.
+        unsafe { pager.register() }.unwrap();
+        let order: Vec<usize> = if sequential {
+            (0..n).collect()
+        } else {
+            shuffled(n, 3)[..n / 4].to_vec()
+        };
+        let (r, _) = with_workers(&pager, 1, || -> Result<(), String> {
+            for &i in &order {
+                check_page(a.addr + i * ps, ps, Some((i * ps) as u64))?;
+            }
+            Ok(())
+        });
+        r.unwrap();
+        let k = pager.counters();
+        println!("sequential {sequential}: {k:?}");
+        assert_eq!(k.bytes_copied, (k.faults + k.readahead_pages) * ps as u64);
+        if sequential {
+            // Windows 1, 2, 4, .. 64 pages: 6 faults to ramp up, then one per 64 pages.
+            assert!(k.faults <= 6 + (n / 64) as u64 + 1, "{k:?}");
+            assert!(k.readahead_hits >= k.faults - 1, "{k:?}");
+            assert_eq!(k.faults + k.readahead_pages, n as u64);
+        } else {
+            // Random faults reset the window to one page: few extra pages.
+            assert!(k.faults >= order.len() as u64 * 3 / 4, "{k:?}");
+            assert!(k.readahead_hits < k.faults / 4, "{k:?}");
+        }
+    }
+}
+
+#[test]
+fn background_fill_populates_everything_once_and_reports_it() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let len = 64 << 20;
+    let img = image(len);
+    let a = anon(len, MapFlags::empty());
+    let regions = [Region::new(a.addr, len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand()
+        .fill(Policy::FILL_PIECE)
+        .exit_when_populated(true)
+        .clock(monotonic_ns);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let stop = Stop::new().unwrap();
+    let exits: Vec<_> = std::thread::scope(|s| {
+        let hs = pager.spawn(s, 2, &stop, &no_fork);
+        for i in shuffled(len / ps, 11).into_iter().take(200) {
+            check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+        }
+        hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+    });
+    assert_eq!(exits, [Exit::FullyPopulated, Exit::FullyPopulated]);
+    let k = pager.counters();
+    println!("{k:?}");
+    assert!(pager.is_fully_populated());
+    assert_eq!(resident(a.addr, len, ps), len / ps);
+    // Every page placed exactly once: EEXIST races cost a wake, never a second copy.
+    assert_eq!(k.bytes_copied, len as u64);
+    assert!(k.fill_bytes > 0 && k.fill_bytes <= len as u64);
+    assert!(k.fill_pieces >= k.fill_bytes / Policy::FILL_PIECE as u64);
+    assert!(k.populated_at_ns > 0);
+    for i in 0..len / ps {
+        check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+    }
+}
+
+/// A worker thread that only serves faults until `go` (then runs with the policy, fill
+/// included) or until stopped.
+fn serve_then_run<'s>(
+    s: &'s std::thread::Scope<'s, '_>,
+    pager: &'s Pager<'_>,
+    stop: &'s Stop,
+    go: &'s std::sync::atomic::AtomicBool,
+) -> std::thread::ScopedJoinHandle<'s, Result<Exit, PagerError>> {
+    use std::sync::atomic::Ordering::*;
+    s.spawn(move || {
+        let mut scratch = vec![0u8; pager.scratch_len()];
+        let mut w = pager.worker(&mut scratch)?;
+        while !go.load(Acquire) {
+            if pager
+                .uffd()
+                .poll(Some(std::time::Duration::from_millis(5)))?
+            {
+                w.serve_pending()?;
+            }
+        }
+        w.run(Some(stop.as_raw_fd()))
+    })
+}
+
+#[test]
+fn remove_then_fault_gives_zeros_and_fill_leaves_it_alone() {
+    use std::sync::atomic::{AtomicBool, Ordering::*};
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_REMOVE) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 256;
+    let img = image(n * ps);
+    let a = anon(n * ps, MapFlags::empty());
+    let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().fill(16 * ps).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let (stop, go) = (Stop::new().unwrap(), AtomicBool::new(false));
+    let touched = 64..96; // touched, then REMOVE'd
+    let untouched = 160..200; // REMOVE'd before anything populated it
+    let exit = std::thread::scope(|s| {
+        let h = serve_then_run(s, &pager, &stop, &go);
+        for i in touched.clone() {
+            check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+        }
+        // madvise returns once a worker has read the REMOVE event.
+        madvise_dontneed(a.addr + touched.start * ps, touched.len() * ps);
+        madvise_dontneed(a.addr + untouched.start * ps, untouched.len() * ps);
+        go.store(true, Release);
+        h.join().unwrap().unwrap()
+    });
+    assert_eq!(exit, Exit::FullyPopulated);
+    let k = pager.counters();
+    println!("{k:?}");
+    assert_eq!(k.removes, 2);
+    assert_eq!(k.pages_skipped, untouched.len() as u64);
+    // The fill did not bring the REMOVE'd pages back.
+    let gone = touched.len() + untouched.len();
+    assert_eq!(resident(a.addr, a.len, ps), n - gone);
+    assert_eq!(k.bytes_copied, ((n - untouched.len()) * ps) as u64);
+    // Served again by a worker that keeps serving (the policy's workers exit once fully
+    // populated): REMOVE'd pages read as zero, the rest as the image.
+    go.store(false, Release);
+    let r = std::thread::scope(|s| {
+        let h = serve_then_run(s, &pager, &stop, &go);
+        let r = (|| -> Result<(), String> {
+            for i in 0..n {
+                let zero = touched.contains(&i) || untouched.contains(&i);
+                check_page(a.addr + i * ps, ps, (!zero).then_some((i * ps) as u64))?;
+            }
+            Ok(())
+        })();
+        go.store(true, Release);
+        assert_eq!(h.join().unwrap().unwrap(), Exit::FullyPopulated);
+        r
+    });
+    r.unwrap();
+    let k = pager.counters();
+    assert_eq!(k.bytes_zeroed, (gone * ps) as u64);
+    assert_eq!(k.bytes_copied, ((n - untouched.len()) * ps) as u64);
+    // Unregistered, the kernel serves what is left itself.
+    pager.unregister().unwrap();
+    madvise_dontneed(a.addr, 8 * ps);
+    check_page(a.addr, ps, None).unwrap();
+}
+
+#[test]
+fn unmap_splits_the_region_and_the_fill_completes_around_it() {
+    use std::sync::atomic::{AtomicBool, Ordering::*};
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_UNMAP) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 256;
+    let img = image(n * ps);
+    let mut a = anon(n * ps, MapFlags::empty());
+    let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+    // One spare slot for the split.
+    let mut st = OwnedStorage::new(&regions, 1);
+    let policy = Policy::demand().fill(32 * ps).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let (stop, go) = (Stop::new().unwrap(), AtomicBool::new(false));
+    let hole = 100..120;
+    let exit = std::thread::scope(|s| {
+        let h = serve_then_run(s, &pager, &stop, &go);
+        check_page(a.addr + 110 * ps, ps, Some((110 * ps) as u64)).unwrap();
+        // munmap returns once a worker has read the UNMAP event.
+        // SAFETY: test memory nothing refers to.
+        unsafe {
+            munmap(
+                NonNull::new((a.addr + hole.start * ps) as *mut _).unwrap(),
+                hole.len() * ps,
+            )
+        }
+        .unwrap();
+        go.store(true, Release);
+        h.join().unwrap().unwrap()
+    });
+    assert_eq!(exit, Exit::FullyPopulated);
+    let k = pager.counters();
+    println!("{k:?}");
+    assert_eq!(k.unmaps, 1);
+    assert_eq!(k.pages_skipped, hole.len() as u64 - 1);
+    assert_eq!(k.bytes_copied, ((n - hole.len() + 1) * ps) as u64);
+    for i in (0..n).filter(|i| !hole.contains(i)) {
+        check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+    }
+    // The hole is gone: unmap the two pieces separately (unregistered first: with
+    // EVENT_UNMAP, munmap of a registered range waits for a reader).
+    pager.unregister().unwrap();
+    for (s, e) in [(0, hole.start), (hole.end, n)] {
+        // SAFETY: as above.
+        unsafe {
+            munmap(
+                NonNull::new((a.addr + s * ps) as *mut _).unwrap(),
+                (e - s) * ps,
+            )
+        }
+        .unwrap();
+    }
+    a.len = 0;
+}
+
+#[test]
+fn remap_moves_pages_with_their_source_offsets() {
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_REMAP) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 256;
+    let img = image(n * ps);
+    let a = anon(n * ps, MapFlags::empty());
+    let mut dest = anon(64 * ps, MapFlags::empty());
+    let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 2);
+    let pager = Pager::new(
+        &u,
+        &regions,
+        st.storage(),
+        Policy::demand().readahead(8 * ps),
+    )
+    .unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let (r, _) = with_workers(&pager, 2, || -> Result<(), String> {
+        for i in [0, 64, 70] {
+            check_page(a.addr + i * ps, ps, Some((i * ps) as u64))?;
+        }
+        // Pages 64..128 (some present, most missing) move to `dest`; mremap returns once the
+        // REMAP event is read.
+        // SAFETY: test memory nothing refers to; `dest` is our reservation.
+        let to = unsafe {
+            mremap(
+                NonNull::new((a.addr + 64 * ps) as *mut _).unwrap(),
+                64 * ps,
+                64 * ps,
+                MRemapFlags::MREMAP_MAYMOVE | MRemapFlags::MREMAP_FIXED,
+                NonNull::new(dest.addr as *mut _),
+            )
+        }
+        .map_err(|e| format!("mremap: {e}"))?;
+        assert_eq!(to.as_ptr() as usize, dest.addr);
+        for i in shuffled(64, 5) {
+            check_page(dest.addr + i * ps, ps, Some(((64 + i) * ps) as u64))?;
+        }
+        for i in (0..64).chain(128..n) {
+            check_page(a.addr + i * ps, ps, Some((i * ps) as u64))?;
+        }
+        Ok(())
+    });
+    r.unwrap();
+    let k = pager.counters();
+    println!("{k:?}");
+    assert_eq!(k.remaps, 1);
+    assert_eq!(k.bytes_copied, (n * ps) as u64);
+    assert!(pager.is_fully_populated());
+    // `a`'s middle is now unmapped and `dest` holds it: drop unmaps both whole ranges.
+    let _ = &mut dest;
+}
+
+#[test]
+fn minor_mode_continue_on_shmem() {
+    let _g = serial();
+    let Some(u) = open(Features::MINOR_SHMEM) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 128;
+    // SAFETY: a NUL-terminated name; the fd is owned from here on.
+    let fd = unsafe { memfd_create(c"pager-minor".as_ptr(), 1) };
+    assert!(fd >= 0, "memfd_create");
+    // SAFETY: just created, ours alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let file = std::fs::File::from(fd);
+    // The page cache holds the data: written through the file.
+    std::io::Write::write_all(&mut &file, &image(n * ps)).unwrap();
+    // SAFETY: a fresh shared mapping of our memfd, read only through raw pointers.
+    let p = unsafe {
+        mmap(
+            None,
+            NonZeroUsize::new(n * ps).unwrap(),
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+            &file,
+            0,
+        )
+    }
+    .unwrap();
+    let a = Area {
+        addr: p.as_ptr() as usize,
+        len: n * ps,
+    };
+    let regions = [Region::new(a.addr, a.len, ps, Source::Continue)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand()
+        .readahead(16 * ps)
+        .fill(32 * ps)
+        .exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: as above.
+    unsafe { pager.register() }.unwrap();
+    let stop = Stop::new().unwrap();
+    let exits: Vec<_> = std::thread::scope(|s| {
+        let hs = pager.spawn(s, 1, &stop, &no_fork);
+        for i in shuffled(n, 9) {
+            check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+        }
+        hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+    });
+    assert_eq!(exits, [Exit::FullyPopulated]);
+    let k = pager.counters();
+    println!("{k:?}");
+    assert_eq!(k.bytes_continued, (n * ps) as u64);
+    assert_eq!(k.bytes_copied + k.bytes_zeroed, 0);
+    assert_eq!(resident(a.addr, a.len, ps), n);
+}
+
+#[test]
+fn bad_configuration_is_a_typed_error() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let a = anon(4 << 20, MapFlags::empty());
+    let src = vec![0u8; 8 * ps];
+    let mut slots = [const { Slot::new() }; 2];
+    let mut w1 = [const { std::sync::atomic::AtomicU64::new(0) }; 1];
+    let mut w2 = [const { std::sync::atomic::AtomicU64::new(0) }; 1];
+    let mut try_new = |regions: &[Region<'_>]| -> Result<(), ConfigError> {
+        let st = Storage {
+            slots: &mut slots,
+            populated: &mut w1,
+            removed: &mut w2,
+        };
+        Pager::new(&u, regions, st, Policy::demand()).map(drop)
+    };
+    let r = |off: usize, pages: usize| {
+        Region::new(a.addr + off * ps, pages * ps, ps, Source::Bytes(&src))
+    };
+    assert_eq!(
+        try_new(&[r(0, 4), r(3, 2)]),
+        Err(ConfigError::Overlap {
+            first: 0,
+            second: 1
+        })
+    );
+    assert_eq!(
+        try_new(&[r(0, 4).offset(5 * ps as u64)]),
+        Err(ConfigError::SourceTooShort {
+            region: 0,
+            needed: 9 * ps as u64,
+            available: 8 * ps as u64
+        })
+    );
+    let odd = 3 * ps;
+    assert_eq!(
+        try_new(&[Region::new(a.addr, odd, odd, Source::Zeros)]),
+        Err(ConfigError::BadPageSize {
+            region: 0,
+            page_size: odd
+        })
+    );
+    assert_eq!(
+        try_new(&[r(0, 1), r(1, 1), r(2, 1)]),
+        Err(ConfigError::TooFewSlots {
+            needed: 3,
+            available: 2
+        })
+    );
+    let zeros = Region::new(a.addr, 65 * ps, ps, Source::Zeros);
+    assert_eq!(
+        try_new(&[zeros]),
+        Err(ConfigError::BitmapTooSmall {
+            needed: 2,
+            available: 1
+        })
+    );
+    // A 2 MiB page size over anonymous (non-hugetlb) memory: registration says so.
+    let huge = 2 << 20;
+    let base = (a.addr + huge - 1) & !(huge - 1);
+    let regions = [Region::new(base, huge, huge, Source::Zeros)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: part of a fresh mapping read only through raw pointers.
+    let e = unsafe { pager.register() };
+    assert_eq!(
+        e,
+        Err(PagerError::Config(ConfigError::PageSizeMismatch {
+            region: 0,
+            page_size: huge,
+            hugetlb: false
+        }))
+    );
+    // ... and it was unregistered again: registering the range anew works.
+    // SAFETY: as above.
+    unsafe { u.register(base, huge, uffd::flags::RegisterMode::MISSING) }.unwrap();
+    u.unregister(base, huge).unwrap();
+    // A callback region needs a scratch page per worker.
+    let f = |_: u64, _: &mut [u8]| -> Result<(), SourceError> { Ok(()) };
+    let regions = [Region::new(
+        a.addr,
+        ps,
+        ps,
+        Source::Callback {
+            source: &f,
+            len: ps as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    let mut small = [0u8; 16];
+    assert_eq!(
+        pager.worker(&mut small).map(drop),
+        Err(ConfigError::ScratchTooSmall {
+            needed: ps,
+            available: 16
+        })
+    );
+}
+
+/// `check_page` without allocating (for a forked child of this multi-threaded process).
+fn page_ok(addr: usize, page: usize, src_off: Option<u64>) -> bool {
+    (0..page).step_by(8).all(|i| {
+        // SAFETY: as in `check_page`.
+        let got = unsafe { ((addr + i) as *const u64).read_volatile() };
+        got == src_off.map_or(0, |o| word(o + i as u64))
+    })
+}
+
+#[test]
+fn fork_goes_to_the_caller_and_a_gone_target_ends_workers() {
+    use std::sync::atomic::{AtomicBool, Ordering::*};
+    let _g = serial();
+    let u = match Uffd::builder()
+        .non_blocking(true)
+        .user_mode_only(true)
+        .require(Features::EVENT_FORK)
+        .create()
+    {
+        Ok(u) => u,
+        Err(e @ (Error::FeatureNotPermitted { .. } | Error::MissingFeatures { .. })) => {
+            println!("SKIP: EVENT_FORK: {e}");
+            return;
+        }
+        Err(Error::Sys {
+            errno: Errno::ENOSYS,
+            ..
+        }) => return println!("SKIP: ENOSYS"),
+        Err(e) => panic!("{e}"),
+    };
+    let ps = u.page_size();
+    let n = 16;
+    let img = image(n * ps);
+    let a = anon(n * ps, MapFlags::empty());
+    let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers (in the child too).
+    unsafe { pager.register() }.unwrap();
+    let forked: Mutex<Option<Uffd>> = Mutex::new(None);
+    // Runs while the forking thread waits in fork(): no allocation here.
+    let on_fork = |c: Uffd| *forked.lock().unwrap() = Some(c);
+    let stop = Stop::new().unwrap();
+    let (status, child_exit, child_k) = std::thread::scope(|s| {
+        let hs = pager.spawn(s, 1, &stop, &on_fork);
+        for i in 0..4 {
+            check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+        }
+        // SAFETY: the child only reads memory and calls _exit (async-signal-safe).
+        let pid = unsafe { fork() };
+        if pid == 0 {
+            // Pages 0..4 came with the fork; page 10 is missing in the child too: its fault
+            // goes to the child's userfaultfd, served by the parent's second pager.
+            let ok = (0..4).all(|i| page_ok(a.addr + i * ps, ps, Some((i * ps) as u64)))
+                && page_ok(a.addr + 10 * ps, ps, Some((10 * ps) as u64));
+            // SAFETY: ends the child without running anything of the parent's state.
+            unsafe { _exit(if ok { 0 } else { 1 }) }
+        }
+        assert!(pid > 0, "fork");
+        stop.stop();
+        for h in hs {
+            assert_eq!(h.join().unwrap().unwrap(), Exit::Stopped);
+        }
+        let child_u = forked
+            .lock()
+            .unwrap()
+            .take()
+            .expect("no FORK event reached the caller");
+        let mut st2 = OwnedStorage::new(&regions, 0);
+        let child_pager =
+            Pager::new(&child_u, &regions, st2.storage(), Policy::demand().fill(ps)).unwrap();
+        let exited = AtomicBool::new(false);
+        let (status, exit) = std::thread::scope(|s2| {
+            let h = s2.spawn(|| -> Result<Exit, PagerError> {
+                let mut w = child_pager.worker(&mut [])?;
+                while !exited.load(Acquire) {
+                    if child_pager
+                        .uffd()
+                        .poll(Some(std::time::Duration::from_millis(5)))?
+                    {
+                        w.serve_pending()?;
+                    }
+                }
+                // The child is gone: the fill's first COPY says ESRCH.
+                w.run(None)
+            });
+            let mut status = 0;
+            // SAFETY: waits for our own child; writes one int.
+            assert_eq!(unsafe { waitpid(pid, &mut status, 0) }, pid);
+            exited.store(true, Release);
+            (status, h.join().unwrap().unwrap())
+        });
+        (status, exit, child_pager.counters())
+    });
+    assert_eq!(
+        status, 0,
+        "the child saw wrong contents (status {status:#x})"
+    );
+    assert_eq!(pager.counters().forks, 1);
+    assert_eq!(child_exit, Exit::Gone);
+    println!("child's pager: {child_k:?}");
+    assert_eq!(child_k.faults, 1);
+}
+
+#[test]
+fn stress_racing_workers_readahead_fill_and_removes_lose_nothing() {
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_REMOVE) else {
+        return;
+    };
+    let ps = u.page_size();
+    let (rounds, len) = (6, 32 << 20);
+    let n = len / ps;
+    let img = image(len);
+    let removed = 64;
+    let mut total = uffd::pager::Counters::default();
+    for round in 0..rounds {
+        let a = anon(len, MapFlags::empty());
+        let regions = [Region::new(a.addr, len, ps, Source::Bytes(&img))];
+        let mut st = OwnedStorage::new(&regions, 0);
+        let policy = Policy::demand().readahead(64 * ps).fill(16 * ps);
+        let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+        // SAFETY: a fresh mapping read only through raw pointers.
+        unsafe { pager.register() }.unwrap();
+        let (r, _) = with_workers(&pager, 3, || {
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..2)
+                    .map(|t| {
+                        let a = &a;
+                        s.spawn(move || -> Result<(), String> {
+                            let half = t * n / 2;
+                            // One sequential toucher (readahead windows), one random.
+                            let order = if t == 0 {
+                                (0..n / 2).collect()
+                            } else {
+                                shuffled(n / 2, 17 + round)
+                            };
+                            for i in order {
+                                let p = half + i;
+                                check_page(a.addr + p * ps, ps, Some((p * ps) as u64))?;
+                            }
+                            // Give some back and read them again: zeros now.
+                            let r0 = half + 100;
+                            madvise_dontneed(a.addr + r0 * ps, removed * ps);
+                            for p in r0..r0 + removed {
+                                check_page(a.addr + p * ps, ps, None)?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                hs.into_iter().try_for_each(|h| h.join().unwrap())
+            })
+        });
+        r.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let k = pager.counters();
+        assert_eq!(k.bytes_copied, len as u64, "round {round}: {k:?}");
+        assert_eq!(
+            k.bytes_zeroed,
+            (2 * removed * ps) as u64,
+            "round {round}: {k:?}"
+        );
+        assert_eq!(k.removes, 2);
+        assert!(pager.is_fully_populated());
+        total.faults += k.faults;
+        total.exists += k.exists;
+        total.again += k.again;
+        total.fill_bytes += k.fill_bytes;
+        total.readahead_pages += k.readahead_pages;
+    }
+    println!(
+        "stress: {rounds} rounds of {} MiB, 3 workers + fill, 2 touchers: {} faults, {} EEXIST, {} EAGAIN, {} MiB by fill, {} readahead pages; every page verified",
+        len >> 20,
+        total.faults,
+        total.exists,
+        total.again,
+        total.fill_bytes >> 20,
+        total.readahead_pages
+    );
+}
+
+/// `vm.nr_hugepages` raised for a test, restored on drop.
+struct HugePages {
+    old: String,
+}
+
+const NR_HUGEPAGES: &str = "/proc/sys/vm/nr_hugepages";
+
+impl HugePages {
+    /// At least `n` free 2 MiB pages, or why not (skip reasons outside the code under test).
+    fn reserve(n: usize) -> Result<Self, String> {
+        let free = || -> usize {
+            std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let old =
+            std::fs::read_to_string(NR_HUGEPAGES).map_err(|e| format!("{NR_HUGEPAGES}: {e}"))?;
+        let have: usize = old
+            .trim()
+            .parse()
+            .map_err(|_| "nr_hugepages unreadable".to_string())?;
+        let guard = HugePages { old };
+        if free() < n {
+            std::fs::write(NR_HUGEPAGES, format!("{}", have + n))
+                .map_err(|e| format!("cannot set {NR_HUGEPAGES} (needs root): {e}"))?;
+        }
+        if free() < n {
+            return Err(format!(
+                "the kernel found only {} free 2 MiB pages of {n} (fragmented memory)",
+                free()
+            ));
+        }
+        Ok(guard)
+    }
+}
+
+impl Drop for HugePages {
+    fn drop(&mut self) {
+        let _ = std::fs::write(NR_HUGEPAGES, self.old.trim());
+    }
+}
+
+#[test]
+fn hugetlb_2mib_regions_with_base_page_regions() {
+    let _g = serial();
+    let huge = 2 << 20;
+    if !std::path::Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
+        return println!("SKIP: no 2 MiB huge pages on this kernel");
+    }
+    let want = Features::EVENT_REMOVE | Features::MISSING_HUGETLBFS;
+    let Some(u) = open(want) else { return };
+    let ps = u.page_size();
+    let _pool = match HugePages::reserve(8) {
+        Ok(p) => p,
+        Err(why) => return println!("SKIP: {why}"),
+    };
+    let hn = 4;
+    let h = anon(hn * huge, MapFlags::MAP_HUGETLB);
+    let b = anon(64 * ps, MapFlags::empty());
+    let img = image(hn * huge + 64 * ps);
+    let regions = [
+        Region::new(h.addr, h.len, huge, Source::Bytes(&img)),
+        Region::new(b.addr, b.len, ps, Source::Bytes(&img)).offset((hn * huge) as u64),
+    ];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand()
+        .readahead(4 * huge)
+        .fill(Policy::FILL_PIECE);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: fresh mappings read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    assert_eq!(pager.scratch_len(), huge);
+    let (r, _) = with_workers(&pager, 2, || -> Result<(), String> {
+        for i in [2, 0, 3, 1] {
+            check_page(h.addr + i * huge, huge, Some((i * huge) as u64))?;
+        }
+        for i in 0..64 {
+            check_page(b.addr + i * ps, ps, Some((hn * huge + i * ps) as u64))?;
+        }
+        // A huge page given back reads as zeros (copied from a zeroed scratch buffer: there
+        // is no ZEROPAGE for hugetlb).
+        madvise_dontneed(h.addr + huge, huge);
+        check_page(h.addr + huge, huge, None)?;
+        check_page(h.addr + 2 * huge, huge, Some((2 * huge) as u64))?;
+        Ok(())
+    });
+    r.unwrap();
+    let k = pager.counters();
+    println!("{k:?}");
+    assert_eq!(k.bytes_copied, (hn * huge + 64 * ps) as u64);
+    assert_eq!(k.bytes_zeroed, huge as u64);
+    assert_eq!(k.removes, 1);
+
+    // A base-page region over hugetlb memory: registration says it is hugetlb.
+    let m = anon(huge, MapFlags::MAP_HUGETLB);
+    let regions = [Region::new(m.addr, huge, ps, Source::Zeros)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { pager.register() },
+        Err(PagerError::Config(ConfigError::PageSizeMismatch {
+            region: 0,
+            page_size: ps,
+            hugetlb: true
+        }))
+    );
+
+    // MINOR on a hugetlbfs memfd: the data is in its page cache, the answer is CONTINUE.
+    if !u.available_features().contains(Features::MINOR_HUGETLBFS) {
+        return println!("SKIP (minor part): no MINOR_HUGETLBFS");
+    }
+    let u2 = open(Features::MINOR_HUGETLBFS).unwrap();
+    // SAFETY: a NUL-terminated name; MFD_CLOEXEC | MFD_HUGETLB.
+    let fd = unsafe { memfd_create(c"pager-huge".as_ptr(), 1 | 4) };
+    assert!(fd >= 0, "memfd_create(MFD_HUGETLB)");
+    // SAFETY: just created, ours alone.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    file.set_len((2 * huge) as u64).unwrap();
+    let map = |f: &std::fs::File| {
+        // SAFETY: a fresh shared mapping of our memfd, accessed through raw pointers.
+        let p = unsafe {
+            mmap(
+                None,
+                NonZeroUsize::new(2 * huge).unwrap(),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                f,
+                0,
+            )
+        }
+        .unwrap();
+        Area {
+            addr: p.as_ptr() as usize,
+            len: 2 * huge,
+        }
+    };
+    let (writer, reader) = (map(&file), map(&file));
+    let data = image(2 * huge);
+    // SAFETY: the writer mapping is 2 huge pages, not registered, nothing refers to it.
+    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), writer.addr as *mut u8, data.len()) };
+    let regions = [Region::new(reader.addr, reader.len, huge, Source::Continue)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u2, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: as above.
+    unsafe { pager.register() }.unwrap();
+    let (r, _) = with_workers(&pager, 1, || -> Result<(), String> {
+        check_page(reader.addr + huge, huge, Some(huge as u64))?;
+        check_page(reader.addr, huge, Some(0))
+    });
+    r.unwrap();
+    assert_eq!(pager.counters().bytes_continued, (2 * huge) as u64);
+    let _ = file.as_raw_fd();
+}
