@@ -115,11 +115,21 @@ pub const ARCHES: &[Arch] = &[
     },
 ];
 
-/// One kernel to boot: Debian suite and flavour (`linux-image-<flavour>` is the metapackage).
+/// One kernel to boot: Debian suite and flavour (`linux-image-<flavour>` is the metapackage),
+/// and what a run on it must show: the feature mask `UFFDIO_API` offers and the cases that
+/// skip, both recorded from a real `cargo xtask vm-test --arch all` run on the package version
+/// `derived_from` (`vm-test` prints both per row; a new package version fails the row until
+/// they are re-derived from a run on it).
 pub struct Kernel {
     pub arch: &'static str,
     pub suite: &'static str,
     pub flavour: &'static str,
+    /// The `linux-image-*` package version `features` and `skips` were recorded on.
+    pub derived_from: &'static str,
+    /// `uffdio_api.features` the raw handshake of `tests/suite/truth.rs` printed.
+    pub features: u64,
+    /// The cases that skipped (any other skip, or one of these running, fails the row).
+    pub skips: &'static [&'static str],
 }
 
 /// Every kernel `vm-test` boots: the one place suites and flavours are named.
@@ -128,66 +138,105 @@ pub const KERNELS: &[Kernel] = &[
         arch: "x86_64",
         suite: "bookworm",
         flavour: "amd64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "x86_64",
         suite: "bookworm-backports",
         flavour: "amd64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "x86_64",
         suite: "unstable",
         flavour: "amd64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "aarch64",
         suite: "bookworm",
         flavour: "arm64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "aarch64",
         suite: "bookworm-backports",
         flavour: "arm64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "aarch64",
         suite: "unstable",
         flavour: "arm64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "i686",
         suite: "bookworm",
         flavour: "686-pae",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "armv7",
         suite: "bookworm",
         flavour: "armmp",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "riscv64",
         suite: "trixie",
         flavour: "riscv64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "ppc64le",
         suite: "bookworm",
         flavour: "powerpc64le",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "s390x",
         suite: "bookworm",
         flavour: "s390x",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "mips64el",
         suite: "bookworm",
         flavour: "5kc-malta",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
     Kernel {
         arch: "loongarch64",
         suite: "unstable",
         flavour: "loong64",
+        derived_from: "",
+        features: 0,
+        skips: &[],
     },
 ];
 
