@@ -5,7 +5,9 @@
 //! Kernels come through private apt configurations under `target/apt/` (the machine's mirror,
 //! never its sources), resolved through suite + `linux-image-<flavour>` metapackage because
 //! mirrors keep only current versions; the exact package and version are printed with every
-//! result. QEMU's exit status is always 0, so the verdict comes from the console only.
+//! result. QEMU's exit status is always 0, so the verdict comes from the console only: no failed
+//! case or panic, and (`expect.rs`) the feature mask and skipped cases recorded in the kernel's
+//! row of `tables.rs` for the package version they were derived from.
 
 mod boot;
 mod expect;
