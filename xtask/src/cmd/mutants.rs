@@ -3,6 +3,7 @@
 //! body replaced, an operator flipped) is built and the crate's tests run against it; a mutant
 //! the tests do not catch is a behaviour nothing checks.
 //!
+//! `--shard K/N` runs one slice (a full run is ~220 mutants, each a build and the tests).
 //! Prints how many mutants were caught, missed, unviable (did not build) and timed out, the
 //! missed ones by name, and the duration; any missed or timed-out mutant fails the command.
 //! Not part of `ci`: a full run takes far longer than its ten-minute budget.
@@ -23,13 +24,19 @@ pub const FILES: &[&str] = &["src/uffd/**", "src/event.rs", "src/error.rs"];
 pub struct Args {
     /// `--list`: only list the mutants.
     pub list: bool,
+    /// `--shard K/N`: only the K-th of N slices of the mutants (cargo-mutants' `--shard`).
+    pub shard: Option<String>,
 }
 
 pub fn parser() -> impl Parser<Args> {
     let list = long("list")
         .help("only list the mutants (no build, no tests)")
         .switch();
-    construct!(Args { list })
+    let shard = long("shard")
+        .help("only the K-th (from 0) of N slices of the mutants, as cargo-mutants' --shard")
+        .argument::<String>("K/N")
+        .optional();
+    construct!(Args { list, shard })
 }
 
 /// `"key": N` in cargo-mutants' `outcomes.json`.
@@ -51,6 +58,9 @@ pub fn run(a: &Args) -> Result<()> {
     c.args(["mutants", "-p", "uffd"]);
     for f in FILES {
         c.args(["-f", f]);
+    }
+    if let Some(k_n) = &a.shard {
+        c.args(["--shard", k_n]);
     }
     if a.list {
         c.arg("--list");
