@@ -8,7 +8,7 @@
 //! | path | what | imports |
 //! |---|---|---|
 //! | `main.rs` | the command line (with [`bpaf`]) and the dispatch | `cmd` |
-//! | `cmd/` | one module per command: `ci`, `bench`, `stress`, `cross` (`cross-test`), `vm` (`vm-test`), `verify_layout`, `msrv`, `package` | `targets`, `env`, `util` |
+//! | `cmd/` | one module per command: `ci`, `bench`, `stress`, `cross` (`cross-test`), `vm` (`vm-test`), `verify_layout`, `msrv`, `mutants`, `package` | `targets`, `env`, `util` |
 //! | `targets.rs` | the Rust targets (cross compiler, Debian arch, QEMU), the cargo command for one, building `tests/vm-init` | `env`, `util` |
 //! | `env/` | what the machine must have: rustup targets, components and toolchains, Debian packages (host apt, and the private apt for kernels and headers), cross compilers, QEMU. Installed as root; named with the exact command otherwise | `util` |
 //! | `util/` | leaves: running programs, the workspace's paths, the suite's result lines and tables | nothing |
@@ -43,7 +43,7 @@ mod targets;
 mod util;
 
 use bpaf::{construct, Args, OptionParser, ParseFailure, Parser};
-use cmd::{bench, ci, cross, msrv, package, stress, verify_layout, vm};
+use cmd::{bench, ci, cross, msrv, mutants, package, stress, verify_layout, vm};
 use std::process::ExitCode;
 
 /// A command and its options.
@@ -56,6 +56,7 @@ enum Cmd {
     Bench(bench::Args),
     Stress(stress::Args),
     Msrv(msrv::Args),
+    Mutants(mutants::Args),
     Package(package::Args),
 }
 
@@ -85,12 +86,17 @@ fn cli() -> OptionParser<Cmd> {
     let bench = command("bench", bench::ABOUT, bench::parser().map(Cmd::Bench));
     let stress = command("stress", stress::ABOUT, stress::parser().map(Cmd::Stress));
     let msrv = command("msrv", msrv::ABOUT, msrv::parser().map(Cmd::Msrv));
+    let mutants = command(
+        "mutants",
+        mutants::ABOUT,
+        mutants::parser().map(Cmd::Mutants),
+    );
     let package = command(
         "package",
         package::ABOUT,
         package::parser().map(Cmd::Package),
     );
-    construct!([ci, verify, cross, vm, bench, stress, msrv, package])
+    construct!([ci, verify, cross, vm, bench, stress, msrv, mutants, package])
         .to_options()
         .descr("The uffd project's checks and tools. `cargo xtask <COMMAND> --help` for one's options.")
 }
@@ -156,6 +162,7 @@ fn main() -> ExitCode {
         Cmd::Bench(a) => bench::run(a),
         Cmd::Stress(a) => stress::run(a),
         Cmd::Msrv(a) => msrv::run(a),
+        Cmd::Mutants(a) => mutants::run(a),
         Cmd::Package(a) => package::run(a),
     };
     match result {
@@ -190,6 +197,7 @@ mod tests {
             "bench",
             "stress",
             "msrv",
+            "mutants",
             "package",
         ] {
             assert!(

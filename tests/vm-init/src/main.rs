@@ -14,8 +14,10 @@
 //! uffd-suite: end passed=<n> skipped=<n> failed=<n>
 //! ```
 //!
-//! As PID 1 it then powers the machine off with `reboot(2)`; as any other process (run under
-//! qemu-user or on the host by `cargo xtask cross-test`) it exits with status 1 if a case failed.
+//! As PID 1 it first mounts devtmpfs on /dev and proc on /proc (a failed mount is a
+//! `uffd-suite: panic:` line and ends the run), and at the end powers the machine off with
+//! `reboot(2)`; as any other process (run under qemu-user or on the host by `cargo xtask
+//! cross-test`) it exits with status 1 if a case failed.
 //! A panic prints `uffd-suite: panic: ...` and stops the same way.
 
 #![no_std]
@@ -191,12 +193,18 @@ fn finish(status: usize) -> ! {
 }
 
 /// As the VM's init: devtmpfs on /dev (for `/dev/userfaultfd`, whose minor is dynamic) and
-/// procfs on /proc (sysctls), as on any booted system. Failures are printed, not fatal: the
-/// cases that need them then report what they miss.
+/// procfs on /proc (sysctls), as on any booted system. A failed mount fails the boot: it prints
+/// `uffd-suite: panic: mount ...` (which `cargo xtask vm-test` counts as a failure) and powers
+/// off before any case runs, since the cases would otherwise skip or fail for a reason that is
+/// not the kernel's.
 fn mount_filesystems(out: &mut Console) {
     for (fstype, target) in [(c"devtmpfs", c"/dev"), (c"proc", c"/proc")] {
         if let Err(e) = sys::mount(fstype, target, fstype) {
-            let _ = writeln!(out, "uffd-suite: mount {fstype:?} on {target:?}: {e:?}");
+            let _ = writeln!(
+                out,
+                "uffd-suite: panic: mount {fstype:?} on {target:?}: {e:?}"
+            );
+            finish(1);
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod ci;
 pub mod cross;
 pub mod msrv;
+pub mod mutants;
 pub mod package;
 pub mod stress;
 pub mod verify_layout;

@@ -13,10 +13,13 @@ pub const NR_MOUNT: usize = 5160;
 pub const NR_EXIT_GROUP: usize = 5205;
 
 // The kernel enters with $sp at argc and no $gp. n64 PIC code computes its $gp from $t9 ($25) at
-// function entry, so the call goes through $25. `bal` puts the run-time address of the two
-// `.gpdword`s in $ra; the first, minus its link-time value, is the load bias (0 here, -no-pie)
-// that relocates the second, the address of `start_rust`. As musl's crt_arch.h does. GNU ld's
-// default entry on mips is `__start`, hence the second name.
+// function entry, so the call goes through $25. `bal` puts the run-time address of the
+// `.gpdword .` in $ra; that word holds its own address minus `_gp`, so `$ra` minus it is `_gp`
+// at run time, and `start_rust`'s address comes from its GOT entry (`%got_disp`, filled at link
+// time: the binary is a static, non-PIE executable). (A second `.gpdword start_rust` relocated
+// by hand, as musl's crt_arch.h does, linked to the image base here (0x120000000): /init died
+// with SIGSEGV before its first line, on the 6.1 kernel and under qemu-mips64el alike.) GNU
+// ld's default entry on mips is `__start`, hence the second name.
 global_asm!(
     ".set push",
     ".set noreorder",
@@ -28,13 +31,11 @@ global_asm!(
     "bal 1f",
     "move $fp, $0",
     ".gpdword .",
-    ".gpdword {start}",
     "1:",
     "ld $gp, 0($ra)",
     "dsubu $gp, $ra, $gp",
     "move $4, $sp",
-    "ld $25, 8($ra)",
-    "daddu $25, $25, $gp",
+    "ld $25, %got_disp({start})($gp)",
     "and $sp, $sp, -16",
     "jalr $25",
     "move $ra, $0",

@@ -2,8 +2,8 @@
 //! Linux target and run under QEMU user emulation, plus the shared suite as `tests/vm-init`.
 //!
 //! QEMU user has no userfaultfd (ENOSYS on every arch), so there the ABI/ioctl/flag/decoding
-//! tests must pass and every kernel case must report itself skipped with one reason naming
-//! ENOSYS: checked here, case by case, so "unavailable" is a tested path and not a silent pass.
+//! tests must pass and every kernel case must report itself skipped with exactly the reason
+//! `userfaultfd: ENOSYS`: checked here, case by case, so "unavailable" is a tested path and not a silent pass.
 //! i686 and x86_64-musl also run natively on this x86_64 kernel, where the kernel cases run.
 
 mod runs;

@@ -5,9 +5,12 @@
 //! Kernels come through private apt configurations under `target/apt/` (the machine's mirror,
 //! never its sources), resolved through suite + `linux-image-<flavour>` metapackage because
 //! mirrors keep only current versions; the exact package and version are printed with every
-//! result. QEMU's exit status is always 0, so the verdict comes from the console only.
+//! result. QEMU's exit status is always 0, so the verdict comes from the console only: no failed
+//! case or panic, and (`expect.rs`) the feature mask and skipped cases recorded in the kernel's
+//! row of `tables.rs` for the package version they were derived from.
 
 mod boot;
+mod expect;
 mod initramfs;
 mod kernel;
 mod tables;
@@ -154,7 +157,22 @@ pub fn run(a: &Args) -> Result<()> {
                 boot(a, &image.path, &initrd, timeout, &log)
             });
             let row = match res {
-                Ok(b) => {
+                Ok(mut b) => {
+                    // What the row's expectation is re-derived from.
+                    let skipped: Vec<&str> = b
+                        .report
+                        .cases
+                        .iter()
+                        .filter(|(_, o)| matches!(o, report::Outcome::Skip(_)))
+                        .map(|(n, _)| n.as_str())
+                        .collect();
+                    eprintln!(
+                        "{} {} [{version}]: features={} skips={skipped:?}",
+                        a.name,
+                        k.suite,
+                        b.report.features.as_deref().unwrap_or("?")
+                    );
+                    b.problems.extend(expect::problems(k, &version, &b.report));
                     let verdict = if b.problems.is_empty() {
                         "ok".to_string()
                     } else {

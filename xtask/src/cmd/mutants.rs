@@ -1,0 +1,129 @@
+//! `cargo xtask mutants [--list]`: [cargo-mutants](https://mutants.rs) over the handle, the
+//! events and the errors (`src/uffd/`, `src/event.rs`, `src/error.rs`): each mutant (a function
+//! body replaced, an operator flipped) is built and the crate's tests run against it; a mutant
+//! the tests do not catch is a behaviour nothing checks.
+//!
+//! `--shard K/N` runs one slice (a full run is ~220 mutants, each a build and the tests).
+//! Prints how many mutants were caught, missed, unviable (did not build) and timed out, the
+//! missed ones by name, and the duration; any missed or timed-out mutant fails the command.
+//! Not part of `ci`: a full run takes far longer than its ten-minute budget.
+
+use crate::env::tools;
+use crate::util::process::{cargo, target_dir, Result};
+use bpaf::{construct, long, Parser};
+use std::time::Instant;
+
+/// Its line in `cargo xtask --help`.
+pub const ABOUT: &str = "cargo-mutants over src/uffd/, src/event.rs, src/error.rs";
+
+/// The files mutated (globs relative to the workspace root, as `cargo mutants -f` takes them).
+pub const FILES: &[&str] = &["src/uffd/**", "src/event.rs", "src/error.rs"];
+
+/// The options.
+#[derive(Clone, Debug, Default)]
+pub struct Args {
+    /// `--list`: only list the mutants.
+    pub list: bool,
+    /// `--shard K/N`: only the K-th of N slices of the mutants (cargo-mutants' `--shard`).
+    pub shard: Option<String>,
+}
+
+pub fn parser() -> impl Parser<Args> {
+    let list = long("list")
+        .help("only list the mutants (no build, no tests)")
+        .switch();
+    let shard = long("shard")
+        .help("only the K-th (from 0) of N slices of the mutants, as cargo-mutants' --shard")
+        .argument::<String>("K/N")
+        .optional();
+    construct!(Args { list, shard })
+}
+
+/// `"key": N` in cargo-mutants' `outcomes.json`.
+fn count(json: &str, key: &str) -> Option<u64> {
+    let at = json.find(&format!("\"{key}\""))?;
+    let rest = json[at + key.len() + 2..].trim_start().strip_prefix(':')?;
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+pub fn run(a: &Args) -> Result<()> {
+    tools::cargo_install("cargo-mutants", &["cargo", "mutants"])?;
+    let out = target_dir().join("mutants");
+    let mut c = cargo();
+    c.args(["mutants", "-p", "uffd"]);
+    for f in FILES {
+        c.args(["-f", f]);
+    }
+    if let Some(k_n) = &a.shard {
+        c.args(["--shard", k_n]);
+    }
+    if a.list {
+        c.arg("--list");
+        return crate::util::process::run(&mut c);
+    }
+    // One job: the machine has two cores and the tests use userfaultfd themselves.
+    c.args(["-j", "1", "--output"]).arg(&out);
+    let started = Instant::now();
+    // cargo-mutants exits non-zero when a mutant is missed: the counts below say why.
+    let status = {
+        eprintln!("+ {}", crate::util::process::show(&c));
+        c.status().map_err(|e| format!("cargo mutants: {e}"))?
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let dir = out.join("mutants.out");
+    let json = std::fs::read_to_string(dir.join("outcomes.json")).map_err(|e| {
+        format!(
+            "{}: {e} (cargo mutants exited with {status})",
+            dir.display()
+        )
+    })?;
+    let n = |k| count(&json, k).unwrap_or(0);
+    let (total, caught, missed, unviable, timeout) = (
+        n("total_mutants"),
+        n("caught"),
+        n("missed"),
+        n("unviable"),
+        n("timeout"),
+    );
+    println!(
+        "\nmutants: {total} mutants of {}: {caught} caught, {missed} missed, {unviable} \
+         unviable, {timeout} timed out, {:.0} s",
+        FILES.join(" "),
+        secs
+    );
+    if missed > 0 {
+        let list = std::fs::read_to_string(dir.join("missed.txt")).unwrap_or_default();
+        println!("missed:\n{list}");
+    }
+    if missed + timeout > 0 {
+        Err(format!(
+            "{missed} mutants missed, {timeout} timed out (list: {})",
+            dir.display()
+        ))
+    } else if !status.success() {
+        Err(format!("cargo mutants exited with {status}"))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_from_outcomes_json() {
+        let j = r#"{"outcomes": [], "total_mutants": 12, "missed": 2, "caught": 9,
+            "timeout": 0, "unviable": 1, "success": 0}"#;
+        assert_eq!(count(j, "total_mutants"), Some(12));
+        assert_eq!(count(j, "missed"), Some(2));
+        assert_eq!(count(j, "caught"), Some(9));
+        assert_eq!(count(j, "unviable"), Some(1));
+        assert_eq!(count(j, "failure"), None);
+    }
+}
