@@ -35,6 +35,9 @@ pub mod sys;
 mod error;
 pub mod event;
 pub mod pagemap;
+// The pager's shared state (populated bitmaps, counters) is 64-bit atomics: on targets without
+// them (powerpc32, mips32) it is not built.
+#[cfg(target_has_atomic = "64")]
 pub mod pager;
 mod uffd;
 pub mod wait;

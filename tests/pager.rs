@@ -2,6 +2,8 @@
 //! event path, contents verified page by page by the faulting side; a counted stress run of
 //! racing workers and background fill; 2 MiB hugetlb regions (`vm.nr_hugepages` set and
 //! restored). The `no_std` cases that also run in the VMs are in `tests/suite/pager.rs`.
+// The pager needs 64-bit atomics (not on powerpc32).
+#![cfg(target_has_atomic = "64")]
 
 use std::num::NonZeroUsize;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
