@@ -24,3 +24,12 @@ global_asm!(
     "brk #0",
     start = sym crate::start_rust,
 );
+
+/// `getauxval(3)`, for compiler-builtins: on aarch64 its outline atomics (the 64-bit counters of
+/// `uffd::pager` use them) ask the C library once at start-up for `AT_HWCAP` to choose the LSE
+/// instructions. There is no C library here: answer 0 ("no such entry"), so the portable
+/// load-exclusive/store-exclusive sequences are used.
+#[no_mangle]
+pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
+    0
+}
