@@ -212,7 +212,7 @@ impl fmt::Display for PagerError {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl std::error::Error for PagerError {}
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 impl std::error::Error for ConfigError {}

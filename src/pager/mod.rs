@@ -45,7 +45,7 @@ mod fill;
 mod resolve;
 mod state;
 mod stats;
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 mod std_glue;
 mod validate;
 mod worker;
@@ -55,7 +55,7 @@ pub use error::{ConfigError, PagerError};
 pub use fill::Fill;
 pub use state::Slot;
 pub use stats::{Counters, Histogram, BUCKETS};
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", target_os = "linux"))]
 pub use std_glue::{monotonic_ns, OwnedStorage, Stop};
 pub use worker::{Exit, Worker};
 
