@@ -364,3 +364,45 @@ fn exec_helper() {
     assert_eq!(state, expect, "fd {fd} after execve: {link:?}");
     println!("exec_helper: fd {fd} {state}");
 }
+
+/// `as_raw_fd` and `into_raw_fd` of both handles name the userfaultfd itself (cargo-mutants
+/// found that replacing them by 0 went unnoticed): the descriptor's /proc link is the kernel's
+/// `anon_inode:[userfaultfd]`, and giving it up leaves it open under the same number.
+#[test]
+fn raw_fd_accessors_name_the_userfaultfd() {
+    if !raw_has_userfaultfd("raw fd accessors") {
+        return;
+    }
+    let link = |fd: i32| {
+        std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|e| format!("fd {fd}: {e}"))
+    };
+    let b = syscall_builder().user_mode_only(true);
+    let Some(u) = created("Unnegotiated", b.open_unnegotiated()) else {
+        return;
+    };
+    let fd = u.as_raw_fd();
+    assert_eq!(link(fd), "anon_inode:[userfaultfd]");
+    assert_eq!(u.into_raw_fd(), fd);
+    // SAFETY: the fd was given up by the handle above and is owned here alone.
+    let u = unsafe { uffd::Unnegotiated::from_raw_fd(fd, 0) };
+    let Some(u) = created("negotiate", u.negotiate(uffd::flags::Features::empty())) else {
+        return;
+    };
+    assert_eq!(
+        u.as_raw_fd(),
+        fd,
+        "the negotiated handle keeps the descriptor"
+    );
+    assert_eq!(link(fd), "anon_inode:[userfaultfd]");
+    let given = u.into_raw_fd();
+    assert_eq!(given, fd);
+    assert_eq!(
+        link(given),
+        "anon_inode:[userfaultfd]",
+        "into_raw_fd closed it"
+    );
+    // SAFETY: given up above, owned here alone.
+    drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(given) });
+}
