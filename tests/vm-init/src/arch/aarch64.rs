@@ -24,3 +24,12 @@ global_asm!(
     "brk #0",
     start = sym crate::start_rust,
 );
+
+/// `getauxval(type)`: compiler-builtins' outline atomics (the `__aarch64_ldadd*`/`cas*`
+/// helpers that atomic read-modify-writes, e.g. the pager's bitmaps, compile to) ask libc
+/// whether the CPU has LSE atomics at start-up. There is no libc here: 0 ("not known"), so
+/// the helpers use the ARMv8.0 load/store-exclusive sequences, correct on every aarch64 CPU.
+#[no_mangle]
+pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
+    0
+}
