@@ -96,6 +96,20 @@ fn serve_while(
     expect: impl FnOnce(&Counters, Exit) -> Result<(), Msg>,
     body: impl FnOnce() -> R,
 ) -> R {
+    serve(ctx, u, regions, policy, expect, body, false)
+}
+
+/// [`serve_while`], or (`self_exit`) waiting for the handler to end on its own (a policy that
+/// exits once fully populated) before stopping it.
+fn serve(
+    ctx: &Ctx,
+    u: &Uffd,
+    regions: &[Region<'_>],
+    policy: Policy,
+    expect: impl FnOnce(&Counters, Exit) -> Result<(), Msg>,
+    body: impl FnOnce() -> R,
+    self_exit: bool,
+) -> R {
     let (stop_r, stop_w) = ok!(rt::pipe(), "pipe");
     let scratch = ok!(rt::anon(ctx.page_size.max(2 << 20)), "mmap scratch");
     let h = handler(|| {
@@ -125,6 +139,10 @@ fn serve_while(
         r
     })?;
     let r = body();
+    if self_exit && r.is_ok() {
+        let j = join(h);
+        return r.and(j);
+    }
     let _ = rt::write(stop_w.0, b"x".as_ptr() as usize, 1);
     let j = join(h);
     r.and(j)
@@ -258,7 +276,7 @@ pub fn readahead_fill(ctx: &Ctx) -> Outcome {
             }
             Ok(())
         };
-        serve_while(ctx, &u, &regions, policy, expect, || {
+        let body = || {
             // Wait (bounded) until every page is resident, then read them all.
             let mut waited = 0;
             while resident(a.addr, n, ps)? < n {
@@ -270,7 +288,10 @@ pub fn readahead_fill(ctx: &Ctx) -> Outcome {
                 page_is(a.addr + i * ps, ps, Some(i * ps))?;
             }
             Ok(())
-        })
+        };
+        // The handler ends by itself once its own bitmap is full (it finds phase 1's pages
+        // present only when its fill reaches them, possibly after they are all resident).
+        serve(ctx, &u, &regions, policy, expect, body, true)
     })
 }
 
