@@ -143,6 +143,15 @@ pagemap_bad_input
 pagemap_entries_sync_wp
 pagemap_entry_bits
 pagemap_open_denied
+pager_sources
+pager_readahead_fill
+pager_remove_zeros
+pager_unmap_remap
+pager_minor_shmem
+pager_hugetlb
+pager_gone
+pager_bad_config
+pager_two_handlers
 raw_truth_syscall
 raw_truth_device
 }

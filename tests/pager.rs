@@ -289,12 +289,14 @@ fn callback_failure_is_reported() {
     unsafe { pager.register() }.unwrap();
     let mut scratch = vec![0u8; ps];
     let mut w = pager.worker(&mut scratch).unwrap();
+    // The fill starts at the last page.
+    let last = 3 * ps as u64;
     assert_eq!(
         w.fill_piece(),
         Err(PagerError::Source {
             region: 0,
-            offset: 0,
-            error: SourceError(1)
+            offset: last,
+            error: SourceError(last as u32 + 1)
         })
     );
     assert_eq!(pager.remaining_pages(), 4);

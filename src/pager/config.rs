@@ -181,7 +181,8 @@ impl Policy {
         self
     }
     /// Also populate everything not yet present in the background, in pieces of at most
-    /// `piece` bytes (at least one page of the region), between demand faults.
+    /// `piece` bytes (at least one page of the region), between demand faults, from the last
+    /// page down (demand faults and their readahead usually move up from the start).
     pub const fn fill(mut self, piece: usize) -> Self {
         self.fill_piece = Some(piece);
         self

@@ -27,10 +27,13 @@ pub enum Fill {
 const SCAN: usize = 256;
 
 impl Pager<'_> {
-    /// Claims the next piece of pages `[lo, hi)` (bits, all in one region) for the fill; a
-    /// pass over every page starts again while some remain.
+    /// Claims the next piece of pages `[lo, hi)` (bits, all in one region) for the fill, from
+    /// the last page down: demand faults (and their readahead) mostly run upwards from the
+    /// start, so the two meet once instead of racing for the same pages. A pass over every
+    /// page starts again while some remain.
     fn claim(&self, piece: usize) -> Option<(usize, usize, usize)> {
         loop {
+            // `cursor`: pages claimed so far in this pass, counted from the top.
             let c = self.cursor.load(Relaxed);
             if c >= self.pages {
                 if self.is_fully_populated() {
@@ -39,15 +42,16 @@ impl Pager<'_> {
                 let _ = self.cursor.compare_exchange(c, 0, Relaxed, Relaxed);
                 continue;
             }
-            let (region, base) = self.region_of_bit(c)?;
+            let hi = self.pages - c;
+            let (region, base) = self.region_of_bit(hi - 1)?;
             let r = &self.regions[region];
-            let hi = (c + (piece / r.page_size).max(1)).min(base + r.pages());
+            let lo = hi.saturating_sub((piece / r.page_size).max(1)).max(base);
             if self
                 .cursor
-                .compare_exchange_weak(c, hi, Relaxed, Relaxed)
+                .compare_exchange_weak(c, self.pages - lo, Relaxed, Relaxed)
                 .is_ok()
             {
-                return Some((c, hi, region));
+                return Some((lo, hi, region));
             }
         }
     }

@@ -118,7 +118,16 @@ impl Pager<'_> {
     }
     /// `n` more pages need nothing more from their source.
     pub(crate) fn done(&self, n: usize) {
-        if n > 0 && self.remaining.fetch_sub(n, AcqRel) == n {
+        if n == 0 {
+            return;
+        }
+        // Saturating: a page counted twice by a race between a skip and a copy must not wrap
+        // the count (which would never reach "fully populated" again).
+        let before = self
+            .remaining
+            .fetch_update(AcqRel, Acquire, |r| Some(r.saturating_sub(n)))
+            .unwrap_or(0);
+        if before != 0 && before <= n {
             if let Some(c) = self.policy.clock {
                 self.stats
                     .populated_at_ns

@@ -216,12 +216,9 @@ impl<'w, 'a> Worker<'w, 'a> {
                 return Err(PagerError::NoRegion { address });
             };
             let ps = loc.page_size;
-            if p.populated.get(loc.bit) {
-                drop(held);
-                p.wake(ps, loc.addr)?;
-                add(&p.stats.exists, 1);
-                break;
-            }
+            // The fault is the truth: the page is missing now, whatever the bitmap says (it
+            // may have been dropped behind the pager's back, e.g. MADV_DONTNEED without
+            // EVENT_REMOVE). Resolve it; EEXIST (filled meanwhile) is a wake.
             let continues = matches!(p.regions[loc.region].source, Source::Continue);
             let want = if !continues && p.removed.get(loc.bit) {
                 Want::Zeros

@@ -18,6 +18,7 @@ mod gaps;
 mod kinds;
 mod nr;
 mod pagemap;
+mod pager;
 mod races;
 pub mod rt;
 mod surface;
@@ -197,6 +198,15 @@ pub const CASES: &[Case] = case_list![
     "pagemap_entries_sync_wp" => pagemap::entries_sync_wp,
     "pagemap_entry_bits" => pagemap::entry_bits,
     "pagemap_open_denied" => pagemap::open_denied,
+    "pager_sources" => pager::sources,
+    "pager_readahead_fill" => pager::readahead_fill,
+    "pager_remove_zeros" => pager::remove_zeros,
+    "pager_unmap_remap" => pager::unmap_remap,
+    "pager_minor_shmem" => pager::minor_shmem,
+    "pager_hugetlb" => pager::hugetlb,
+    "pager_gone" => pager::gone,
+    "pager_bad_config" => pager::bad_config,
+    "pager_two_handlers" => pager::two_handlers,
     "raw_truth_syscall" => |c| surface::raw_truth(c, Syscall),
     "raw_truth_device" => |c| surface::raw_truth(c, Device),
 ];

@@ -139,10 +139,13 @@ pub fn latency(
     chart
         .configure_mesh()
         .x_desc("latency (µs, bucket lower bound, log scale)")
-        .y_desc("% of faulting touches")
+        .y_desc("% of touches that faulted (took ≥ 2 µs)")
         .draw()
         .map_err(err)?;
     for (k, c) in cs.iter().enumerate() {
+        if matches!(c, Contender::Eager | Contender::Floor) {
+            continue; // no userfaults (eager's slow touches are TLB and scheduling)
+        }
         let mut h = [0u64; B];
         for o in all.iter().flat_map(|p| p[k].iter()) {
             for &(_, ns) in &o.faults {
@@ -164,7 +167,7 @@ pub fn latency(
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(err)?
-            .label(format!("{} ({total} faults)", c.name()))
+            .label(format!("{} ({total} faulting touches, all runs)", c.name()))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });

@@ -4,7 +4,8 @@
 //! - eager: `pread` the whole file into the memory, then let the toucher run;
 //! - the per-page C handler (`c/perpage.c`): poll, read one message, `UFFDIO_COPY` one page;
 //! - the pager with demand faults and readahead (1 MiB windows);
-//! - the pager with readahead and a background fill (128 KiB pieces), one and two workers;
+//! - the pager with a background fill (128 KiB pieces) and fault windows (512 KiB from any
+//!   fault, growing to 1 MiB on sequential ones), one and two workers;
 //! - the floor: `UFFDIO_COPY` of the whole region in 2 MiB pieces, no toucher.
 //!
 //! The toucher reads one word of every page sequentially, of every page in a random order, or
@@ -14,6 +15,7 @@
 //!
 //! ```text
 //! uffd-bench pager [--mib M] [--rounds R] [--pinned] [--charts DIR] [--dir DIR]
+//!                  [--only NAME] [--patterns sequential,random,ws10]
 //! ```
 
 mod chart;
@@ -56,6 +58,10 @@ const CONTENDERS: [Contender; 6] = [
 ];
 
 struct Args {
+    /// Only contenders whose name contains this (for profiling one).
+    only: Option<String>,
+    /// Only these patterns (`sequential,random,ws10`).
+    patterns: Option<String>,
     mib: usize,
     rounds: usize,
     pinned: bool,
@@ -65,6 +71,8 @@ struct Args {
 
 fn parse(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
+        only: None,
+        patterns: None,
         mib: 1024,
         rounds: 5,
         pinned: false,
@@ -85,6 +93,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--pinned" => a.pinned = true,
             "--charts" => a.charts = Some(val("--charts")?.into()),
             "--dir" => a.dir = val("--dir")?.into(),
+            "--only" => a.only = Some(val("--only")?),
+            "--patterns" => a.patterns = Some(val("--patterns")?),
             _ => return Err(format!("unknown argument {x:?}")),
         }
     }
@@ -149,6 +159,12 @@ pub fn main(args: &[String]) -> Result<(), String> {
     );
     let mut all = Vec::new();
     for pattern in [Pattern::Sequential, Pattern::Random, Pattern::WorkingSet] {
+        if a.patterns
+            .as_ref()
+            .is_some_and(|p| !p.split(',').any(|x| x == pattern.slug()))
+        {
+            continue;
+        }
         let order: &[u32] = match pattern {
             Pattern::Sequential => &seq,
             Pattern::Random => &perm,
@@ -169,17 +185,38 @@ pub fn main(args: &[String]) -> Result<(), String> {
                 (0..CONTENDERS.len()).rev().collect()
             };
             for k in seq {
+                if a.only
+                    .as_ref()
+                    .is_some_and(|o| !CONTENDERS[k].name().contains(o.as_str()))
+                {
+                    continue;
+                }
                 run::pretouch_and_free(snap.len(), page)?;
                 let o = run::run(CONTENDERS[k], &work)
                     .map_err(|e| format!("{} {}: {e}", pattern.name(), CONTENDERS[k].name()))?;
                 res[k].push(o);
             }
         }
+        if a.only.is_some() {
+            for (k, r) in res.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
+                let mut t: Vec<f64> = r.iter().map(|o| o.total as f64 / 1e6).collect();
+                println!(
+                    "{} {}: median {:.1} ms",
+                    pattern.name(),
+                    CONTENDERS[k].name(),
+                    median(&mut t)
+                );
+            }
+            continue;
+        }
         report(pattern, &res, n);
         if let Some(dir) = &a.charts {
             chart::populated(dir, mode, pattern, &CONTENDERS, &res, n)?;
         }
         all.push(res);
+    }
+    if a.only.is_some() {
+        return Ok(());
     }
     first_access(&all);
     if let Some(dir) = &a.charts {

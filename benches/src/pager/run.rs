@@ -15,6 +15,8 @@ use uffd::Uffd;
 pub const FAULT_NS: u64 = 2_000;
 /// Readahead window of the pager contenders.
 pub const READAHEAD: usize = 1 << 20;
+/// The first window of a (random) demand fault of the fill contenders.
+pub const FAULT_WINDOW: usize = 512 << 10;
 /// The floor's UFFDIO_COPY piece.
 pub const FLOOR_PIECE: usize = 2 << 20;
 
@@ -308,10 +310,10 @@ fn run_pager(
     };
     let mut policy = Policy::demand().readahead(READAHEAD).clock(now_ns);
     if fill {
-        // Fault windows: even a random fault brings in a fill piece's worth of pages (its own
-        // page first), so a toucher sharing the CPU with the fill faults less often.
+        // Fault windows: even a random fault brings in 512 KiB around it (its own page first,
+        // the rest in fill-sized pieces), so a toucher racing the fill faults less often.
         policy = Policy::demand()
-            .readahead_from(Policy::FILL_PIECE, READAHEAD)
+            .readahead_from(FAULT_WINDOW, READAHEAD)
             .clock(now_ns)
             .fill(Policy::FILL_PIECE)
             .exit_when_populated(true);
