@@ -8,9 +8,12 @@
 //!
 //! Kernel checks skip (printing why) where there is no userfaultfd (qemu-user: ENOSYS).
 
+#[allow(dead_code)]
+mod common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
+use common::{created, raw_has_userfaultfd};
 use core::time::Duration;
 use suite::rt;
 use suite::rt::Map;
@@ -46,36 +49,6 @@ fn open(features: Features) -> Option<Uffd> {
         u.features()
     );
     Some(u)
-}
-
-/// The value of a `create()`/`probe()`, or `None` after a SKIP line if the raw truth
-/// (`suite::truth`, not the crate) fails the same way; any other error fails the test,
-/// naming the disagreement.
-fn created<T>(what: &str, r: Result<T, Error>) -> Option<T> {
-    match r {
-        Ok(v) => Some(v),
-        Err(e) => match suite::util::open_err(e) {
-            suite::Outcome::Skip(m) => {
-                println!("SKIP {what}: {}", m.as_str());
-                None
-            }
-            suite::Outcome::Fail(m) => panic!("FAIL {what}: {}", m.as_str()),
-            suite::Outcome::Pass => unreachable!(),
-        },
-    }
-}
-
-/// Whether the kernel has userfaultfd at all, asked of the kernel directly (a raw
-/// `userfaultfd(2)`, `suite::truth`): only a raw ENOSYS (qemu-user) skips.
-fn raw_has_userfaultfd(what: &str) -> bool {
-    match suite::util::available(suite::util::Via::Syscall) {
-        Ok(()) => true,
-        Err(suite::Outcome::Skip(m)) => {
-            println!("SKIP {what}: {}", m.as_str());
-            false
-        }
-        Err(_) => unreachable!(),
-    }
 }
 
 /// Every operation that takes a range, run with `(start, len)`; `src` is the source of

@@ -10,9 +10,12 @@
 
 #![allow(clippy::result_large_err)]
 
+#[allow(dead_code)]
+mod common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
+use common::{created, raw_has_userfaultfd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use suite::rt::{self, Map};
@@ -88,21 +91,6 @@ fn huge_pages(need: usize) -> Result<HugePages, String> {
     Ok(guard)
 }
 
-/// Whether the kernel has userfaultfd at all (not under qemu-user), printing why not.
-fn have_uffd(test: &str) -> bool {
-    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
-        Err(Errno::ENOSYS) => {
-            println!("SKIP {test}: userfaultfd: ENOSYS");
-            false
-        }
-        Ok(fd) => {
-            drop(rt::Fd(fd));
-            true
-        }
-        Err(_) => true,
-    }
-}
-
 /// What every test needs: userfaultfd, `need` huge pages, and a non-blocking uffd (the
 /// handlers poll with a timeout) with `required` (plus `requested` where offered). `None`
 /// after printing the skip reason.
@@ -112,7 +100,7 @@ fn setup(
     required: Features,
     requested: Features,
 ) -> Option<(HugePages, Uffd)> {
-    if !have_uffd(test) {
+    if !raw_has_userfaultfd(test) {
         return None;
     }
     let pages = match huge_pages(need) {
@@ -122,21 +110,17 @@ fn setup(
             return None;
         }
     };
-    match Builder::new()
-        .open_strategy(OpenStrategy::SyscallOnly)
-        .user_mode_only(true)
-        .non_blocking(true)
-        .require(required)
-        .request(requested)
-        .create()
-    {
-        Ok(u) => Some((pages, u)),
-        Err(e @ Error::MissingFeatures { .. }) => {
-            println!("SKIP {test}: {e}");
-            None
-        }
-        Err(e) => panic!("{test}: open: {e}"),
-    }
+    let u = created(
+        test,
+        Builder::new()
+            .open_strategy(OpenStrategy::SyscallOnly)
+            .user_mode_only(true)
+            .non_blocking(true)
+            .require(required)
+            .request(requested)
+            .create(),
+    )?;
+    Some((pages, u))
 }
 
 /// `len` bytes of private anonymous 2 MiB huge pages.
@@ -509,7 +493,7 @@ fn page_start_rounds_a_fault_address_to_its_huge_page() {
 /// Needs no huge pages.
 #[test]
 fn impossible_page_sizes_are_bad_page_size() {
-    if !have_uffd("impossible_page_sizes_are_bad_page_size") {
+    if !raw_has_userfaultfd("impossible_page_sizes_are_bad_page_size") {
         return;
     }
     let u = Builder::new()

@@ -10,29 +10,18 @@
 
 #![allow(clippy::result_large_err)]
 
+#[allow(dead_code)]
+mod common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
+use common::raw_has_userfaultfd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use suite::rt;
 use suite::util::display_contains;
 use uffd::{Builder, Call, Errno, Error, OpenStrategy};
 
 const NOBODY: u32 = 65534;
-
-fn have_uffd(test: &str) -> bool {
-    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
-        Err(Errno::ENOSYS) => {
-            println!("SKIP {test}: userfaultfd: ENOSYS");
-            false
-        }
-        Ok(fd) => {
-            drop(rt::Fd(fd));
-            true
-        }
-        Err(_) => true,
-    }
-}
 
 fn syscall_then_device() -> Builder {
     Builder::new().open_strategy(OpenStrategy::SyscallThenDevice)
@@ -53,7 +42,7 @@ fn become_nobody() -> Result<(), suite::Msg> {
 
 #[test]
 fn opens_on_the_host() {
-    if !have_uffd("opens_on_the_host") {
+    if !raw_has_userfaultfd("opens_on_the_host") {
         return;
     }
     let u = syscall_then_device().create().expect("SyscallThenDevice");
@@ -71,7 +60,7 @@ fn opens_on_the_host() {
 #[test]
 fn as_nobody_both_refusals_are_named() {
     let test = "as_nobody_both_refusals_are_named";
-    if !have_uffd(test) {
+    if !raw_has_userfaultfd(test) {
         return;
     }
     if rt::getuid_is_root() != Some(true) {
@@ -138,7 +127,7 @@ fn as_nobody_both_refusals_are_named() {
 #[test]
 fn a_refused_syscall_falls_back_to_an_accessible_device() {
     let test = "a_refused_syscall_falls_back_to_an_accessible_device";
-    if !have_uffd(test) {
+    if !raw_has_userfaultfd(test) {
         return;
     }
     if rt::getuid_is_root() != Some(true) {

@@ -13,6 +13,11 @@
 //! Needs `UFFD_FEATURE_WP_ASYNC` and `PAGEMAP_SCAN` (Linux 6.7): without them each test prints
 //! SKIP and why.
 
+#[allow(dead_code)]
+mod common;
+#[allow(unused_macros, unused_imports, dead_code)]
+mod suite;
+
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
@@ -65,17 +70,12 @@ impl Drop for Area {
 
 /// A WP_ASYNC userfaultfd and the pagemap, or `None` after printing SKIP.
 fn setup() -> Option<(Uffd, Pagemap)> {
-    let uffd = match Uffd::builder()
-        .user_mode_only(true)
-        .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
-        .create()
-    {
-        Ok(u) => u,
-        Err(e) => {
-            println!("SKIP: userfaultfd with WP_ASYNC: {e}");
-            return None;
-        }
-    };
+    let uffd = common::create(
+        "userfaultfd with WP_ASYNC",
+        Uffd::builder()
+            .user_mode_only(true)
+            .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC),
+    )?;
     let pm = Pagemap::open_self().expect("open /proc/self/pagemap");
     Some((uffd, pm))
 }

@@ -5,9 +5,12 @@
 //! must tell apart (printed: run with `--nocapture`). The `core`-only cases, run in the VMs
 //! too, are `received_fd_*` in `tests/suite`.
 
+#[allow(dead_code)]
+mod common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
+use common::raw_has_userfaultfd;
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
     SockFlag, SockType,
@@ -21,20 +24,6 @@ use uffd::{Builder, Call, Errno, Error, Event, OpenStrategy, Uffd};
 
 /// The tests compare fd numbers: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn have_uffd(test: &str) -> bool {
-    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
-        Err(Errno::ENOSYS) => {
-            println!("SKIP {test}: userfaultfd: ENOSYS");
-            false
-        }
-        Ok(fd) => {
-            drop(rt::Fd(fd));
-            true
-        }
-        Err(_) => true,
-    }
-}
 
 fn builder() -> Builder {
     // User-mode faults only: all these tests need, and what needs no privilege.
@@ -95,7 +84,7 @@ fn api_line(fd: i32) -> String {
 fn passed_and_dup_fds_keep_their_features_and_thread_ids() {
     let test = "passed_and_dup_fds_keep_their_features_and_thread_ids";
     let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if !have_uffd(test) {
+    if !raw_has_userfaultfd(test) {
         return;
     }
     let u = match builder()
@@ -181,7 +170,7 @@ fn passed_and_dup_fds_keep_their_features_and_thread_ids() {
 fn fdinfo_states() {
     let test = "fdinfo_states";
     let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if !have_uffd(test) {
+    if !raw_has_userfaultfd(test) {
         return;
     }
     let b = builder();

@@ -14,9 +14,12 @@
 #![cfg(target_has_atomic = "64")]
 #![allow(clippy::result_large_err)]
 
+#[allow(dead_code)]
+mod common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
+use common::{created, raw_has_userfaultfd};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use std::time::{Duration, Instant};
 use suite::rt;
@@ -216,36 +219,6 @@ fn verify(dst: usize, npages: usize, ps: usize, expected: &[AtomicU64], t: &mut 
             t.corrupted += 1;
             eprintln!("page {page}: pattern corrupted");
         }
-    }
-}
-
-/// The value of a `create()`/`probe()`, or `None` after a SKIP line if the raw truth
-/// (`suite::truth`, not the crate) fails the same way; any other error fails the test,
-/// naming the disagreement.
-fn created<T>(what: &str, r: Result<T, Error>) -> Option<T> {
-    match r {
-        Ok(v) => Some(v),
-        Err(e) => match suite::util::open_err(e) {
-            suite::Outcome::Skip(m) => {
-                println!("SKIP {what}: {}", m.as_str());
-                None
-            }
-            suite::Outcome::Fail(m) => panic!("FAIL {what}: {}", m.as_str()),
-            suite::Outcome::Pass => unreachable!(),
-        },
-    }
-}
-
-/// Whether the kernel has userfaultfd at all, asked of the kernel directly (a raw
-/// `userfaultfd(2)`, `suite::truth`): only a raw ENOSYS (qemu-user) skips.
-fn raw_has_userfaultfd(what: &str) -> bool {
-    match suite::util::available(suite::util::Via::Syscall) {
-        Ok(()) => true,
-        Err(suite::Outcome::Skip(m)) => {
-            println!("SKIP {what}: {}", m.as_str());
-            false
-        }
-        Err(_) => unreachable!(),
     }
 }
 

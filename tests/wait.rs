@@ -3,6 +3,8 @@
 //! thread wakes a `wait` without a timeout, a closed fd number is `is_invalid`. The
 //! `core`-only case, run in the VMs too, is `wait_stop_fd_syscall` in `tests/suite`.
 
+#[allow(dead_code)]
+mod common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
@@ -10,30 +12,20 @@ use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use suite::rt;
 use uffd::wait::{wait, Waiting};
-use uffd::{Builder, Errno, OpenStrategy, Uffd};
+use uffd::{Builder, OpenStrategy, Uffd};
 
 /// One test at a time: one of them closes an fd and polls its number.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A non-blocking userfaultfd, or `None` (printing why) where there is none.
 fn open(test: &str) -> Option<Uffd> {
-    match uffd::sys::userfaultfd(uffd::sys::O_CLOEXEC | uffd::abi::UFFD_USER_MODE_ONLY) {
-        Err(Errno::ENOSYS) => {
-            println!("SKIP {test}: userfaultfd: ENOSYS");
-            return None;
-        }
-        Ok(fd) => drop(rt::Fd(fd)),
-        Err(_) => {}
-    }
-    Some(
+    common::create(
+        test,
         Builder::new()
             .open_strategy(OpenStrategy::SyscallOnly)
             .user_mode_only(true)
-            .non_blocking(true)
-            .create()
-            .expect("open"),
+            .non_blocking(true),
     )
 }
 

@@ -642,7 +642,8 @@ pub fn gone(ctx: &Ctx) -> Outcome {
                 core::mem::forget(h); // never joined: this process dies first
                 drop(u);
                 let got = a.read(3 * ps + 8);
-                let want = word((3 * ps + 8) as u64) as u8;
+                // The first byte in memory of that word (its high byte on big-endian s390x).
+                let want = word((3 * ps + 8) as u64).to_ne_bytes()[0];
                 if got != want {
                     return Err(msg!("target: {got:#x}, want {want:#x}"));
                 }

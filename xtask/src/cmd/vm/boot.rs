@@ -25,7 +25,9 @@ pub fn boot(a: &Arch, kernel: &Path, initrd: &Path, timeout: Duration, log: &Pat
     if !a.console.is_empty() {
         append.push_str(&format!("console={} ", a.console));
     }
-    append.push_str("panic=-1 quiet");
+    // A few default-size huge pages reserved at boot (before memory fragments), so the suite's
+    // hugetlb cases run: the kernel ignores the option where it has no hugetlbfs.
+    append.push_str("panic=-1 quiet hugepages=4");
     if !a.append.is_empty() {
         append.push(' ');
         append.push_str(a.append);

@@ -261,6 +261,7 @@ pub const KERNELS: &[Kernel] = &[
             "pagemap_scan_epochs",
             "pagemap_scan_resume",
             "pagemap_entries_sync_wp",
+            "pager_minor_shmem",
         ],
     },
     Kernel {
@@ -301,6 +302,8 @@ pub const KERNELS: &[Kernel] = &[
             "pagemap_scan_epochs",
             "pagemap_scan_resume",
             "pagemap_entries_sync_wp",
+            "pager_hugetlb",
+            "pager_minor_shmem",
         ],
     },
     Kernel {
@@ -369,6 +372,7 @@ pub const KERNELS: &[Kernel] = &[
             "pagemap_scan_epochs",
             "pagemap_scan_resume",
             "pagemap_entries_sync_wp",
+            "pager_minor_shmem",
         ],
     },
     Kernel {
@@ -409,6 +413,8 @@ pub const KERNELS: &[Kernel] = &[
             "pagemap_scan_epochs",
             "pagemap_scan_resume",
             "pagemap_entries_sync_wp",
+            "pager_hugetlb",
+            "pager_minor_shmem",
         ],
     },
     Kernel {
@@ -449,6 +455,7 @@ pub const KERNELS: &[Kernel] = &[
             "pagemap_scan_epochs",
             "pagemap_scan_resume",
             "pagemap_entries_sync_wp",
+            "pager_minor_shmem",
         ],
     },
     Kernel {
@@ -479,6 +486,7 @@ pub const KERNELS: &[Kernel] = &[
             "pagemap_scan_epochs",
             "pagemap_scan_resume",
             "pagemap_entries_sync_wp",
+            "pager_hugetlb",
         ],
     },
 ];

@@ -1,0 +1,45 @@
+//! What the std integration tests share on top of `suite`: a skip only where the kernel,
+//! asked directly (`suite::truth`, raw system calls that do not go through the crate), agrees.
+//! Included as `mod common;` next to `mod suite;`.
+
+use crate::suite;
+use uffd::Error;
+
+/// The value of a `create()`/`probe()`, or `None` after a SKIP line if the raw truth fails the
+/// same way (same call, same errno; missing features only if the raw `UFFDIO_API` lacks them
+/// too); any other error fails the test, naming the disagreement.
+pub fn created<T>(what: &str, r: Result<T, Error>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => match suite::util::open_err(e) {
+            suite::Outcome::Skip(m) => {
+                println!("SKIP {what}: {}", m.as_str());
+                None
+            }
+            suite::Outcome::Fail(m) => panic!("FAIL {what}: {}", m.as_str()),
+            suite::Outcome::Pass => unreachable!("open_err never passes"),
+        },
+    }
+}
+
+/// Whether the kernel has userfaultfd at all, asked of the kernel directly (a raw
+/// `userfaultfd(2)`): only a raw ENOSYS (qemu-user) skips, printing why.
+pub fn raw_has_userfaultfd(what: &str) -> bool {
+    match suite::util::available(suite::util::Via::Syscall) {
+        Ok(()) => true,
+        Err(suite::Outcome::Skip(m)) => {
+            println!("SKIP {what}: {}", m.as_str());
+            false
+        }
+        Err(suite::Outcome::Fail(m)) => panic!("FAIL {what}: {}", m.as_str()),
+        Err(suite::Outcome::Pass) => unreachable!("available never passes as an error"),
+    }
+}
+
+/// `create()` of `b` where the raw truth says there is a userfaultfd, through [`created`].
+pub fn create(what: &str, b: uffd::Builder) -> Option<uffd::Uffd> {
+    if !raw_has_userfaultfd(what) {
+        return None;
+    }
+    created(what, b.create())
+}
