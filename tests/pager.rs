@@ -7,7 +7,7 @@
 
 #[allow(dead_code)]
 mod common;
-#[allow(unused_macros, unused_imports, dead_code)]
+#[allow(unused_macros, unused_imports)]
 mod suite;
 
 use std::num::NonZeroUsize;
