@@ -360,21 +360,53 @@ pub(crate) fn progress(
 
 #[cold]
 fn stopped(call: Call, ioctl_errno: Errno, field: i64, len: usize) -> Error {
-    let (done, errno) = if field > 0 {
+    let (done, errno) = match field {
         // Some bytes done; the ioctl's errno (EAGAIN) says it stopped.
-        (
+        1.. => (
             core::cmp::min(field as u64, len as u64) as usize,
             ioctl_errno,
-        )
-    } else if (-4095..0).contains(&field) {
-        (0, Errno::from_raw(-field as i32))
-    } else {
-        (0, ioctl_errno)
+        ),
+        // Nothing done; the field holds the reason.
+        -4095..=-1 => (0, Errno::from_raw(-field as i32)),
+        // Left as it was (0, or not an errno): the ioctl's errno is all there is.
+        _ => (0, ioctl_errno),
     };
     match (errno, done) {
         (Errno::EAGAIN, done) => Error::Again { call, done },
         (Errno::EEXIST, 0) => Error::Exists { call },
         (errno, 0) => Error::Sys { call, errno },
         (errno, done) => Error::Partial { call, done, errno },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::{Call, Error};
+    use crate::sys::Errno;
+    use std::format;
+
+    /// The user-mode-only remedy is offered exactly when it was not already tried.
+    #[test]
+    fn permission_denied_offers_user_mode_only_when_not_asked() {
+        let denied = |user_mode_only| {
+            format!(
+                "{}",
+                Error::PermissionDenied {
+                    call: Call::Userfaultfd,
+                    errno: Errno::EPERM,
+                    user_mode_only,
+                    device: Some(Errno::EACCES),
+                }
+            )
+        };
+        let (plain, umo) = (denied(false), denied(true));
+        let remedy = "Builder::user_mode_only(true)";
+        assert!(plain.contains(remedy), "{plain}");
+        assert!(!umo.contains(remedy), "{umo}");
+        for m in [&plain, &umo] {
+            assert!(m.contains("/dev/userfaultfd: EACCES"), "{m}");
+            assert!(m.contains("OpenStrategy::DeviceThenSyscall"), "{m}");
+        }
     }
 }

@@ -148,7 +148,7 @@ pub fn batched_read(ctx: &Ctx, via: Via) -> Outcome {
         while total < BATCH {
             let mut buf = [uffd::abi::uffd_msg::zeroed(); 2 * BATCH];
             let ev = ok!(u.read_events(&mut buf), "read");
-            if let Some(ev) = ev {
+            if let Some(mut ev) = ev {
                 check!(
                     ev.len() + total <= BATCH,
                     "{} messages, want {BATCH}",
@@ -156,7 +156,9 @@ pub fn batched_read(ctx: &Ctx, via: Via) -> Outcome {
                 );
                 batches[reads] = ev.len();
                 reads += 1;
-                for e in ev {
+                // What `Events` says it holds, against the messages it then yields.
+                let (hint, was_empty, before) = (ev.size_hint(), ev.is_empty(), total);
+                for e in ev.by_ref() {
                     let e = ok!(e, "decode");
                     let Event::Pagefault {
                         address,
@@ -187,6 +189,17 @@ pub fn batched_read(ctx: &Ctx, via: Via) -> Outcome {
                     faults[total] = address;
                     total += 1;
                 }
+                let k = total - before;
+                check!(
+                    hint == (k, Some(k)) && was_empty == (k == 0),
+                    "Events said size_hint {hint:?}, is_empty {was_empty}; it yielded {k}"
+                );
+                check!(
+                    ev.is_empty() && ev.size_hint() == (0, Some(0)),
+                    "Events after the last message: is_empty {}, size_hint {:?}",
+                    ev.is_empty(),
+                    ev.size_hint()
+                );
                 if total == BATCH {
                     break;
                 }

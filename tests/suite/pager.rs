@@ -111,7 +111,12 @@ fn serve(
     self_exit: bool,
 ) -> R {
     let (stop_r, stop_w) = ok!(rt::pipe(), "pipe");
-    let scratch = ok!(rt::anon(ctx.page_size.max(2 << 20)), "mmap scratch");
+    // Room for a window of base pages, and for a zero huge page of the largest region.
+    let largest = regions.iter().map(|g| g.page_size()).max().unwrap_or(0);
+    let scratch = ok!(
+        rt::anon(ctx.page_size.max(2 << 20).max(largest)),
+        "mmap scratch"
+    );
     let h = handler(|| {
         let mut slots = [const { Slot::new() }; 4];
         let mut pop = [const { AtomicU64::new(0) }; WORDS];
@@ -528,11 +533,6 @@ pub fn hugetlb(ctx: &Ctx) -> Outcome {
             )));
         };
         let hs = kb * 1024;
-        if hs > 2 << 20 {
-            return Err(Outcome::Skip(msg!(
-                "default huge page of {kb} kB: larger than this case's 2 MiB scratch"
-            )));
-        }
         let _pool = Pool::reserve(2)?;
         let h = ok!(
             rt::mmap(

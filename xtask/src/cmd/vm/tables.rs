@@ -486,7 +486,6 @@ pub const KERNELS: &[Kernel] = &[
             "pagemap_scan_epochs",
             "pagemap_scan_resume",
             "pagemap_entries_sync_wp",
-            "pager_hugetlb",
         ],
     },
 ];
