@@ -255,3 +255,46 @@ fn fdinfo_states() {
         })
     );
 }
+
+extern "C" {
+    fn dup2(old: i32, new: i32) -> i32;
+}
+
+#[allow(clippy::result_large_err)]
+/// A userfaultfd received as descriptor 0 (a handler started with it as its standard input) is
+/// adopted like any other number. Checked in a forked child, whose descriptor 0 is replaced.
+#[test]
+fn descriptor_zero_is_adopted() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !raw_has_userfaultfd("descriptor 0") {
+        return;
+    }
+    let Some(u) = common::created(
+        "descriptor 0",
+        builder().request(Features::THREAD_ID).create(),
+    ) else {
+        return;
+    };
+    let (want, fd) = (u.features(), u.as_raw_fd());
+    let mut child = rt::spawn(|| {
+        // SAFETY: this child has one thread; its descriptor 0 becomes a duplicate of the
+        // negotiated userfaultfd.
+        if unsafe { dup2(fd, 0) } != 0 {
+            return Err(crate::msg!("dup2 onto 0 failed"));
+        }
+        // SAFETY: descriptor 0 is this child's own duplicate of a negotiated userfaultfd,
+        // registered nowhere.
+        let got = unsafe { Uffd::from_received_fd(0) }.map_err(|e| crate::msg!("{e}"))?;
+        if (got.as_raw_fd(), got.features()) != (0, want) {
+            return Err(crate::msg!(
+                "adopted fd {} with {:?}, want 0 with {want:?}",
+                got.as_raw_fd(),
+                got.features()
+            ));
+        }
+        Ok(())
+    })
+    .expect("fork");
+    let st = child.wait().expect("wait");
+    assert_eq!(st, rt::Status::Exited(0), "{}", child.message().as_str());
+}

@@ -79,14 +79,13 @@ impl Uffd {
 
 /// Reads `/proc/self/fdinfo/<fd>` and parses its `API:` line (`None` if it has none).
 fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
-    if fd < 0 {
+    let Ok(mut n) = u32::try_from(fd) else {
         return Err(Error::sys(Call::FdInfo, Errno::EBADF));
-    }
+    };
     let mut path = [0u8; 40];
     let prefix = b"/proc/self/fdinfo/";
     path[..prefix.len()].copy_from_slice(prefix);
     let mut digits = [0u8; 10];
-    let mut n = fd as u32;
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -107,25 +106,18 @@ fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
         Err(Errno::ENOENT) => return Err(err(Errno::EBADF)),
         Err(e) => return Err(err(e)),
     };
+    // One read: fdinfo is a seq_file whose one record (pos, flags, mnt_id, ino, API: about
+    // 100 bytes) comes whole in the first read of a buffer this size.
     let mut buf = [0u8; 512];
-    let mut len = 0;
     let r = loop {
-        match sys::read(info, &mut buf[len..]) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                len += n;
-                if len == buf.len() {
-                    break Ok(());
-                }
-            }
+        match sys::read(info, &mut buf) {
             Err(Errno::EINTR) => continue,
-            Err(e) => break Err(err(e)),
+            r => break r.map_err(err),
         }
     };
     // SAFETY: `info` was opened above and is not used afterwards.
     let _ = unsafe { sys::close(info) };
-    r?;
-    Ok(parse_api_line(&buf[..len]))
+    Ok(parse_api_line(&buf[..r?]))
 }
 
 /// `API:\t<hex>:<hex>:<hex>` of an fdinfo text.
