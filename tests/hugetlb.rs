@@ -436,6 +436,13 @@ fn page_start_rounds_a_fault_address_to_its_huge_page() {
             return;
         };
         if exact && !u.features().contains(Features::EXACT_ADDRESS) {
+            // Only if the kernel, asked directly, lacks it too.
+            let raw = suite::truth::offered().expect("raw UFFDIO_API");
+            assert_eq!(
+                raw & Features::EXACT_ADDRESS.bits(),
+                0,
+                "EXACT_ADDRESS not granted, but the raw UFFDIO_API offers {raw:#x}"
+            );
             println!("SKIP {test} (EXACT_ADDRESS): not offered");
             return;
         }

@@ -87,16 +87,14 @@ fn passed_and_dup_fds_keep_their_features_and_thread_ids() {
     if !raw_has_userfaultfd(test) {
         return;
     }
-    let u = match builder()
-        .require(Features::THREAD_ID)
-        .request(Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
-        .create()
-    {
-        Ok(u) => u,
-        Err(e) => {
-            println!("SKIP {test}: {e}");
-            return;
-        }
+    let Some(u) = common::created(
+        test,
+        builder()
+            .require(Features::THREAD_ID)
+            .request(Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
+            .create(),
+    ) else {
+        return;
     };
     let (features, ioctls) = (u.features(), u.ioctls());
     let ps = u.page_size();

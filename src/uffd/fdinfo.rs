@@ -132,7 +132,7 @@ fn parse_api_line(text: &[u8]) -> Option<(u64, u64, u64)> {
         }
         f.iter().try_fold(0u64, |acc, &c| {
             let v = (c as char).to_digit(16)?;
-            Some(acc << 4 | v as u64)
+            Some((acc << 4) + v as u64)
         })
     });
     let api = fields.next()??;
@@ -157,5 +157,13 @@ mod tests {
         assert_eq!(parse_api_line(b"pos:\t0\nflags:\t02\n"), None);
         assert_eq!(parse_api_line(b"API:\tzz:1:2\n"), None);
         assert_eq!(parse_api_line(b"API:\taa:1\n"), None);
+        // An empty field, or more hex digits than a u64 holds, is no value (not 0, not the
+        // low 64 bits).
+        assert_eq!(parse_api_line(b"API:\taa::1\n"), None);
+        assert_eq!(parse_api_line(b"API:\taa:10000000000000000:1\n"), None);
+        assert_eq!(
+            parse_api_line(b"API:\taa:ffffffffffffffff:1\n"),
+            Some((0xaa, u64::MAX, 1))
+        );
     }
 }
