@@ -944,11 +944,15 @@ const NR_HUGEPAGES: &str = "/proc/sys/vm/nr_hugepages";
 impl HugePages {
     /// At least `n` free 2 MiB pages, or why not (skip reasons outside the code under test).
     fn reserve(n: usize) -> Result<Self, String> {
+        // Free and not reserved by another process's mapping (a concurrent test run).
         let free = || -> usize {
-            std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0)
+            let num = |f: &str| -> usize {
+                std::fs::read_to_string(format!("/sys/kernel/mm/hugepages/hugepages-2048kB/{f}"))
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            num("free_hugepages").saturating_sub(num("resv_hugepages"))
         };
         let old =
             std::fs::read_to_string(NR_HUGEPAGES).map_err(|e| format!("{NR_HUGEPAGES}: {e}"))?;

@@ -473,6 +473,12 @@ fn meminfo(key: &str) -> Option<usize> {
 
 const NR_HUGEPAGES: &core::ffi::CStr = c"/proc/sys/vm/nr_hugepages";
 
+/// Free huge pages not reserved by another process's mapping (a concurrent test run).
+fn unreserved() -> usize {
+    let free = meminfo("HugePages_Free:").unwrap_or(0);
+    free.saturating_sub(meminfo("HugePages_Rsvd:").unwrap_or(0))
+}
+
 /// `vm.nr_hugepages` raised for the case (as root), restored on drop.
 struct Pool {
     old: usize,
@@ -490,11 +496,11 @@ impl Pool {
             .and_then(|s| s.trim().parse().ok())
             .ok_or_else(|| fail(msg!("nr_hugepages unreadable")))?;
         let pool = Pool { old };
-        if meminfo("HugePages_Free:").unwrap_or(0) < want {
+        if unreserved() < want {
             pool.set(old + want)
                 .map_err(|e| Outcome::Skip(msg!("cannot raise nr_hugepages: {e:?}")))?;
         }
-        let free = meminfo("HugePages_Free:").unwrap_or(0);
+        let free = unreserved();
         if free < want {
             return Err(Outcome::Skip(msg!(
                 "only {free} free huge pages of {want} (memory)"
