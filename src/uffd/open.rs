@@ -242,7 +242,7 @@ impl Builder {
         match fd.api(UFFD_API, all.bits()) {
             Ok(api) => return Ok(fd.into_negotiated(all, &api)),
             // A feature not offered, or EVENT_FORK refused: find out which below.
-            Err(Errno::EINVAL | Errno::EPERM) if !all.is_empty() => {}
+            Err(Errno::EINVAL | Errno::EPERM) => {}
             Err(e) => return Err(Error::sys(Call::Api, e)),
         }
         let available = self.probe()?.features;

@@ -58,6 +58,15 @@ pub fn api(ctx: &Ctx, via: Via) -> Outcome {
             "available {:?}",
             h.available_features()
         );
+        // A feature both required and requested is asked for once, and granted (THREAD_ID:
+        // Linux 4.14, offered by every kernel the suite boots).
+        let t = Features::THREAD_ID;
+        let both = ok!(b.require(t).request(t).create(), "create, THREAD_ID twice");
+        check!(
+            both.features() == t,
+            "required and requested {t:?}: granted {:?}",
+            both.features()
+        );
         Ok(())
     })
 }
