@@ -237,3 +237,51 @@ fn a_refused_syscall_falls_back_to_an_accessible_device() {
     .expect("fork");
     c.join().unwrap_or_else(|m| panic!("child: {}", m.as_str()));
 }
+
+/// With every descriptor number in use (`RLIMIT_NOFILE` reached), opening the device fails
+/// with EMFILE, which the syscall would meet too: `DeviceThenSyscall` reports it as the
+/// device's error and does not try the syscall (`falls_back` says no). In a forked child,
+/// whose limit is lowered.
+#[test]
+fn emfile_is_reported_without_falling_back() {
+    let test = "emfile_is_reported_without_falling_back";
+    if !raw_has_userfaultfd(test) {
+        return;
+    }
+    use nix::libc;
+    let mut c = rt::spawn(|| {
+        // The lowest free descriptor number: every number below it is in use.
+        let probe = uffd::sys::openat(uffd::sys::AT_FDCWD, c"/dev/null", uffd::sys::O_RDONLY, 0)
+            .map_err(|e| crate::msg!("open /dev/null: {e:?}"))?;
+        drop(rt::Fd(probe));
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct above, setrlimit reads it; only this child's
+        // soft limit changes (the hard one is kept).
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return Err(crate::msg!("getrlimit: {:?}", nix::errno::Errno::last()));
+        }
+        lim.rlim_cur = probe as libc::rlim_t;
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(crate::msg!("setrlimit: {:?}", nix::errno::Errno::last()));
+        }
+        let r = Builder::new()
+            .open_strategy(OpenStrategy::DeviceThenSyscall)
+            .create()
+            .map(drop);
+        let want = Err(Error::Sys {
+            call: Call::OpenDevice,
+            errno: Errno::EMFILE,
+        });
+        if r != want {
+            return Err(crate::msg!("{r:?}, want {want:?}"));
+        }
+        Ok(())
+    })
+    .expect("fork");
+    let st = c.wait().expect("wait");
+    assert_eq!(st, rt::Status::Exited(0), "{}", c.message().as_str());
+}
