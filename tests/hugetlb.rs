@@ -535,3 +535,84 @@ fn impossible_page_sizes_are_bad_page_size() {
         assert_eq!(u.hugetlb(size).map(|h| h.page_size()), Ok(size));
     }
 }
+
+/// The uffd-wp bit (57, `PM_UFFD_WP`) of `addr`'s entry in `/proc/self/pagemap`: the kernel's
+/// own record of a write-protected page (Linux 5.19 for hugetlb).
+fn uffd_wp_bit(addr: usize) -> bool {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open("/proc/self/pagemap").expect("open /proc/self/pagemap");
+    let mut e = [0u8; 8];
+    let base = uffd::sys::page_size().expect("page size");
+    f.read_exact_at(&mut e, (addr / base * 8) as u64)
+        .expect("read pagemap");
+    u64::from_ne_bytes(e) >> 57 & 1 == 1
+}
+
+/// `Hugetlb::writeprotect` and `Hugetlb::poison` reach the kernel: a protected huge page has
+/// the uffd-wp bit in pagemap and loses it when unprotected; reading a poisoned missing huge
+/// page is SIGBUS.
+#[test]
+fn writeprotect_and_poison_2m() {
+    let test = "writeprotect_and_poison_2m";
+    let wp =
+        Features::MISSING_HUGETLBFS | Features::PAGEFAULT_FLAG_WP | Features::WP_HUGETLBFS_SHMEM;
+    // 4 huge pages: 2 for the area, and room for the forked child's own allocation below.
+    let Some((_pages, u)) = setup(test, 4, wp, Features::POISON) else {
+        return;
+    };
+    let h = u.hugetlb(HUGE).unwrap();
+    let area = anon_huge(2 * HUGE);
+    // SAFETY: `area` is a fresh mmap that no Rust value refers to; it is read only through
+    // raw pointers (`Map::read`).
+    unsafe {
+        h.register(
+            area.addr,
+            2 * HUGE,
+            RegisterMode::MISSING | RegisterMode::WP,
+        )
+    }
+    .unwrap();
+    let src = pattern(0);
+    h.copy(area.addr, &src, CopyMode::empty()).unwrap();
+    assert!(
+        !uffd_wp_bit(area.addr),
+        "copied without MODE_WP: not protected"
+    );
+    h.writeprotect(area.addr, HUGE, WriteprotectMode::WP)
+        .unwrap();
+    assert!(uffd_wp_bit(area.addr), "after writeprotect(WP)");
+    h.writeprotect(area.addr, HUGE, WriteprotectMode::empty())
+        .unwrap();
+    assert!(!uffd_wp_bit(area.addr), "after writeprotect(empty)");
+    assert_eq!(area.read(77), src[77]);
+
+    if !u.features().contains(Features::POISON) {
+        let raw = suite::truth::offered().expect("raw UFFDIO_API");
+        assert_eq!(
+            raw & Features::POISON.bits(),
+            0,
+            "POISON not granted, but the raw UFFDIO_API offers {raw:#x}"
+        );
+        println!("SKIP {test} (poison): not offered");
+        return;
+    }
+    h.poison(area.addr + HUGE, HUGE, PoisonMode::empty())
+        .unwrap();
+    // A read of the poisoned huge page is SIGBUS. Read in a forked child: fork copies the
+    // poison marker, and the child (no EVENT_FORK) has no userfaultfd, so without the marker
+    // its read would get a zero huge page from the free pages set aside above.
+    let poisoned = area.addr + HUGE;
+    let mut c = rt::spawn(|| {
+        // SAFETY: inside the child's copy of `area`, read through a raw pointer.
+        let v = unsafe { (poisoned as *const u8).read_volatile() };
+        Err(crate::msg!("read {v:#x} from the poisoned huge page"))
+    })
+    .expect("fork");
+    let st = c.wait().expect("wait");
+    assert_eq!(
+        st,
+        rt::Status::Signaled(rt::SIGBUS),
+        "{}",
+        c.message().as_str()
+    );
+}
