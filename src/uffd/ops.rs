@@ -18,7 +18,7 @@ pub(crate) fn check_range(page_size: usize, start: usize, len: usize) -> Result<
     // aligned, non-empty, no wrap-around. Anything else (including page size 0) takes the
     // full check, which names the rule broken.
     let mask = page_size.wrapping_sub(1);
-    if page_size & mask == 0
+    if page_size.is_power_of_two()
         && (start | len) & mask == 0
         && len != 0
         && start.checked_add(len).is_some()
@@ -427,6 +427,40 @@ mod tests {
         assert_eq!(check_range(4096, 0x1000, 8192), Ok(()));
         // Page size unknown: only emptiness and wrap-around are checked.
         assert_eq!(check_range(0, 0x1001, 3), Ok(()));
+    }
+
+    /// The fast path is only a shortcut: for every input it answers as the full check does.
+    /// Page sizes include non-powers of two and 0; starts and lengths sit on, just off and
+    /// across page boundaries (both off by the same amount; together covering the mask).
+    #[test]
+    fn fast_path_agrees_with_the_full_check() {
+        let mut n = 0;
+        for ps in [0usize, 1, 3, 4096, 12288, 16384, 65536, 2 << 20] {
+            let m = ps.saturating_sub(1);
+            let at = [
+                0,
+                1,
+                m,
+                ps,
+                ps + 1,
+                2 * ps,
+                (3 * ps).saturating_sub(1),
+                0x7000_0000,
+                usize::MAX - m,
+            ];
+            let lens = [0, 1, m.saturating_sub(1), m, ps, ps + 1, 2 * ps, usize::MAX];
+            for &start in &at {
+                for &len in &lens {
+                    assert_eq!(
+                        check_range(ps, start, len),
+                        check_range_slow(ps, start, len),
+                        "page size {ps:#x}, start {start:#x}, len {len:#x}"
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 8 * 9 * 8);
     }
 
     #[test]
