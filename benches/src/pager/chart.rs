@@ -7,13 +7,14 @@ use super::run::{Contender, Outcome};
 use super::Pattern;
 use plotters::prelude::*;
 
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 7] = [
     RGBColor(0x44, 0x44, 0x44),
     RGBColor(0xd6, 0x27, 0x28),
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0x2c, 0xa0, 0x2c),
     RGBColor(0x94, 0x67, 0xbd),
     RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x17, 0xbe, 0xcf),
 ];
 
 fn err(e: impl std::fmt::Display) -> String {

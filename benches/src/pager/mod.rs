@@ -5,7 +5,8 @@
 //! - the per-page C handler (`c/perpage.c`): poll, read one message, `UFFDIO_COPY` one page;
 //! - the pager with demand faults and readahead (1 MiB windows);
 //! - the pager with a background fill (128 KiB pieces) and fault windows (512 KiB from any
-//!   fault, growing to 1 MiB on sequential ones), one and two workers;
+//!   fault, growing to 1 MiB on sequential ones), one and two workers, and two workers of
+//!   which one fills and one only serves faults;
 //! - the floor: `UFFDIO_COPY` of the whole region in 2 MiB pieces, no toucher.
 //!
 //! The toucher reads one word of every page sequentially, of every page in a random order, or
@@ -48,12 +49,13 @@ impl Pattern {
     }
 }
 
-const CONTENDERS: [Contender; 6] = [
+const CONTENDERS: [Contender; 7] = [
     Contender::Eager,
     Contender::CPerPage,
     Contender::PagerReadahead,
     Contender::PagerFill(1),
     Contender::PagerFill(2),
+    Contender::PagerSplit,
     Contender::Floor,
 ];
 
@@ -293,7 +295,7 @@ fn report(p: Pattern, res: &[Vec<Outcome>], n: usize) {
             .flat_map(|o| o.faults.iter().map(|f| f.1 as f64 / 1e3))
             .collect();
         let (lm, lp) = (median(&mut lat.clone()), quantile(&mut lat, 0.99));
-        let during = if matches!(c, Contender::PagerFill(_)) {
+        let during = if matches!(c, Contender::PagerFill(_) | Contender::PagerSplit) {
             let mut v: Vec<f64> = res[k]
                 .iter()
                 .flat_map(|o| {

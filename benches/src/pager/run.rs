@@ -26,6 +26,8 @@ pub enum Contender {
     CPerPage,
     PagerReadahead,
     PagerFill(usize),
+    /// Two workers: one fills (and serves), one only serves (`Worker::fills(false)`).
+    PagerSplit,
     Floor,
 }
 
@@ -38,6 +40,7 @@ impl Contender {
             Contender::PagerFill(n) => {
                 format!("pager +fill, {n} worker{}", if n > 1 { "s" } else { "" })
             }
+            Contender::PagerSplit => "pager +fill, 1 filling + 1 serving".into(),
             Contender::Floor => "floor: COPY 2 MiB pieces".into(),
         }
     }
@@ -262,12 +265,13 @@ pub fn run(c: Contender, w: &Work) -> Result<Outcome, String> {
             out.bytes = (served * w.page) as u64;
             out.populated = w.all_pages.then_some(out.total);
         }
-        Contender::PagerReadahead | Contender::PagerFill(_) => {
-            let (workers, fill) = match c {
-                Contender::PagerFill(n) => (n, true),
-                _ => (1, false),
+        Contender::PagerReadahead | Contender::PagerFill(_) | Contender::PagerSplit => {
+            let (workers, fill, servers) = match c {
+                Contender::PagerFill(n) => (n, true, 0),
+                Contender::PagerSplit => (2, true, 1),
+                _ => (1, false, 0),
             };
-            run_pager(&area, w, workers, fill, &stop, &mut out)?;
+            run_pager(&area, w, (workers, servers), fill, &stop, &mut out)?;
         }
     }
     Ok(out)
@@ -281,7 +285,7 @@ fn now_ns() -> u64 {
 fn run_pager(
     area: &Area,
     w: &Work,
-    workers: usize,
+    (workers, servers): (usize, usize),
     fill: bool,
     stop: &AtomicBool,
     out: &mut Outcome,
@@ -326,10 +330,14 @@ fn run_pager(
     let ready = AtomicUsize::new(0);
     let r = std::thread::scope(|s| -> Result<(), String> {
         let hs: Vec<_> = (0..workers)
-            .map(|_| {
+            .map(|i| {
                 let (pager, ready, stop_fd) = (&pager, &ready, stop_r.as_raw_fd());
                 s.spawn(move || {
-                    let mut w = pager.worker(&mut []).map_err(|e| e.to_string())?;
+                    // The first `servers` workers only serve faults; the others also fill.
+                    let mut w = pager
+                        .worker(&mut [])
+                        .map_err(|e| e.to_string())?
+                        .fills(i >= servers);
                     ready.fetch_add(1, Release);
                     let r = w.run(Some(stop_fd)).map_err(|e| e.to_string());
                     r.map(|e| (e, ffi::thread_cpu_ns()))
