@@ -2,6 +2,9 @@
 //! demand faults wait for at most one piece.
 
 use core::sync::atomic::Ordering::Relaxed;
+use core::time::Duration;
+
+use crate::wait::{wait, Waiting};
 
 use super::resolve::{cap, Placed, Run, Want};
 use super::stats::add;
@@ -25,6 +28,10 @@ pub enum Fill {
 
 /// Pieces looked at per call when they turn out populated already.
 const SCAN: usize = 256;
+
+/// How long the fill waits for the event that explains an `ENOENT` (the mremap or munmap
+/// that caused it queues its event right after), before taking the page as gone.
+const ENOENT_GRACE: Duration = Duration::from_millis(100);
 
 impl Pager<'_> {
     /// Claims the next piece of pages `[lo, hi)` (bits, all in one region) for the fill, from
@@ -102,6 +109,25 @@ impl Worker<'_, '_> {
         })
     }
 
+    /// After an `ENOENT` at a page the table still maps: reads events for up to
+    /// [`ENOENT_GRACE`] until one changes the table (REMAP, UNMAP, REMOVE). True if one did.
+    fn await_table_change(&mut self) -> Result<bool, PagerError> {
+        let p = self.pager;
+        let changes = || {
+            let k = &p.stats;
+            [&k.remaps, &k.unmaps, &k.removes].map(|c| c.load(Relaxed))
+        };
+        let before = changes();
+        for _ in 0..ENOENT_GRACE.as_millis() {
+            self.read_batch()?;
+            if changes() != before {
+                return Ok(true);
+            }
+            let _ = wait(&mut [Waiting::uffd(p.uffd)], Some(Duration::from_millis(1)));
+        }
+        Ok(false)
+    }
+
     /// Fills the missing pages among bits `[lo, hi)` of `region`; the bytes placed, or `None`
     /// on an `EAGAIN` with nothing done.
     fn fill_range(
@@ -121,7 +147,7 @@ impl Worker<'_, '_> {
                 // A worker waits to read events (a fault, probably): let it.
                 return Ok(if bytes > 0 { Some(bytes) } else { None });
             }
-            let _held = p.gate.shared();
+            let held = p.gate.shared();
             let Some(s) = p.populated.first_clear_both(b, hi, &p.removed) else {
                 break;
             };
@@ -133,6 +159,11 @@ impl Worker<'_, '_> {
             };
             let piece_end = base + piece.first + piece.len / ps;
             let e = p.populated.clear_run_end(s, hi.min(piece_end), &p.removed);
+            if e == s {
+                // Populated by another worker since it was found missing.
+                b = s + 1;
+                continue;
+            }
             let run = Run {
                 region,
                 addr: piece.start + (index - piece.first) * ps,
@@ -151,6 +182,19 @@ impl Worker<'_, '_> {
                     b = s + 1;
                 }
                 Placed::NoPage => {
+                    p.skip(s);
+                    b = s + 1;
+                }
+                // The page's mapping is gone from where the table has it: moved by an
+                // mremap or unmapped by an munmap whose event is still to come (the kernel
+                // refuses the COPY before the event is read). Let the event fix the table and
+                // try again later; with no event (unregistered, or events not negotiated), the
+                // page is not the pager's any more.
+                Placed::Unmapped => {
+                    drop(held);
+                    if self.await_table_change()? {
+                        return Ok(if bytes > 0 { Some(bytes) } else { None });
+                    }
                     p.skip(s);
                     b = s + 1;
                 }

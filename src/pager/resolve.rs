@@ -39,6 +39,10 @@ pub(crate) enum Placed {
     Again(usize),
     /// `CONTINUE` found no page in the page cache for the first page (`EFAULT`).
     NoPage,
+    /// The first page is in no range registered with the userfaultfd any more (`ENOENT`):
+    /// unmapped (an `munmap` whose UNMAP event, if negotiated, is still to be read) or never
+    /// registered. Nothing can be placed there.
+    Unmapped,
 }
 
 /// How many pages of a run of `region` a worker with `scratch` bytes can place at once.
@@ -140,8 +144,25 @@ impl Pager<'_> {
     }
 
     /// Resolves `run` (already capped with [`cap`]) and counts the bytes. `scratch` holds zeros
-    /// on entry if `*scratch_zero`.
+    /// on entry if `*scratch_zero`. A run the kernel refuses whole with `ENOENT` (it crosses
+    /// into a part of the region that is no longer one registered mapping: split, moved or
+    /// unmapped) is tried again by halves down to its first page, so what can be placed is.
     pub(crate) fn place(
+        &self,
+        mut run: Run,
+        want: Want,
+        scratch: &mut [u8],
+        scratch_zero: &mut bool,
+    ) -> Result<Placed, PagerError> {
+        loop {
+            match self.place_whole(run, want, scratch, scratch_zero)? {
+                Placed::Unmapped if run.pages > 1 => run.pages /= 2,
+                r => return Ok(r),
+            }
+        }
+    }
+
+    fn place_whole(
         &self,
         run: Run,
         want: Want,
@@ -215,6 +236,10 @@ impl Pager<'_> {
                 call: Call::Continue,
                 errno: Errno::EFAULT,
             }) => Ok(Placed::NoPage),
+            Err(Error::Sys {
+                errno: Errno::ENOENT,
+                ..
+            }) => Ok(Placed::Unmapped),
             Err(e) => Err(e.into()),
         }
     }

@@ -296,6 +296,14 @@ impl<'w, 'a> Worker<'w, 'a> {
                     }
                     .into())
                 }
+                // The page was unmapped after it faulted: nothing to place. Wake whoever
+                // waits there (a no-op if nobody does) and read the event that explains it.
+                Placed::Unmapped => {
+                    drop(held);
+                    let _ = p.wake(ps, loc.addr);
+                    self.read_batch()?;
+                    return Ok(());
+                }
                 // EAGAIN with nothing done: an event is pending. Read it, then retry.
                 _ => {
                     drop(held);
@@ -336,7 +344,7 @@ impl<'w, 'a> Worker<'w, 'a> {
                     }
                     done += k;
                 }
-                Placed::Exists | Placed::NoPage => break,
+                Placed::Exists | Placed::NoPage | Placed::Unmapped => break,
             }
         }
         Ok(())

@@ -11,11 +11,13 @@ use super::rt::{self, Fd, Map};
 use super::util::*;
 use super::{Ctx, Msg, Outcome};
 use crate::{check, hok, msg, ok};
+use uffd::abi::uffd_msg;
 use uffd::flags::{Features, Ioctls};
 use uffd::pager::{
     ConfigError, Counters, Exit, Pager, PagerError, Policy, Region, Slot, Source, SourceError,
     Storage,
 };
+use uffd::wait::{wait, Waiting};
 use uffd::{Errno, Uffd};
 
 /// Bitmap words per case (up to 64 × 64 pages).
@@ -135,10 +137,25 @@ fn serve(
             expect(&pager.counters(), exit)
         })();
         if r.is_err() {
-            // Release the faulting side (its faults become the kernel's: zeros), so the case
-            // fails on contents instead of hanging.
+            // Release the faulting side (its faults become the kernel's: zeros), and read
+            // and drop the events still to come (an munmap or mremap waits until its event
+            // is read), so the case fails on contents instead of hanging. Until stopped, or
+            // 3 s without an event.
             for g in regions {
                 let _ = u.unregister(g.start(), g.len());
+            }
+            let mut idle = 0;
+            while idle < 3 {
+                let mut fds = [Waiting::uffd(u), Waiting::raw(stop_r.0)];
+                if wait(&mut fds, Some(core::time::Duration::from_secs(1))) == Ok(0) {
+                    idle += 1;
+                    continue;
+                }
+                if fds[1].is_ready() {
+                    break;
+                }
+                let mut buf = [uffd_msg::zeroed(); 16];
+                let _ = u.read_events(&mut buf);
             }
         }
         r
@@ -150,7 +167,12 @@ fn serve(
     }
     let _ = rt::write(stop_w.0, b"x".as_ptr() as usize, 1);
     let j = join(h);
-    r.and(j)
+    match (r, j) {
+        (Err(Outcome::Fail(b)), Err(Outcome::Fail(h))) => {
+            Err(fail(msg!("{}; {}", b.as_str(), h.as_str())))
+        }
+        (r, j) => r.and(j),
+    }
 }
 
 /// Registers `regions` through a pager of its own (the handler's pager serves them after).
