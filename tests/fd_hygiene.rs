@@ -338,6 +338,75 @@ fn exec_helper() {
     println!("exec_helper: fd {fd} {state}");
 }
 
+/// A harness may run tests with descriptor 0 closed (cargo-mutants does): holds 0, 1 and 2 if
+/// free, so a userfaultfd's number is not 0, what an accessor broken to `0` returns.
+fn hold_low_descriptors() -> Vec<std::fs::File> {
+    let mut held = Vec::new();
+    loop {
+        let f = std::fs::File::open("/dev/null").expect("open /dev/null");
+        if std::os::fd::AsRawFd::as_raw_fd(&f) > 2 {
+            return held;
+        }
+        held.push(f);
+    }
+}
+
+/// The `std` traits (`AsRawFd`, `AsFd`, `IntoRawFd`, `From<Uffd> for OwnedFd`) hand out the
+/// descriptor the inherent accessors do (method calls resolve to the inherent ones, so the
+/// traits are called by name).
+#[cfg(feature = "std")]
+#[test]
+fn std_fd_traits_name_the_userfaultfd() {
+    use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+    if !raw_has_userfaultfd("std fd traits") {
+        return;
+    }
+    let link = |fd: i32| {
+        std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|e| format!("fd {fd}: {e}"))
+    };
+    let _held = hold_low_descriptors();
+    let b = syscall_builder().user_mode_only(true);
+    let Some(u) = created("Unnegotiated", b.open_unnegotiated()) else {
+        return;
+    };
+    let fd = uffd::Unnegotiated::as_raw_fd(&u);
+    assert_eq!(link(fd), "anon_inode:[userfaultfd]");
+    assert_eq!(AsRawFd::as_raw_fd(&u), fd);
+    assert_eq!(AsRawFd::as_raw_fd(&AsFd::as_fd(&u)), fd);
+    assert_eq!(IntoRawFd::into_raw_fd(u), fd);
+    assert_eq!(
+        link(fd),
+        "anon_inode:[userfaultfd]",
+        "into_raw_fd closed it"
+    );
+    // SAFETY: given up above, owned here alone.
+    let u = unsafe { <uffd::Unnegotiated as FromRawFd>::from_raw_fd(fd) };
+    let Some(u) = created("negotiate", u.negotiate(uffd::flags::Features::empty())) else {
+        return;
+    };
+    assert_eq!(AsRawFd::as_raw_fd(&u), fd);
+    assert_eq!(AsRawFd::as_raw_fd(&AsFd::as_fd(&u)), fd);
+    let owned = OwnedFd::from(u);
+    assert_eq!(AsRawFd::as_raw_fd(&owned), fd);
+    assert_eq!(link(fd), "anon_inode:[userfaultfd]");
+    let u = created(
+        "negotiated again",
+        syscall_builder().user_mode_only(true).create(),
+    )
+    .expect("a second userfaultfd");
+    let fd2 = uffd::Uffd::as_raw_fd(&u);
+    assert_eq!(IntoRawFd::into_raw_fd(u), fd2);
+    assert_eq!(
+        link(fd2),
+        "anon_inode:[userfaultfd]",
+        "into_raw_fd closed it"
+    );
+    // SAFETY: given up above, owned here alone.
+    drop(unsafe { OwnedFd::from_raw_fd(fd2) });
+}
+
 /// `as_raw_fd` and `into_raw_fd` of both handles name the userfaultfd itself (cargo-mutants
 /// found that replacing them by 0 went unnoticed): the descriptor's /proc link is the kernel's
 /// `anon_inode:[userfaultfd]`, and giving it up leaves it open under the same number.
@@ -351,16 +420,7 @@ fn raw_fd_accessors_name_the_userfaultfd() {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|e| format!("fd {fd}: {e}"))
     };
-    // A harness may run tests with descriptor 0 closed (cargo-mutants does): hold 0, 1 and 2
-    // if free, so the userfaultfd's number is not 0, what an accessor broken to `0` returns.
-    let mut held = Vec::new();
-    loop {
-        let f = std::fs::File::open("/dev/null").expect("open /dev/null");
-        if std::os::fd::AsRawFd::as_raw_fd(&f) > 2 {
-            break;
-        }
-        held.push(f);
-    }
+    let _held = hold_low_descriptors();
     let b = syscall_builder().user_mode_only(true);
     let Some(u) = created("Unnegotiated", b.open_unnegotiated()) else {
         return;

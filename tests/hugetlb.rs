@@ -250,8 +250,12 @@ fn missing_copy_anonymous_2m() {
                     ));
                 }
                 pages.push(i);
-                h.copy(page, &sources[i], CopyMode::empty())
+                // DONTWAKE: the faulting thread sleeps on until the WAKE (without it, the
+                // next fault never comes and `next_fault` times out).
+                h.copy(page, &sources[i], CopyMode::DONTWAKE)
                     .map_err(|e| format!("copy huge page {i}: {e}"))?;
+                h.wake(page, HUGE)
+                    .map_err(|e| format!("wake huge page {i}: {e}"))?;
             }
             Ok(())
         },
