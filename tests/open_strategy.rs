@@ -285,3 +285,114 @@ fn emfile_is_reported_without_falling_back() {
     let st = c.wait().expect("wait");
     assert_eq!(st, rt::Status::Exited(0), "{}", c.message().as_str());
 }
+
+/// A sandbox that hides `userfaultfd(2)` (a seccomp filter answering ENOSYS, as container
+/// runtimes do) and has no userfaultfd device (`/dev/null` bound over `/dev/userfaultfd`):
+/// `SyscallThenDevice` names both failures (`OpenFailed`), not a permission problem. In a
+/// forked child, in a private mount namespace, with the filter installed.
+#[test]
+fn hidden_syscall_and_no_device_name_both() {
+    let test = "hidden_syscall_and_no_device_name_both";
+    if !raw_has_userfaultfd(test) {
+        return;
+    }
+    if rt::getuid_is_root() != Some(true) {
+        println!("SKIP {test}: not root: cannot set up a mount namespace");
+        return;
+    }
+    if std::fs::metadata("/dev/userfaultfd").is_err() {
+        println!("SKIP {test}: no /dev/userfaultfd to cover");
+        return;
+    }
+    use nix::libc;
+    let mut c = rt::spawn(|| {
+        let null = std::ptr::null::<libc::c_char>();
+        let step = |what: &str, r: libc::c_int| {
+            if r == 0 {
+                Ok(())
+            } else {
+                Err(crate::msg!("{what}: {:?}", nix::errno::Errno::last()))
+            }
+        };
+        // One instruction each: load the syscall number; if userfaultfd, ENOSYS; else allow.
+        let insn = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
+            code: code as u16,
+            jt,
+            jf,
+            k,
+        };
+        let filter = [
+            insn(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
+            insn(
+                libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+                0,
+                1,
+                libc::SYS_userfaultfd as u32,
+            ),
+            insn(
+                libc::BPF_RET | libc::BPF_K,
+                0,
+                0,
+                libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+            ),
+            insn(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+        ];
+        let prog = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: system calls on static strings and on `prog`, which outlives them; they
+        // change this child's own mount namespace and its own syscall filter only.
+        unsafe {
+            step("unshare(CLONE_NEWNS)", libc::unshare(libc::CLONE_NEWNS))?;
+            step(
+                "make / private",
+                libc::mount(
+                    null,
+                    c"/".as_ptr(),
+                    null,
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    null.cast(),
+                ),
+            )?;
+            step(
+                "bind /dev/null over /dev/userfaultfd",
+                libc::mount(
+                    c"/dev/null".as_ptr(),
+                    c"/dev/userfaultfd".as_ptr(),
+                    null,
+                    libc::MS_BIND,
+                    null.cast(),
+                ),
+            )?;
+            step(
+                "PR_SET_NO_NEW_PRIVS",
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
+            )?;
+            step(
+                "seccomp filter",
+                libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &prog as *const libc::sock_fprog,
+                ),
+            )?;
+        }
+        let r = Builder::new()
+            .open_strategy(OpenStrategy::SyscallThenDevice)
+            .create()
+            .map(drop);
+        let want = Err(Error::OpenFailed {
+            device_call: Call::DeviceNew,
+            device: Errno::ENOTTY,
+            syscall: Errno::ENOSYS,
+        });
+        if r != want {
+            return Err(crate::msg!("{r:?}, want {want:?}"));
+        }
+        Ok(())
+    })
+    .expect("fork");
+    let st = c.wait().expect("wait");
+    assert_eq!(st, rt::Status::Exited(0), "{}", c.message().as_str());
+}

@@ -181,6 +181,18 @@ pub fn unprivileged_fork(ctx: &Ctx) -> Outcome {
                     ));
                 }
                 drop(u);
+                // Required and also requested, beside the refused EVENT_FORK: the retry
+                // without EVENT_FORK still asks for (and gets) it.
+                let t = Features::THREAD_ID;
+                if offered.contains(t) {
+                    let u = hok!(
+                        b.require(t).request(Features::EVENT_FORK | t).create(),
+                        "require(THREAD_ID) + request(EVENT_FORK | THREAD_ID) as nobody"
+                    );
+                    if u.features() != t {
+                        return Err(msg!("granted {:?}, want {t:?}", u.features()));
+                    }
+                }
                 match b.require(Features::EVENT_FORK).create() {
                     Err(
                         e @ Error::FeatureNotPermitted {
