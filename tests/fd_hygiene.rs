@@ -338,6 +338,13 @@ fn exec_helper() {
     println!("exec_helper: fd {fd} {state}");
 }
 
+/// What `/proc/self/fd/<fd>` links to (the kernel's name for the open file), or why not.
+fn link(fd: i32) -> String {
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|e| format!("fd {fd}: {e}"))
+}
+
 /// A harness may run tests with descriptor 0 closed (cargo-mutants does): holds 0, 1 and 2 if
 /// free, so a userfaultfd's number is not 0, what an accessor broken to `0` returns.
 fn hold_low_descriptors() -> Vec<std::fs::File> {
@@ -361,11 +368,6 @@ fn std_fd_traits_name_the_userfaultfd() {
     if !raw_has_userfaultfd("std fd traits") {
         return;
     }
-    let link = |fd: i32| {
-        std::fs::read_link(format!("/proc/self/fd/{fd}"))
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|e| format!("fd {fd}: {e}"))
-    };
     let _held = hold_low_descriptors();
     let b = syscall_builder().user_mode_only(true);
     let Some(u) = created("Unnegotiated", b.open_unnegotiated()) else {
@@ -415,11 +417,6 @@ fn raw_fd_accessors_name_the_userfaultfd() {
     if !raw_has_userfaultfd("raw fd accessors") {
         return;
     }
-    let link = |fd: i32| {
-        std::fs::read_link(format!("/proc/self/fd/{fd}"))
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|e| format!("fd {fd}: {e}"))
-    };
     let _held = hold_low_descriptors();
     let b = syscall_builder().user_mode_only(true);
     let Some(u) = created("Unnegotiated", b.open_unnegotiated()) else {

@@ -23,6 +23,31 @@ use uffd::{Builder, Call, Errno, Error, OpenStrategy};
 
 const NOBODY: u32 = 65534;
 
+/// `Ok` if a libc call returned 0, else its errno, named with `what`.
+fn step(what: &str, r: nix::libc::c_int) -> Result<(), suite::Msg> {
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(crate::msg!("{what}: {:?}", nix::errno::Errno::last()))
+    }
+}
+
+/// `create()` with `strategy` must fail with exactly `want` (in a forked child).
+fn expect_open(strategy: OpenStrategy, want: Error) -> Result<(), suite::Msg> {
+    let r = Builder::new().open_strategy(strategy).create().map(drop);
+    if r != Err(want) {
+        return Err(crate::msg!("{r:?}, want {want:?}"));
+    }
+    Ok(())
+}
+
+/// Waits for a child of `rt::spawn` and asserts it exited 0, showing its message if not.
+fn child_passed(c: Result<rt::Child, suite::Msg>) {
+    let mut c = c.expect("fork");
+    let st = c.wait().expect("wait");
+    assert_eq!(st, rt::Status::Exited(0), "{}", c.message().as_str());
+}
+
 fn syscall_then_device() -> Builder {
     Builder::new().open_strategy(OpenStrategy::SyscallThenDevice)
 }
@@ -157,16 +182,6 @@ fn a_refused_syscall_falls_back_to_an_accessible_device() {
     use nix::libc;
     let c = rt::spawn(|| {
         let null = std::ptr::null::<libc::c_char>();
-        let step = |what: &str, r: libc::c_int| {
-            if r == 0 {
-                Ok(())
-            } else {
-                Err(crate::msg!(
-                    "{what}: {:?}",
-                    Errno::from_raw(nix::errno::Errno::last_raw())
-                ))
-            }
-        };
         // SAFETY: plain system calls on static NUL-terminated strings; they change this child
         // process's own mount namespace only (unshared first), and its umask.
         unsafe {
@@ -249,7 +264,7 @@ fn emfile_is_reported_without_falling_back() {
         return;
     }
     use nix::libc;
-    let mut c = rt::spawn(|| {
+    let c = rt::spawn(|| {
         // The lowest free descriptor number: every number below it is in use.
         let probe = uffd::sys::openat(uffd::sys::AT_FDCWD, c"/dev/null", uffd::sys::O_RDONLY, 0)
             .map_err(|e| crate::msg!("open /dev/null: {e:?}"))?;
@@ -268,22 +283,15 @@ fn emfile_is_reported_without_falling_back() {
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
             return Err(crate::msg!("setrlimit: {:?}", nix::errno::Errno::last()));
         }
-        let r = Builder::new()
-            .open_strategy(OpenStrategy::DeviceThenSyscall)
-            .create()
-            .map(drop);
-        let want = Err(Error::Sys {
-            call: Call::OpenDevice,
-            errno: Errno::EMFILE,
-        });
-        if r != want {
-            return Err(crate::msg!("{r:?}, want {want:?}"));
-        }
-        Ok(())
-    })
-    .expect("fork");
-    let st = c.wait().expect("wait");
-    assert_eq!(st, rt::Status::Exited(0), "{}", c.message().as_str());
+        expect_open(
+            OpenStrategy::DeviceThenSyscall,
+            Error::Sys {
+                call: Call::OpenDevice,
+                errno: Errno::EMFILE,
+            },
+        )
+    });
+    child_passed(c);
 }
 
 /// A sandbox that hides `userfaultfd(2)` (a seccomp filter answering ENOSYS, as container
@@ -305,15 +313,8 @@ fn hidden_syscall_and_no_device_name_both() {
         return;
     }
     use nix::libc;
-    let mut c = rt::spawn(|| {
+    let c = rt::spawn(|| {
         let null = std::ptr::null::<libc::c_char>();
-        let step = |what: &str, r: libc::c_int| {
-            if r == 0 {
-                Ok(())
-            } else {
-                Err(crate::msg!("{what}: {:?}", nix::errno::Errno::last()))
-            }
-        };
         // One instruction each: load the syscall number; if userfaultfd, ENOSYS; else allow.
         let insn = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
             code: code as u16,
@@ -378,21 +379,14 @@ fn hidden_syscall_and_no_device_name_both() {
                 ),
             )?;
         }
-        let r = Builder::new()
-            .open_strategy(OpenStrategy::SyscallThenDevice)
-            .create()
-            .map(drop);
-        let want = Err(Error::OpenFailed {
-            device_call: Call::DeviceNew,
-            device: Errno::ENOTTY,
-            syscall: Errno::ENOSYS,
-        });
-        if r != want {
-            return Err(crate::msg!("{r:?}, want {want:?}"));
-        }
-        Ok(())
-    })
-    .expect("fork");
-    let st = c.wait().expect("wait");
-    assert_eq!(st, rt::Status::Exited(0), "{}", c.message().as_str());
+        expect_open(
+            OpenStrategy::SyscallThenDevice,
+            Error::OpenFailed {
+                device_call: Call::DeviceNew,
+                device: Errno::ENOTTY,
+                syscall: Errno::ENOSYS,
+            },
+        )
+    });
+    child_passed(c);
 }
