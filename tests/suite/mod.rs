@@ -18,7 +18,32 @@ mod gaps;
 mod kinds;
 mod nr;
 mod pagemap;
+// `uffd::pager` needs 64-bit atomics (not on powerpc32): there, its cases skip, saying so.
+#[cfg(target_has_atomic = "64")]
 mod pager;
+#[cfg(not(target_has_atomic = "64"))]
+mod pager {
+    use super::util::{available, run, Via};
+    use super::{Ctx, Outcome};
+
+    pub(super) fn absent(_: &Ctx) -> Outcome {
+        run(|| {
+            available(Via::Syscall)?;
+            Err(Outcome::Skip(crate::msg!(
+                "uffd::pager is not built for this target (it needs 64-bit atomics)"
+            )))
+        })
+    }
+    pub(super) use absent as bad_config;
+    pub(super) use absent as gone;
+    pub(super) use absent as hugetlb;
+    pub(super) use absent as minor_shmem;
+    pub(super) use absent as readahead_fill;
+    pub(super) use absent as remove_zeros;
+    pub(super) use absent as sources;
+    pub(super) use absent as two_handlers;
+    pub(super) use absent as unmap_remap;
+}
 mod races;
 pub mod rt;
 mod surface;
