@@ -230,10 +230,15 @@
 //!   `Exists` for that page: skip one page and go on.
 //! - [`Error::Partial { done, errno, .. }`](crate::Error::Partial): stopped after `done > 0`
 //!   bytes for another reason (ENOMEM, EFAULT in the source).
-//! - [`Error::Sys`](crate::Error::Sys) with nothing done: `ENOENT`: the range is no longer
-//!   registered (e.g. unmapped meanwhile). `ESRCH`: the process that owns the memory has
-//!   exited. `EFAULT` (COPY): the source is unreadable. `EINVAL`: an argument the kernel
-//!   refused before doing anything.
+//! - [`Error::Sys`](crate::Error::Sys) with nothing done: `ENOENT`: the range is not (or no
+//!   longer all) one registered mapping. **It can be transient**: observed on 6.18, a `COPY`
+//!   into a range an `mremap` has just moved fails with `ENOENT` *before* its `REMAP` event
+//!   is read (not `EAGAIN`), and a range an `munmap` is removing does the same before its
+//!   `UNMAP`; a range split under it (`mprotect` of part) is refused whole while each part
+//!   would work. So do not stop on it: read the pending events, retry smaller or at the new
+//!   place, and give the page up only if no event comes (the pager waits up to 100 ms).
+//!   `ESRCH`: the process that owns the memory has exited. `EFAULT` (COPY): the source is
+//!   unreadable. `EINVAL`: an argument the kernel refused before doing anything.
 //!
 //! ## 8. Events that block the faulting thread
 //!

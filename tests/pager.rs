@@ -385,6 +385,52 @@ fn background_fill_populates_everything_once_and_reports_it() {
     }
 }
 
+/// A region whose mapping was split under the pager (`mprotect` of some pages in the middle,
+/// no event): the kernel refuses a `COPY` across the split with `ENOENT` (checked raw first),
+/// and the fill, retrying by halves, still populates every page with the right contents.
+#[test]
+fn a_mapping_split_under_the_fill_is_filled_around() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 64;
+    let len = n * ps;
+    let img = image(len);
+    let a = anon(len, MapFlags::empty());
+    let regions = [Region::new(a.addr, len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().fill(16 * ps).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    // Pages 20..24 get other protections: three mappings now, one registration each.
+    let mid = NonNull::new((a.addr + 20 * ps) as *mut std::ffi::c_void).unwrap();
+    let rwx = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE | ProtFlags::PROT_EXEC;
+    // SAFETY: pages of our own mapping, accessed only through raw pointers.
+    unsafe { nix::sys::mman::mprotect(mid, 4 * ps, rwx) }.expect("mprotect");
+    // The kernel's answer to a COPY across the split: the whole run is refused.
+    assert_eq!(
+        u.copy(
+            a.addr + 16 * ps,
+            &img[16 * ps..24 * ps],
+            uffd::flags::CopyMode::empty()
+        ),
+        Err(Error::Sys {
+            call: uffd::Call::Copy,
+            errno: uffd::Errno::ENOENT
+        })
+    );
+    let exit = pager.worker(&mut []).unwrap().run(None).unwrap();
+    assert_eq!(exit, Exit::FullyPopulated);
+    let k = pager.counters();
+    assert_eq!((k.bytes_copied, k.pages_skipped), (len as u64, 0), "{k:?}");
+    for i in 0..n {
+        check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+    }
+}
+
 /// A worker made with `fills(false)` serves faults and never fills (alone, the pager stays
 /// partly populated); a filling worker started beside it populates the rest, and both end
 /// "fully populated" by themselves.
