@@ -280,8 +280,10 @@ pub fn copy_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         // The faulter says on this pipe when its read returned; the handler checks it is
         // still blocked after the DONTWAKE copy and runs only after the WAKE.
         let (done_r, done_w) = ok!(rt::pipe(), "pipe");
+        let (pid, tid) = (rt::getpid(), rt::gettid());
         let h = handler(|| {
             let (addr, _, _) = expect_fault(&u)?;
+            wait_asleep(pid, tid)?;
             src.fill(0, ps, 0x42);
             // SAFETY: `src` is an unregistered private mapping that nothing writes while the
             // slice lives.

@@ -388,8 +388,10 @@ pub fn wp_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
         ok!(u.writeprotect(a.addr, ps, WriteprotectMode::WP), "protect");
         let (done_r, done_w) = ok!(rt::pipe(), "pipe");
         let base = a.addr;
+        let (pid, tid) = (rt::getpid(), rt::gettid());
         let h = handler(|| {
             expect_fault_at(&u, base, PagefaultFlags::WP | PagefaultFlags::WRITE)?;
+            wait_asleep(pid, tid)?;
             hok!(
                 u.writeprotect(base, ps, WriteprotectMode::DONTWAKE),
                 "unprotect DONTWAKE"

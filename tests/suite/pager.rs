@@ -466,24 +466,6 @@ const MAP_HUGETLB: usize = 0x80000;
 #[cfg(not(target_arch = "mips64"))]
 const MAP_HUGETLB: usize = 0x40000;
 
-/// Reads a small file of /proc into `buf`; its length.
-fn read_proc(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
-    let fd = Fd(uffd::sys::openat(
-        uffd::sys::AT_FDCWD,
-        path,
-        uffd::sys::O_RDONLY | uffd::sys::O_CLOEXEC,
-        0,
-    )?);
-    let mut n = 0;
-    while n < buf.len() {
-        match uffd::sys::read(fd.0, &mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
 /// The number after `key` in /proc/meminfo.
 fn meminfo(key: &str) -> Option<usize> {
     let mut buf = [0u8; 4096];

@@ -299,3 +299,48 @@ pub fn display_contains(e: &Error, needle: &str) -> bool {
     let hay = &b.0[..b.1];
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// Reads a `/proc` file (or any file) into `buf`; the bytes read.
+pub fn read_proc(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    let fd = Fd(uffd::sys::openat(
+        uffd::sys::AT_FDCWD,
+        path,
+        uffd::sys::O_RDONLY | uffd::sys::O_CLOEXEC,
+        0,
+    )?);
+    let mut n = 0;
+    while n < buf.len() {
+        match uffd::sys::read(fd.0, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Waits (up to 10 s) until thread `tid` of process `pid` sleeps (state `S` or `D` in
+/// `/proc/<pid>/task/<tid>/stat`). A thread whose fault a handler has read then sleeps in
+/// the kernel past its last "resolved already?" check, so only a wake ends the sleep. A
+/// handler that resolves the page before that check lets the thread go on without any wake:
+/// the kernel's design, which a DONTWAKE case must not mistake for a wake.
+pub fn wait_asleep(pid: i32, tid: i32) -> Result<(), Msg> {
+    let p = msg!("/proc/{pid}/task/{tid}/stat");
+    let mut path = [0u8; 64];
+    path[..p.as_str().len()].copy_from_slice(p.as_str().as_bytes());
+    let path = core::ffi::CStr::from_bytes_until_nul(&path).map_err(|_| msg!("path"))?;
+    for _ in 0..2000 {
+        let mut buf = [0u8; 512];
+        let n = read_proc(path, &mut buf).map_err(|e| msg!("{}: {e:?}", p.as_str()))?;
+        let state = buf[..n]
+            .iter()
+            .rposition(|&b| b == b')')
+            .and_then(|i| buf[..n].get(i + 2).copied());
+        if matches!(state, Some(b'S' | b'D')) {
+            return Ok(());
+        }
+        rt::sleep_ms(5);
+    }
+    Err(msg!(
+        "thread {tid} did not go to sleep in its fault within 10 s"
+    ))
+}
