@@ -32,6 +32,43 @@ fn step(what: &str, r: nix::libc::c_int) -> Result<(), suite::Msg> {
     }
 }
 
+/// In a forked child: a mount namespace of its own whose mounts do not propagate back.
+fn private_mount_namespace() -> Result<(), suite::Msg> {
+    use nix::libc;
+    let null = std::ptr::null::<libc::c_char>();
+    // SAFETY: system calls on static NUL-terminated strings; they change the calling child's
+    // own (unshared) mount namespace only.
+    unsafe {
+        step("unshare(CLONE_NEWNS)", libc::unshare(libc::CLONE_NEWNS))?;
+        step(
+            "make / private",
+            libc::mount(
+                null,
+                c"/".as_ptr(),
+                null,
+                libc::MS_REC | libc::MS_PRIVATE,
+                null.cast(),
+            ),
+        )
+    }
+}
+
+/// In a private mount namespace: `source` bind-mounted over `/dev/userfaultfd`.
+fn bind_over_device(source: &std::ffi::CStr) -> Result<(), suite::Msg> {
+    use nix::libc;
+    let null = std::ptr::null::<libc::c_char>();
+    // SAFETY: mount(2) on NUL-terminated strings; a private namespace keeps it in this child.
+    step("bind mount over /dev/userfaultfd", unsafe {
+        libc::mount(
+            source.as_ptr(),
+            c"/dev/userfaultfd".as_ptr(),
+            null,
+            libc::MS_BIND,
+            null.cast(),
+        )
+    })
+}
+
 /// `create()` with `strategy` must fail with exactly `want` (in a forked child).
 fn expect_open(strategy: OpenStrategy, want: Error) -> Result<(), suite::Msg> {
     let r = Builder::new().open_strategy(strategy).create().map(drop);
@@ -182,20 +219,10 @@ fn a_refused_syscall_falls_back_to_an_accessible_device() {
     use nix::libc;
     let c = rt::spawn(|| {
         let null = std::ptr::null::<libc::c_char>();
+        private_mount_namespace()?;
         // SAFETY: plain system calls on static NUL-terminated strings; they change this child
-        // process's own mount namespace only (unshared first), and its umask.
+        // process's own (unshared) mount namespace only, and its umask.
         unsafe {
-            step("unshare(CLONE_NEWNS)", libc::unshare(libc::CLONE_NEWNS))?;
-            step(
-                "make / private",
-                libc::mount(
-                    null,
-                    c"/".as_ptr(),
-                    null,
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    null.cast(),
-                ),
-            )?;
             step(
                 "tmpfs on /tmp",
                 libc::mount(
@@ -211,17 +238,8 @@ fn a_refused_syscall_falls_back_to_an_accessible_device() {
                 "mknod",
                 libc::mknod(c"/tmp/userfaultfd".as_ptr(), libc::S_IFCHR | 0o666, rdev),
             )?;
-            step(
-                "bind mount over /dev/userfaultfd",
-                libc::mount(
-                    c"/tmp/userfaultfd".as_ptr(),
-                    c"/dev/userfaultfd".as_ptr(),
-                    null,
-                    libc::MS_BIND,
-                    null.cast(),
-                ),
-            )?;
         }
+        bind_over_device(c"/tmp/userfaultfd")?;
         become_nobody()?;
         let r = Builder::new()
             .open_strategy(OpenStrategy::SyscallOnly)
@@ -314,7 +332,6 @@ fn hidden_syscall_and_no_device_name_both() {
     }
     use nix::libc;
     let c = rt::spawn(|| {
-        let null = std::ptr::null::<libc::c_char>();
         // One instruction each: load the syscall number; if userfaultfd, ENOSYS; else allow.
         let insn = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
             code: code as u16,
@@ -342,30 +359,11 @@ fn hidden_syscall_and_no_device_name_both() {
             len: filter.len() as u16,
             filter: filter.as_ptr() as *mut libc::sock_filter,
         };
-        // SAFETY: system calls on static strings and on `prog`, which outlives them; they
-        // change this child's own mount namespace and its own syscall filter only.
+        private_mount_namespace()?;
+        bind_over_device(c"/dev/null")?;
+        // SAFETY: prctl(2) reading `prog`, which outlives the calls; they change this child's
+        // own syscall filter only.
         unsafe {
-            step("unshare(CLONE_NEWNS)", libc::unshare(libc::CLONE_NEWNS))?;
-            step(
-                "make / private",
-                libc::mount(
-                    null,
-                    c"/".as_ptr(),
-                    null,
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    null.cast(),
-                ),
-            )?;
-            step(
-                "bind /dev/null over /dev/userfaultfd",
-                libc::mount(
-                    c"/dev/null".as_ptr(),
-                    c"/dev/userfaultfd".as_ptr(),
-                    null,
-                    libc::MS_BIND,
-                    null.cast(),
-                ),
-            )?;
             step(
                 "PR_SET_NO_NEW_PRIVS",
                 libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
