@@ -266,6 +266,10 @@ pub fn zeropage_and_partial(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
 
 /// COPY with DONTWAKE leaves the faulting thread asleep until WAKE.
 pub fn copy_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
+    up_to_three(|| copy_dontwake_wake_once(ctx, mem, via))
+}
+
+fn copy_dontwake_wake_once(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
     run(|| {
         let u = open(ctx, via, mem_features(mem))?;
         let ps = ctx.page_size;

@@ -362,6 +362,10 @@ pub fn continue_wp(ctx: &Ctx, via: Via) -> Outcome {
 /// Un-protecting with DONTWAKE leaves the writer blocked (checked over a pipe it writes once
 /// its write went through) until an explicit WAKE; WP|DONTWAKE together is EINVAL.
 pub fn wp_dontwake_wake(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
+    up_to_three(|| wp_dontwake_wake_once(ctx, mem, via))
+}
+
+fn wp_dontwake_wake_once(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
     run(|| {
         let u = open(ctx, via, super::kinds::wp_features(mem))?;
         let ps = ctx.page_size;
