@@ -193,3 +193,48 @@ pub fn offered() -> Option<u64> {
         .features()
         .or_else(|| device(false).features())
 }
+
+/// `O_RDONLY`, asm-generic/fcntl.h.
+const O_RDONLY: usize = 0;
+
+/// The running kernel's release as (major, minor), from `/proc/sys/kernel/osrelease` read
+/// with our own `openat`/`read` (e.g. `5.10.0-32-amd64` is `(5, 10)`); `None` without procfs.
+///
+/// For behaviour no feature bit announces (the uffd-wp bit in pagemap entries, 5.13; hugetlb
+/// `MADV_DONTNEED`, 5.18; 5.10 offering `PAGEFAULT_FLAG_WP` on architectures that cannot do
+/// it): decided here, by the kernel, never by the crate.
+pub fn release() -> Option<(u32, u32)> {
+    let path = b"/proc/sys/kernel/osrelease\0";
+    // SAFETY: a NUL-terminated path that outlives the call; the fd is closed below.
+    let fd = unsafe {
+        syscall4(
+            nr::openat,
+            AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            O_RDONLY | O_CLOEXEC,
+            0,
+        )
+    }
+    .ok()?;
+    let mut buf = [0u8; 64];
+    // SAFETY: `buf` is writable for its length and outlives the call.
+    let n = unsafe { syscall3(nr::read, fd, buf.as_mut_ptr() as usize, buf.len()) };
+    close(fd);
+    let text = core::str::from_utf8(&buf[..n.ok()?]).ok()?;
+    let mut parts = text.trim().split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether the kernel offers `UFFD_FEATURE_PAGEFAULT_FLAG_WP` on an architecture with no
+/// uffd-wp page-table bit: kernels before 6.1 offered it everywhere (5.10 does on aarch64,
+/// armv7 and i686, where `CONFIG_HAVE_ARCH_USERFAULTFD_WP` is x86_64's alone), and a
+/// write-protected page is then written without any fault. Decided by the architecture, the
+/// kernel release and the raw `UFFDIO_API`, none of them the crate's.
+pub fn wp_offered_but_unimplemented() -> bool {
+    const PAGEFAULT_FLAG_WP: u64 = 1;
+    !cfg!(target_arch = "x86_64")
+        && release().is_some_and(|r| r < (6, 1))
+        && offered().is_some_and(|f| f & PAGEFAULT_FLAG_WP != 0)
+}

@@ -81,6 +81,20 @@ pub fn available(via: Via) -> R {
     Ok(())
 }
 
+/// Skips a case that needs `PAGEFAULT_FLAG_WP` where the kernel offers it but the
+/// architecture cannot deliver WP faults ([`truth::wp_offered_but_unimplemented`]: 5.10 off
+/// x86_64): the case would wait for a fault that never comes.
+pub fn wp_implemented(features: Features) -> R {
+    if features.contains(Features::PAGEFAULT_FLAG_WP) && truth::wp_offered_but_unimplemented() {
+        return Err(Outcome::Skip(msg!(
+            "kernel {:?} offers PAGEFAULT_FLAG_WP but this architecture has no uffd-wp bit \
+             before 6.1 (x86_64 only): no WP fault would come",
+            truth::release()
+        )));
+    }
+    Ok(())
+}
+
 /// The raw truth for the path a failed crate call took (`OpenDevice`/`DeviceNew`: the device).
 fn raw_for(call: uffd::Call) -> Raw {
     match call {
@@ -171,6 +185,7 @@ pub fn open_err(e: Error) -> Outcome {
 /// Opens a negotiated fd requiring `features`.
 pub fn open(ctx: &Ctx, via: Via, features: Features) -> Result<Uffd, Outcome> {
     available(via)?;
+    wp_implemented(features)?;
     builder(ctx, via)
         .require(features)
         .create()
