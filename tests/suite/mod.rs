@@ -17,6 +17,7 @@ mod faults;
 mod gaps;
 mod kinds;
 mod nr;
+pub mod offers;
 mod pagemap;
 // `uffd::pager` needs 64-bit atomics (not on powerpc32): there, its cases skip, saying so.
 #[cfg(target_has_atomic = "64")]

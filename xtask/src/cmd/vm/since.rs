@@ -1,0 +1,443 @@
+//! Every "Since Linux X" of the ABI docs, checked against the kernels `vm-test` booted.
+//!
+//! The claims are read from the docs themselves (`src/abi/mod.rs`, `src/abi/pagemap.rs`): each
+//! `UFFD_FEATURE_*`, `_UFFDIO_*` command, register mode, `USERFAULTFD_IOC_NEW`,
+//! `UFFD_USER_MODE_ONLY` and `PAGEMAP_SCAN`, with the version after "Since Linux", and the
+//! architectures its doc names after "Not offered on:" (`arch`, or `arch before X.Y`). What each
+//! kernel offers comes from its raw handshake (`uffd-suite: features=` and the `uffd-offers:`
+//! lines of `tests/suite/offers.rs`): features, the API ioctls, and the range ioctls and modes
+//! `UFFDIO_REGISTER` grants on anonymous, shmem and hugetlbfs memory.
+//!
+//! A claim holds when every booted kernel older than X lacks the item and every one at least
+//! X offers it, but for the architectures its doc names; a name that no booted kernel needs is
+//! stale. Either contradiction fails `vm-test`.
+
+use crate::util::process::{root, Result};
+use crate::util::report::Report;
+use std::collections::BTreeMap;
+
+/// A kernel version (major, minor).
+pub type Version = (u32, u32);
+
+/// One documented item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    /// The constant's name (or a derived subject such as `register shmem MODE_WP`).
+    pub item: String,
+    /// "Since Linux X".
+    pub since: Version,
+    /// "Not offered on: a, b before X.Y": (arch, before).
+    pub not_on: Vec<(String, Option<Version>)>,
+    /// How a run shows it.
+    what: Seen,
+}
+
+/// Where a run shows an item.
+#[derive(Clone, Debug, PartialEq)]
+enum Seen {
+    /// A bit of `uffdio_api.features`.
+    Feature(u64),
+    /// A bit of `uffdio_api.ioctls`.
+    ApiIoctl(u64),
+    /// A bit of any `uffdio_register.ioctls`.
+    RangeIoctl(u64),
+    /// A register mode granted on any memory kind (`missing`, `wp`, `minor`).
+    Mode(&'static str),
+    /// A register mode granted on one memory kind.
+    KindMode(&'static str, &'static str),
+    /// An `open` probe answered ok (`device`, `user_mode_only`, `pagemap_scan`).
+    Open(&'static str),
+}
+
+fn version(s: &str) -> Option<Version> {
+    let mut p = s.split('.');
+    let major = p.next()?.parse().ok()?;
+    let minor: String = p.next()?.chars().take_while(char::is_ascii_digit).collect();
+    Some((major, minor.parse().ok()?))
+}
+
+/// "Since Linux X.Y" in `doc`.
+fn since(doc: &str) -> Option<Version> {
+    let at = doc.find("Since Linux ")? + "Since Linux ".len();
+    version(&doc[at..])
+}
+
+/// "Not offered on: a, b before X.Y" in `doc` (ends at `;`, `(`, or a `.` not inside a
+/// version).
+fn not_on(doc: &str) -> Vec<(String, Option<Version>)> {
+    let Some(at) = doc.find("Not offered on: ") else {
+        return Vec::new();
+    };
+    let rest = &doc[at + "Not offered on: ".len()..];
+    let b = rest.as_bytes();
+    let end = (0..b.len())
+        .find(|&i| {
+            b[i] == b';'
+                || b[i] == b'('
+                || (b[i] == b'.' && !b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        })
+        .unwrap_or(b.len());
+    rest[..end]
+        .split(',')
+        .filter_map(|e| {
+            let e = e.trim();
+            let mut w = e.split_whitespace();
+            let arch = w.next()?.to_string();
+            let before = match (w.next(), w.next()) {
+                (Some("before"), Some(v)) => version(v),
+                _ => None,
+            };
+            Some((arch, before))
+        })
+        .collect()
+}
+
+/// `1 << n` or `0xNN` as the value of a constant definition.
+fn value(def: &str) -> Option<u64> {
+    let v = def.split('=').nth(1)?.trim().trim_end_matches(';').trim();
+    if let Some(n) = v.strip_prefix("1 << ") {
+        return n.parse().ok().map(|n: u32| 1u64 << n);
+    }
+    u64::from_str_radix(v.strip_prefix("0x")?, 16).ok()
+}
+
+/// Every claim of the docs of `text` (one source file).
+fn claims_in(text: &str) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let mut doc = String::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(d) = l.strip_prefix("///") {
+            doc.push_str(d.trim());
+            doc.push(' ');
+            continue;
+        }
+        if l.starts_with("#[") {
+            continue;
+        }
+        if let Some(def) = l.strip_prefix("pub const ") {
+            let name = def.split(':').next().unwrap_or("").trim().to_string();
+            let seen = if let Some(f) = name.strip_prefix("UFFD_FEATURE_") {
+                let _ = f;
+                value(def).map(Seen::Feature)
+            } else if name.starts_with("_UFFDIO_") {
+                value(def).map(|nr| {
+                    let bit = 1u64 << nr;
+                    match name.as_str() {
+                        "_UFFDIO_REGISTER" | "_UFFDIO_UNREGISTER" | "_UFFDIO_API" => {
+                            Seen::ApiIoctl(bit)
+                        }
+                        _ => Seen::RangeIoctl(bit),
+                    }
+                })
+            } else {
+                match name.as_str() {
+                    "UFFDIO_REGISTER_MODE_MISSING" => Some(Seen::Mode("missing")),
+                    "UFFDIO_REGISTER_MODE_WP" => Some(Seen::Mode("wp")),
+                    "UFFDIO_REGISTER_MODE_MINOR" => Some(Seen::Mode("minor")),
+                    "USERFAULTFD_IOC_NEW" => Some(Seen::Open("device")),
+                    "UFFD_USER_MODE_ONLY" => Some(Seen::Open("user_mode_only")),
+                    "PAGEMAP_SCAN" => Some(Seen::Open("pagemap_scan")),
+                    _ => None,
+                }
+            };
+            if let (Some(what), Some(v)) = (seen, since(&doc)) {
+                out.push(Claim {
+                    item: name,
+                    since: v,
+                    not_on: not_on(&doc),
+                    what,
+                });
+            }
+        }
+        doc.clear();
+    }
+    out
+}
+
+/// The claims of the crate's ABI docs, plus one per memory kind for the register modes whose
+/// feature bit names the kind (they share the feature's claim).
+pub fn claims() -> Result<Vec<Claim>> {
+    let mut all = Vec::new();
+    for f in ["src/abi/mod.rs", "src/abi/pagemap.rs"] {
+        let p = root().join(f);
+        let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        all.extend(claims_in(&text));
+    }
+    let derived = [
+        ("UFFD_FEATURE_PAGEFAULT_FLAG_WP", "anon", "wp", "MODE_WP"),
+        ("UFFD_FEATURE_WP_HUGETLBFS_SHMEM", "shmem", "wp", "MODE_WP"),
+        ("UFFD_FEATURE_WP_HUGETLBFS_SHMEM", "hugetlbfs", "wp", "MODE_WP"),
+        ("UFFD_FEATURE_MINOR_SHMEM", "shmem", "minor", "MODE_MINOR"),
+        ("UFFD_FEATURE_MINOR_HUGETLBFS", "hugetlbfs", "minor", "MODE_MINOR"),
+        ("UFFD_FEATURE_MISSING_SHMEM", "shmem", "missing", "MODE_MISSING"),
+        ("UFFD_FEATURE_MISSING_HUGETLBFS", "hugetlbfs", "missing", "MODE_MISSING"),
+    ];
+    for (feature, kind, mode, label) in derived {
+        let c = all
+            .iter()
+            .find(|c| c.item == feature)
+            .ok_or_else(|| format!("no \"Since Linux\" claim found for {feature}"))?
+            .clone();
+        all.push(Claim {
+            item: format!("register {kind} {label} (as {feature})"),
+            what: Seen::KindMode(kind, mode),
+            ..c
+        });
+    }
+    Ok(all)
+}
+
+/// One booted kernel's evidence.
+pub struct Boot<'a> {
+    /// The kernel's architecture.
+    pub on: &'a str,
+    pub version: Version,
+    pub report: &'a Report,
+}
+
+fn hex(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+}
+
+/// Whether `b` offered the item; `None` where the run cannot tell (no such memory).
+fn offered(c: &Claim, b: &Boot<'_>) -> Option<bool> {
+    let r = b.report;
+    let first = |s: &str| s.split_whitespace().next().map(str::to_string);
+    let features = r.features.as_deref().and_then(first).and_then(|f| hex(&f));
+    let api_ioctls = r
+        .features
+        .as_deref()
+        .and_then(|f| f.split_whitespace().find_map(|w| w.strip_prefix("ioctls=")))
+        .and_then(hex);
+    let kinds = ["anon", "shmem", "hugetlbfs"];
+    let modes = ["missing", "wp", "minor"];
+    let reg = |kind: &str, mode: &str| -> Option<Option<u64>> {
+        let key = format!("register {kind}.{mode}");
+        if r.offers.contains_key(&format!("register {kind}.unavailable")) {
+            return None;
+        }
+        r.offers.get(&key).map(|v| hex(v))
+    };
+    match c.what {
+        Seen::Feature(bit) => features.map(|f| f & bit != 0),
+        Seen::ApiIoctl(bit) => api_ioctls.map(|f| f & bit != 0),
+        Seen::RangeIoctl(bit) => {
+            let all: Vec<u64> = kinds
+                .iter()
+                .flat_map(|k| modes.iter().map(move |m| (k, m)))
+                .filter_map(|(k, m)| reg(k, m).flatten())
+                .collect();
+            (!all.is_empty()).then(|| all.iter().any(|i| i & bit != 0))
+        }
+        Seen::Mode(m) => {
+            let seen: Vec<bool> = kinds
+                .iter()
+                .filter_map(|k| reg(k, m))
+                .map(|v| v.is_some())
+                .collect();
+            (!seen.is_empty()).then(|| seen.iter().any(|x| *x))
+        }
+        Seen::KindMode(k, m) => reg(k, m).map(|v| v.is_some()),
+        Seen::Open(what) => r.offers.get(&format!("open.{what}")).map(|v| v == "ok"),
+    }
+}
+
+/// A cell of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// Offered, as claimed.
+    Offered,
+    /// Absent on a kernel older than the claim, as claimed.
+    Absent,
+    /// Absent where the doc names the architecture.
+    Named,
+    /// The run cannot tell (e.g. no huge pages).
+    Unknown,
+    /// Absent though claimed.
+    ClaimedButAbsent,
+    /// Offered before the claimed version.
+    Early,
+}
+
+impl Cell {
+    fn symbol(self) -> char {
+        match self {
+            Cell::Offered => '+',
+            Cell::Absent => '-',
+            Cell::Named => 'a',
+            Cell::Unknown => '?',
+            Cell::ClaimedButAbsent => '!',
+            Cell::Early => 'E',
+        }
+    }
+}
+
+fn named(c: &Claim, b: &Boot<'_>) -> bool {
+    c.not_on
+        .iter()
+        .any(|(a, before)| a == b.on && before.is_none_or(|v| b.version < v))
+}
+
+/// The cell of claim `c` on boot `b`.
+pub fn cell(c: &Claim, b: &Boot<'_>) -> Cell {
+    match offered(c, b) {
+        None => Cell::Unknown,
+        Some(true) if b.version < c.since => Cell::Early,
+        Some(true) => Cell::Offered,
+        Some(false) if b.version < c.since => Cell::Absent,
+        Some(false) if named(c, b) => Cell::Named,
+        Some(false) => Cell::ClaimedButAbsent,
+    }
+}
+
+/// The table (markdown) and the contradictions: claimed-but-absent and early cells, and
+/// "Not offered on" names that no booted kernel of that architecture needed.
+pub fn check(claims: &[Claim], boots: &[Boot<'_>]) -> (String, Vec<String>) {
+    let mut arches: Vec<&str> = Vec::new();
+    for b in boots {
+        if !arches.contains(&b.on) {
+            arches.push(b.on);
+        }
+    }
+    let order = |a: &str| -> Vec<&Boot<'_>> {
+        let mut v: Vec<&Boot<'_>> = boots.iter().filter(|b| b.on == a).collect();
+        v.sort_by_key(|b| b.version);
+        v
+    };
+    let mut out = String::from("| item | since |");
+    for a in &arches {
+        let vs: Vec<String> = order(a)
+            .iter()
+            .map(|b| format!("{}.{}", b.version.0, b.version.1))
+            .collect();
+        out.push_str(&format!(" {a} ({}) |", vs.join(" ")));
+    }
+    out.push_str("\n|---|---|");
+    for _ in &arches {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    let mut problems = Vec::new();
+    for c in claims {
+        out.push_str(&format!("| `{}` | {}.{} |", c.item, c.since.0, c.since.1));
+        let mut cells: BTreeMap<(&str, Version), Cell> = BTreeMap::new();
+        for a in &arches {
+            let mut s = String::new();
+            for b in order(a) {
+                let x = cell(c, b);
+                cells.insert((b.on, b.version), x);
+                s.push(x.symbol());
+                match x {
+                    Cell::ClaimedButAbsent => problems.push(format!(
+                        "{}: Since Linux {}.{}, but {a} {}.{} lacks it (name {a} after \
+                         \"Not offered on:\" in its doc if that is the architecture's)",
+                        c.item, c.since.0, c.since.1, b.version.0, b.version.1
+                    )),
+                    Cell::Early => problems.push(format!(
+                        "{}: Since Linux {}.{}, but {a} {}.{} offers it",
+                        c.item, c.since.0, c.since.1, b.version.0, b.version.1
+                    )),
+                    _ => {}
+                }
+            }
+            out.push_str(&format!(" `{s}` |"));
+        }
+        out.push('\n');
+        for (a, before) in &c.not_on {
+            let used = cells.iter().any(|((on, v), x)| {
+                on == a && *x == Cell::Named && before.is_none_or(|b| *v < b)
+            });
+            let booted = boots.iter().any(|b| {
+                b.on == a && b.version >= c.since && before.is_none_or(|v| b.version < v)
+            });
+            if booted && !used {
+                problems.push(format!(
+                    "{}: its doc says not offered on {a}{}, but every booted {a} kernel it \
+                     covers offers it",
+                    c.item,
+                    before.map_or(String::new(), |v| format!(" before {}.{}", v.0, v.1))
+                ));
+            }
+        }
+    }
+    out.push_str(
+        "\n`+` offered, `-` absent (older than the claim), `a` absent where the doc names the \
+         architecture, `?` not seen (no such memory on that kernel), `!` claimed but absent, \
+         `E` offered before the claimed version. Each cell holds that architecture's kernels, \
+         oldest first.\n",
+    );
+    (out, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::report::parse;
+
+    const SRC: &str = "
+/// Write-protect faults. Since Linux 5.7. Not offered on: armv7, aarch64 before 6.10 (no
+/// `CONFIG_HAVE_ARCH_USERFAULTFD_WP`).
+pub const UFFD_FEATURE_PAGEFAULT_FLAG_WP: u64 = 1 << 0;
+/// `UFFDIO_MOVE`. Since Linux 6.8.
+pub const UFFD_FEATURE_MOVE: u64 = 1 << 16;
+/// Command number of `UFFDIO_COPY`. Since Linux 4.3.
+pub const _UFFDIO_COPY: u32 = 0x03;
+/// The device. Since Linux 6.1.
+pub const USERFAULTFD_IOC_NEW: u32 = NATIVE.io(USERFAULTFD_IOC, 0x00);
+/// No claim here.
+pub const UFFD_API: u64 = 0xAA;
+";
+
+    #[test]
+    fn claims_are_read_from_the_docs() {
+        let c = claims_in(SRC);
+        assert_eq!(c.len(), 4, "{c:?}");
+        assert_eq!(c[0].item, "UFFD_FEATURE_PAGEFAULT_FLAG_WP");
+        assert_eq!(c[0].since, (5, 7));
+        assert_eq!(
+            c[0].not_on,
+            [("armv7".into(), None), ("aarch64".into(), Some((6, 10)))]
+        );
+        assert_eq!(c[1].what, Seen::Feature(1 << 16));
+        assert_eq!(c[2].what, Seen::RangeIoctl(1 << 3));
+        assert_eq!(c[3].what, Seen::Open("device"));
+        assert_eq!(c[3].since, (6, 1));
+    }
+
+    fn report(features: &str, device: &str, anon: &str) -> Report {
+        parse(&format!(
+            "uffd-suite: features={features} ioctls=0x8000000000000003\n\
+             uffd-offers: open syscall=ok device={device} user_mode_only=ok pagemap_scan=ENOTTY\n\
+             uffd-offers: register anon {anon}\n"
+        ))
+    }
+
+    #[test]
+    fn cells_and_contradictions() {
+        let c = claims_in(SRC);
+        let old = report("0x1ff", "ENOENT", "missing=0x1c wp=0x5c minor=EINVAL");
+        let arm = report("0xffe", "ok", "missing=0x1c wp=EINVAL minor=EINVAL");
+        let new = report("0x1ffff", "ok", "missing=0x11c wp=0x15c minor=EINVAL");
+        let boots = [
+            Boot { on: "x86_64", version: (5, 10), report: &old },
+            Boot { on: "aarch64", version: (6, 1), report: &arm },
+            Boot { on: "x86_64", version: (7, 2), report: &new },
+        ];
+        assert_eq!(cell(&c[0], &boots[1]), Cell::Named);
+        assert_eq!(cell(&c[3], &boots[0]), Cell::Absent);
+        assert_eq!(cell(&c[1], &boots[2]), Cell::Offered);
+        let (table, problems) = check(&c, &boots);
+        assert!(table.contains("| `UFFD_FEATURE_MOVE` | 6.8 | `-+` | `-` |"), "{table}");
+        // armv7 is named but never booted: not stale; nothing contradicts.
+        assert_eq!(problems, Vec::<String>::new());
+        // A kernel claimed to have MOVE that lacks it, and one that has the device too early.
+        let bad = report("0x1ff", "ok", "missing=0x1c wp=0x5c minor=EINVAL");
+        let boots = [Boot { on: "x86_64", version: (6, 0), report: &bad }];
+        let (_, problems) = check(&c, &boots);
+        assert!(problems.iter().any(|p| p.contains("USERFAULTFD_IOC_NEW") && p.contains("offers it")), "{problems:?}");
+        let boots = [Boot { on: "x86_64", version: (6, 8), report: &bad }];
+        let (_, problems) = check(&c, &boots);
+        assert!(problems.iter().any(|p| p.contains("UFFD_FEATURE_MOVE") && p.contains("lacks it")), "{problems:?}");
+    }
+}
