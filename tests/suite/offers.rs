@@ -85,7 +85,14 @@ fn register(m: &Map, len: usize, mode: u64) -> Result<u64, Errno> {
     // SAFETY: UFFDIO_REGISTER reads and writes one `struct uffdio_register`, which `r` is;
     // the range is a mapping of ours that nothing reads while it is registered (the fd is
     // closed right after, which unregisters it).
-    let res = unsafe { syscall3(nr::ioctl, fd, UFFDIO_REGISTER, &mut r as *mut RawRegister as usize) };
+    let res = unsafe {
+        syscall3(
+            nr::ioctl,
+            fd,
+            UFFDIO_REGISTER,
+            &mut r as *mut RawRegister as usize,
+        )
+    };
     truth::close(fd);
     res.map(|_| r.ioctls)
 }
@@ -116,13 +123,15 @@ fn pagemap_scan() -> Result<u64, Errno> {
 
 /// Prints the `uffd-offers:` lines.
 pub fn print(out: &mut impl Write, page_size: usize) {
-    let open = |r: truth::Raw| Answer(match r.failed_at(Step::Api) {
-        Some(e) => Err(e),
-        None => match r {
-            truth::Raw::Offered { .. } => Ok(0),
-            truth::Raw::Failed { errno, .. } => Err(errno),
-        },
-    });
+    let open = |r: truth::Raw| {
+        Answer(match r.failed_at(Step::Api) {
+            Some(e) => Err(e),
+            None => match r {
+                truth::Raw::Offered { .. } => Ok(0),
+                truth::Raw::Failed { errno, .. } => Err(errno),
+            },
+        })
+    };
     let _ = writeln!(
         out,
         "uffd-offers: open syscall={} device={} user_mode_only={} pagemap_scan={}",
@@ -171,6 +180,10 @@ fn hugepage_size() -> Option<usize> {
     let n = super::util::read_proc(c"/proc/meminfo", &mut buf).ok()?;
     let text = core::str::from_utf8(&buf[..n]).ok()?;
     let line = text.lines().find(|l| l.starts_with("Hugepagesize:"))?;
-    let kb: usize = line["Hugepagesize:".len()..].split_whitespace().next()?.parse().ok()?;
+    let kb: usize = line["Hugepagesize:".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
     Some(kb * 1024)
 }

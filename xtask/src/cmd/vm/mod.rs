@@ -257,7 +257,9 @@ pub fn run(a: &Args) -> Result<()> {
         })
         .collect();
     let (table, contradictions) = since::check(&claims, &boots);
-    println!("\n\"Since Linux\" of the docs x the booted kernels (KERNELS.md holds the full run's)\n");
+    println!(
+        "\n\"Since Linux\" of the docs x the booted kernels (KERNELS.md holds the full run's)\n"
+    );
     println!("{table}");
     let out = target_dir().join("vm").join("since.md");
     std::fs::write(&out, &table).map_err(|e| format!("{}: {e}", out.display()))?;

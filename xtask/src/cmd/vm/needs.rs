@@ -48,10 +48,22 @@ const NEEDS: &[(&str, &[Need])] = &[
     ("wp_anon", &[Need::WpFaults]),
     ("copy_mode_wp_anon", &[Need::WpFaults]),
     ("wp_dontwake_wake_anon", &[Need::WpFaults]),
-    ("wp_shmem", &[Need::WpFaults, Need::Bits(WP_HUGETLBFS_SHMEM)]),
-    ("copy_mode_wp_shmem", &[Need::WpFaults, Need::Bits(WP_HUGETLBFS_SHMEM)]),
-    ("wp_dontwake_wake_shmem", &[Need::WpFaults, Need::Bits(WP_HUGETLBFS_SHMEM)]),
-    ("wp_unpopulated_anon", &[Need::WpFaults, Need::Bits(WP_UNPOPULATED)]),
+    (
+        "wp_shmem",
+        &[Need::WpFaults, Need::Bits(WP_HUGETLBFS_SHMEM)],
+    ),
+    (
+        "copy_mode_wp_shmem",
+        &[Need::WpFaults, Need::Bits(WP_HUGETLBFS_SHMEM)],
+    ),
+    (
+        "wp_dontwake_wake_shmem",
+        &[Need::WpFaults, Need::Bits(WP_HUGETLBFS_SHMEM)],
+    ),
+    (
+        "wp_unpopulated_anon",
+        &[Need::WpFaults, Need::Bits(WP_UNPOPULATED)],
+    ),
     ("wp_async_anon", &[Need::WpFaults, Need::Bits(WP_ASYNC)]),
     ("minor_continue_shmem", &[Need::Bits(MINOR_SHMEM)]),
     ("move_anon", &[Need::Bits(MOVE)]),
@@ -59,7 +71,10 @@ const NEEDS: &[(&str, &[Need])] = &[
     ("poison_shmem", &[Need::Bits(POISON)]),
     ("sigbus_anon", &[Need::Bits(SIGBUS)]),
     ("thread_id", &[Need::Bits(THREAD_ID)]),
-    ("exact_address", &[Need::Bits(EXACT_ADDRESS), Need::ExactAddresses]),
+    (
+        "exact_address",
+        &[Need::Bits(EXACT_ADDRESS), Need::ExactAddresses],
+    ),
     ("event_fork", &[Need::Bits(EVENT_FORK)]),
     ("event_remap", &[Need::Bits(EVENT_REMAP)]),
     ("event_remove", &[Need::Bits(EVENT_REMOVE)]),
@@ -73,8 +88,14 @@ const NEEDS: &[(&str, &[Need])] = &[
         ],
     ),
     ("unprivileged_fork", &[Need::UserModeOnly]),
-    ("pagemap_scan_epochs", &[Need::WpFaults, Need::Bits(WP_ASYNC)]),
-    ("pagemap_scan_resume", &[Need::WpFaults, Need::Bits(WP_ASYNC)]),
+    (
+        "pagemap_scan_epochs",
+        &[Need::WpFaults, Need::Bits(WP_ASYNC)],
+    ),
+    (
+        "pagemap_scan_resume",
+        &[Need::WpFaults, Need::Bits(WP_ASYNC)],
+    ),
     ("pagemap_entries_sync_wp", &[Need::WpFaults]),
     ("pager_minor_shmem", &[Need::Bits(MINOR_SHMEM)]),
     (
@@ -115,10 +136,7 @@ pub fn runs(name: &str, k: &Kernel) -> bool {
 /// The cases of `all` (a run's case names) that row `k` must skip: derived, plus the row's
 /// written exceptions.
 pub fn skips<'a>(k: &Kernel, all: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
-    let mut s: BTreeSet<String> = all
-        .filter(|n| !runs(n, k))
-        .map(str::to_string)
-        .collect();
+    let mut s: BTreeSet<String> = all.filter(|n| !runs(n, k)).map(str::to_string).collect();
     s.extend(k.also_skips.iter().map(|n| n.to_string()));
     s
 }

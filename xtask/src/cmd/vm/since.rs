@@ -167,11 +167,31 @@ pub fn claims() -> Result<Vec<Claim>> {
     let derived = [
         ("UFFD_FEATURE_PAGEFAULT_FLAG_WP", "anon", "wp", "MODE_WP"),
         ("UFFD_FEATURE_WP_HUGETLBFS_SHMEM", "shmem", "wp", "MODE_WP"),
-        ("UFFD_FEATURE_WP_HUGETLBFS_SHMEM", "hugetlbfs", "wp", "MODE_WP"),
+        (
+            "UFFD_FEATURE_WP_HUGETLBFS_SHMEM",
+            "hugetlbfs",
+            "wp",
+            "MODE_WP",
+        ),
         ("UFFD_FEATURE_MINOR_SHMEM", "shmem", "minor", "MODE_MINOR"),
-        ("UFFD_FEATURE_MINOR_HUGETLBFS", "hugetlbfs", "minor", "MODE_MINOR"),
-        ("UFFD_FEATURE_MISSING_SHMEM", "shmem", "missing", "MODE_MISSING"),
-        ("UFFD_FEATURE_MISSING_HUGETLBFS", "hugetlbfs", "missing", "MODE_MISSING"),
+        (
+            "UFFD_FEATURE_MINOR_HUGETLBFS",
+            "hugetlbfs",
+            "minor",
+            "MODE_MINOR",
+        ),
+        (
+            "UFFD_FEATURE_MISSING_SHMEM",
+            "shmem",
+            "missing",
+            "MODE_MISSING",
+        ),
+        (
+            "UFFD_FEATURE_MISSING_HUGETLBFS",
+            "hugetlbfs",
+            "missing",
+            "MODE_MISSING",
+        ),
     ];
     for (feature, kind, mode, label) in derived {
         let c = all
@@ -214,7 +234,9 @@ fn offered(c: &Claim, b: &Boot<'_>) -> Option<bool> {
     let modes = ["missing", "wp", "minor"];
     let reg = |kind: &str, mode: &str| -> Option<Option<u64>> {
         let key = format!("register {kind}.{mode}");
-        if r.offers.contains_key(&format!("register {kind}.unavailable")) {
+        if r.offers
+            .contains_key(&format!("register {kind}.unavailable"))
+        {
             return None;
         }
         r.offers.get(&key).map(|v| hex(v))
@@ -345,12 +367,12 @@ pub fn check(claims: &[Claim], boots: &[Boot<'_>]) -> (String, Vec<String>) {
         }
         out.push('\n');
         for (a, before) in &c.not_on {
-            let used = cells.iter().any(|((on, v), x)| {
-                on == a && *x == Cell::Named && before.is_none_or(|b| *v < b)
-            });
-            let booted = boots.iter().any(|b| {
-                b.on == a && b.version >= c.since && before.is_none_or(|v| b.version < v)
-            });
+            let used = cells
+                .iter()
+                .any(|((on, v), x)| on == a && *x == Cell::Named && before.is_none_or(|b| *v < b));
+            let booted = boots
+                .iter()
+                .any(|b| b.on == a && b.version >= c.since && before.is_none_or(|v| b.version < v));
             if booted && !used {
                 problems.push(format!(
                     "{}: its doc says not offered on {a}{}, but every booted {a} kernel it \
@@ -420,24 +442,57 @@ pub const UFFD_API: u64 = 0xAA;
         let arm = report("0xffe", "ok", "missing=0x1c wp=EINVAL minor=EINVAL");
         let new = report("0x1ffff", "ok", "missing=0x11c wp=0x15c minor=EINVAL");
         let boots = [
-            Boot { on: "x86_64", version: (5, 10), report: &old },
-            Boot { on: "aarch64", version: (6, 1), report: &arm },
-            Boot { on: "x86_64", version: (7, 2), report: &new },
+            Boot {
+                on: "x86_64",
+                version: (5, 10),
+                report: &old,
+            },
+            Boot {
+                on: "aarch64",
+                version: (6, 1),
+                report: &arm,
+            },
+            Boot {
+                on: "x86_64",
+                version: (7, 2),
+                report: &new,
+            },
         ];
         assert_eq!(cell(&c[0], &boots[1]), Cell::Named);
         assert_eq!(cell(&c[3], &boots[0]), Cell::Absent);
         assert_eq!(cell(&c[1], &boots[2]), Cell::Offered);
         let (table, problems) = check(&c, &boots);
-        assert!(table.contains("| `UFFD_FEATURE_MOVE` | 6.8 | `-+` | `-` |"), "{table}");
+        assert!(
+            table.contains("| `UFFD_FEATURE_MOVE` | 6.8 | `-+` | `-` |"),
+            "{table}"
+        );
         // armv7 is named but never booted: not stale; nothing contradicts.
         assert_eq!(problems, Vec::<String>::new());
         // A kernel claimed to have MOVE that lacks it, and one that has the device too early.
         let bad = report("0x1ff", "ok", "missing=0x1c wp=0x5c minor=EINVAL");
-        let boots = [Boot { on: "x86_64", version: (6, 0), report: &bad }];
+        let boots = [Boot {
+            on: "x86_64",
+            version: (6, 0),
+            report: &bad,
+        }];
         let (_, problems) = check(&c, &boots);
-        assert!(problems.iter().any(|p| p.contains("USERFAULTFD_IOC_NEW") && p.contains("offers it")), "{problems:?}");
-        let boots = [Boot { on: "x86_64", version: (6, 8), report: &bad }];
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("USERFAULTFD_IOC_NEW") && p.contains("offers it")),
+            "{problems:?}"
+        );
+        let boots = [Boot {
+            on: "x86_64",
+            version: (6, 8),
+            report: &bad,
+        }];
         let (_, problems) = check(&c, &boots);
-        assert!(problems.iter().any(|p| p.contains("UFFD_FEATURE_MOVE") && p.contains("lacks it")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("UFFD_FEATURE_MOVE") && p.contains("lacks it")),
+            "{problems:?}"
+        );
     }
 }

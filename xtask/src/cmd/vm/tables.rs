@@ -163,7 +163,15 @@ const fn row(
     features: u64,
     also_skips: &'static [&'static str],
 ) -> Kernel {
-    Kernel { arch, on: arch, suite, flavour, derived_from, features, also_skips }
+    Kernel {
+        arch,
+        on: arch,
+        suite,
+        flavour,
+        derived_from,
+        features,
+        also_skips,
+    }
 }
 
 /// A row booting `/init` for `arch` on a kernel of architecture `on`.
@@ -175,7 +183,15 @@ const fn compat(
     derived_from: &'static str,
     features: u64,
 ) -> Kernel {
-    Kernel { arch, on, suite, flavour, derived_from, features, also_skips: &[] }
+    Kernel {
+        arch,
+        on,
+        suite,
+        flavour,
+        derived_from,
+        features,
+        also_skips: &[],
+    }
 }
 
 /// No hugetlbfs huge pages on this kernel (armmp has no `CONFIG_HUGETLBFS`; s390x under TCG
