@@ -30,6 +30,13 @@ pub const SIGKILL: i32 = 9;
 pub const SIGBUS: i32 = 10;
 #[cfg(not(target_arch = "mips64"))]
 pub const SIGBUS: i32 = 7;
+/// The signal an access to a `UFFDIO_POISON`ed page raises: SIGBUS, but SIGSEGV on arm32,
+/// whose `do_page_fault` (arch/arm/mm/fault.c) gives SIGBUS only for `VM_FAULT_SIGBUS` and
+/// SIGSEGV for the `VM_FAULT_HWPOISON` a poison marker answers (seen on armmp 6.12).
+#[cfg(target_arch = "arm")]
+pub const POISON_SIGNAL: i32 = 11;
+#[cfg(not(target_arch = "arm"))]
+pub const POISON_SIGNAL: i32 = SIGBUS;
 #[cfg(target_arch = "mips64")]
 pub const SIGCHLD: usize = 18;
 #[cfg(not(target_arch = "mips64"))]

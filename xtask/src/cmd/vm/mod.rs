@@ -1,6 +1,7 @@
 //! `cargo xtask vm-test [--arch A | all] [--kernel K | all] [--timeout S]`: the shared suite as a
 //! static, libc-free `/init` (`tests/vm-init`) booted on real Debian kernels under
-//! `qemu-system-<arch>` (TCG: this machine's /dev/kvm is a nested paravirtual one that hangs).
+//! `qemu-system-<arch>` (TCG: on this machine's nested /dev/kvm an x86_64 guest stops with a
+//! "KVM internal error", or QEMU aborts with `-cpu host`; measured, README).
 //!
 //! Kernels come through private apt configurations under `target/apt/` (the machine's mirror,
 //! never its sources), resolved through suite + `linux-image-<flavour>` metapackage because

@@ -36,6 +36,8 @@ enum Need {
     WpFaults,
     /// `UFFD_USER_MODE_ONLY` (Linux 5.11).
     UserModeOnly,
+    /// A poisoned page's access kills the task with a signal (on mips it is a kernel BUG()).
+    PoisonSignal,
     /// Fault addresses not rounded to the page: the kernel reports only the page address on
     /// arm32 (arch/arm/mm/fault.c) and s390 (the hardware's translation exception).
     ExactAddresses,
@@ -67,8 +69,8 @@ const NEEDS: &[(&str, &[Need])] = &[
     ("wp_async_anon", &[Need::WpFaults, Need::Bits(WP_ASYNC)]),
     ("minor_continue_shmem", &[Need::Bits(MINOR_SHMEM)]),
     ("move_anon", &[Need::Bits(MOVE)]),
-    ("poison_anon", &[Need::Bits(POISON)]),
-    ("poison_shmem", &[Need::Bits(POISON)]),
+    ("poison_anon", &[Need::Bits(POISON), Need::PoisonSignal]),
+    ("poison_shmem", &[Need::Bits(POISON), Need::PoisonSignal]),
     ("sigbus_anon", &[Need::Bits(SIGBUS)]),
     ("thread_id", &[Need::Bits(THREAD_ID)]),
     (
@@ -114,6 +116,7 @@ fn met(n: Need, k: &Kernel) -> bool {
         Need::WpFaults => k.features & WP != 0 && (k.on == "x86_64" || k.version() >= (6, 1)),
         Need::UserModeOnly => k.version() >= (5, 11),
         Need::ExactAddresses => !matches!(k.on, "armv7" | "s390x"),
+        Need::PoisonSignal => k.on != "mips64el",
     }
 }
 

@@ -200,31 +200,33 @@ const NO_HUGETLB: &[&str] = &["pager_hugetlb"];
 
 /// Every boot of `vm-test`: two kernel generations (or more) per architecture, 5.10 wherever
 /// Debian still builds it (bullseye: amd64, arm64, armhf, i386; its other architectures left
-/// the archive). One row per boot.
+/// the archive). One row per boot. 6.12 comes from trixie, but from bookworm-backports on
+/// ppc64el and s390x (trixie's kernel files answer 404 on the mirror) and mips64el (not in
+/// trixie).
 #[rustfmt::skip]
 pub const KERNELS: &[Kernel] = &[
-    row("x86_64", "bullseye", "amd64", "?", 0, &[]),
+    row("x86_64", "bullseye", "amd64", "linux-image-5.10.0-32-amd64 5.10.223-1", 0x1ff, &[]),
     row("x86_64", "bookworm", "amd64", "linux-image-6.1.0-50-amd64 6.1.176-1", 0x1fff, &[]),
-    row("x86_64", "trixie", "amd64", "?", 0, &[]),
+    row("x86_64", "trixie", "amd64", "linux-image-6.12.117+deb13-amd64 6.12.117-1", 0x1ffff, &[]),
     row("x86_64", "unstable", "amd64", "linux-binary-7.2.13+deb14-amd64 7.2.13-1", 0x1ffff, &[]),
-    row("aarch64", "bullseye", "arm64", "?", 0, &[]),
+    row("aarch64", "bullseye", "arm64", "linux-image-5.10.0-32-arm64 5.10.223-1", 0x1ff, &[]),
     row("aarch64", "bookworm", "arm64", "linux-image-6.1.0-50-arm64 6.1.176-1", 0xffe, &[]),
-    row("aarch64", "trixie", "arm64", "?", 0, &[]),
+    row("aarch64", "trixie", "arm64", "linux-image-6.12.117+deb13-arm64 6.12.117-1", 0x1ffff, &[]),
     row("aarch64", "unstable", "arm64", "linux-binary-7.2.13+deb14-arm64 7.2.13-1", 0x1ffff, &[]),
-    row("i686", "bullseye", "686-pae", "?", 0, &[]),
+    row("i686", "bullseye", "686-pae", "linux-image-5.10.0-32-686-pae 5.10.223-1", 0x1ff, &[]),
     row("i686", "bookworm", "686-pae", "linux-image-6.1.0-50-686-pae 6.1.176-1", 0x9fe, &[]),
-    compat("i686", "x86_64", "trixie", "amd64", "?", 0),
-    row("armv7", "bullseye", "armmp", "?", 0, NO_HUGETLB),
+    compat("i686", "x86_64", "trixie", "amd64", "linux-image-6.12.117+deb13-amd64 6.12.117-1", 0x1ffff),
+    row("armv7", "bullseye", "armmp", "linux-image-5.10.0-32-armmp 5.10.223-1", 0x1ff, NO_HUGETLB),
     row("armv7", "bookworm", "armmp", "linux-image-6.1.0-50-armmp 6.1.176-1", 0x9fe, NO_HUGETLB),
-    row("armv7", "trixie", "armmp", "?", 0, NO_HUGETLB),
+    row("armv7", "trixie", "armmp", "linux-image-6.12.117+deb13-armmp 6.12.117-1", 0x149fe, NO_HUGETLB),
     row("riscv64", "trixie", "riscv64", "linux-image-6.12.117+deb13-riscv64 6.12.117-1", 0x14ffe, &[]),
-    row("riscv64", "unstable", "riscv64", "?", 0, &[]),
+    row("riscv64", "unstable", "riscv64", "linux-binary-7.2.13+deb14-riscv64 7.2.13-1", 0x14ffe, &[]),
     row("ppc64le", "bookworm", "powerpc64le", "linux-image-6.1.0-50-powerpc64le 6.1.176-1", 0x9fe, &[]),
-    row("ppc64le", "trixie", "powerpc64le", "?", 0, &[]),
+    row("ppc64le", "bookworm-backports", "powerpc64le", "linux-image-6.12.95+deb12-powerpc64le 6.12.95-1~bpo12+1", 0x149fe, &[]),
     row("s390x", "bookworm", "s390x", "linux-image-6.1.0-50-s390x 6.1.176-1", 0x9fe, NO_HUGETLB),
-    row("s390x", "trixie", "s390x", "?", 0, NO_HUGETLB),
+    row("s390x", "bookworm-backports", "s390x", "linux-image-6.12.95+deb12-s390x 6.12.95-1~bpo12+1", 0x149fe, NO_HUGETLB),
     row("mips64el", "bookworm", "5kc-malta", "linux-image-6.1.0-50-5kc-malta 6.1.176-1", 0x9fe, &[]),
-    row("mips64el", "bookworm-backports", "5kc-malta", "?", 0, &[]),
+    row("mips64el", "bookworm-backports", "5kc-malta", "linux-image-6.12.95+deb12-5kc-malta 6.12.95-1~bpo12+1", 0x149fe, &[]),
     // Debian builds loong64 kernels only in unstable: one generation.
     row("loongarch64", "unstable", "loong64", "linux-binary-7.2.13+deb14-loong64 7.2.13-1", 0x14ffe, &[]),
 ];
