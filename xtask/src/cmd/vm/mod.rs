@@ -11,6 +11,7 @@
 //! row of `tables.rs` for the package version they were derived from.
 
 mod boot;
+mod claims;
 mod expect;
 mod initramfs;
 mod kernel;
@@ -147,7 +148,7 @@ pub fn run(a: &Args) -> Result<()> {
         }
     }
     provision(&machines)?;
-    let claims = since::claims()?;
+    let claims = claims::claims()?;
     let mut reports: Vec<(&Kernel, (u32, u32), report::Report)> = Vec::new();
     let logs = target_dir().join("vm").join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
