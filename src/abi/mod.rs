@@ -285,8 +285,8 @@ pub const UFFD_FEATURE_MINOR_HUGETLBFS: u64 = 1 << 9;
 /// (no `CONFIG_HAVE_ARCH_USERFAULTFD_MINOR`). See KERNELS.md.
 pub const UFFD_FEATURE_MINOR_SHMEM: u64 = 1 << 10;
 /// `arg.pagefault.address` is not rounded down to the page. Since Linux 5.18. Offered on every
-/// architecture, but armv7 and s390x still report the page address (arm's fault handler rounds
-/// it, s390's hardware reports only the page).
+/// architecture, but s390x still reports the page address (its hardware reports only the page),
+/// and armv7 did until 6.12 (6.1's fault handler rounds it).
 pub const UFFD_FEATURE_EXACT_ADDRESS: u64 = 1 << 11;
 /// WP registration of shmem and hugetlbfs ranges. Since Linux 5.19.
 /// Not offered on: i686, armv7, ppc64le, s390x, mips64el, riscv64, loongarch64, aarch64 before 6.10
@@ -385,5 +385,6 @@ pub const UFFDIO_RWPROTECT_MODE_DONTWAKE: u64 = 1 << 1;
 // ---------------------------------------------------------------------------------------------
 
 /// Flag of `userfaultfd(2)` and `USERFAULTFD_IOC_NEW`: handle only faults raised in user mode;
-/// needs no privilege. Since Linux 5.11.
+/// needs no privilege. Since Linux 5.11 (before: EINVAL). A kernel access to a missing page then
+/// fails with EFAULT, except on mips64el 6.12, which oopses in `__raw_copy_from_user`.
 pub const UFFD_USER_MODE_ONLY: u32 = 1;

@@ -347,7 +347,7 @@ pub fn thread_id(ctx: &Ctx, via: Via) -> Outcome {
 
 /// EXACT_ADDRESS: the fault address is not rounded down to the page.
 const PAGE_ADDRESS_ONLY: &str =
-    "kernel lacks exact fault addresses on this arch (arm32, s390: it reports the page address)";
+    "kernel lacks exact fault addresses on this arch (s390; arm32 before 6.12: it reports the page address)";
 
 pub fn exact_address(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {

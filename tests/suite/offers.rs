@@ -15,7 +15,7 @@
 
 use super::nr::nr;
 use super::rt::{self, Map};
-use super::truth::{self, RawApi, Step, UFFDIO_API, UFFD_API};
+use super::truth::{self, RawApi, UFFDIO_API, UFFD_API};
 use core::fmt::Write;
 use uffd::sys::raw::{syscall1, syscall3};
 use uffd::Errno;
@@ -121,15 +121,15 @@ fn pagemap_scan() -> Result<u64, Errno> {
     }
 }
 
+/// A test mapping, the memfd behind it (kept open), and its length.
+type Area = (Map, Option<rt::Fd>, usize);
+
 /// Prints the `uffd-offers:` lines.
 pub fn print(out: &mut impl Write, page_size: usize) {
     let open = |r: truth::Raw| {
-        Answer(match r.failed_at(Step::Api) {
-            Some(e) => Err(e),
-            None => match r {
-                truth::Raw::Offered { .. } => Ok(0),
-                truth::Raw::Failed { errno, .. } => Err(errno),
-            },
+        Answer(match r {
+            truth::Raw::Offered { .. } => Ok(0),
+            truth::Raw::Failed { errno, .. } => Err(errno),
         })
     };
     let _ = writeln!(
@@ -141,7 +141,7 @@ pub fn print(out: &mut impl Write, page_size: usize) {
         Answer(pagemap_scan()),
     );
     let huge = hugepage_size();
-    let kinds: [(&str, Result<(Map, Option<rt::Fd>, usize), Errno>); 3] = [
+    let kinds: [(&str, Result<Area, Errno>); 3] = [
         ("anon", rt::anon(page_size).map(|m| (m, None, page_size))),
         (
             "shmem",

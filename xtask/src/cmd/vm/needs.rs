@@ -36,10 +36,14 @@ enum Need {
     WpFaults,
     /// `UFFD_USER_MODE_ONLY` (Linux 5.11).
     UserModeOnly,
+    /// A kernel access to a missing page of a user-mode-only range fails with EFAULT (mips64el
+    /// 6.12 oopses in `__raw_copy_from_user` instead).
+    KernelAccessEfault,
     /// A poisoned page's access kills the task with a signal (on mips it is a kernel BUG()).
     PoisonSignal,
     /// Fault addresses not rounded to the page: the kernel reports only the page address on
-    /// arm32 (arch/arm/mm/fault.c) and s390 (the hardware's translation exception).
+    /// s390 (the hardware's translation exception) and on arm32 before 6.12 (6.1's
+    /// arch/arm/mm/fault.c rounds it; 6.12's does not).
     ExactAddresses,
 }
 
@@ -90,6 +94,7 @@ const NEEDS: &[(&str, &[Need])] = &[
         ],
     ),
     ("unprivileged_fork", &[Need::UserModeOnly]),
+    ("unprivileged", &[Need::KernelAccessEfault]),
     (
         "pagemap_scan_epochs",
         &[Need::WpFaults, Need::Bits(WP_ASYNC)],
@@ -115,8 +120,13 @@ fn met(n: Need, k: &Kernel) -> bool {
         Need::Bits(b) => k.features & b == b,
         Need::WpFaults => k.features & WP != 0 && (k.on == "x86_64" || k.version() >= (6, 1)),
         Need::UserModeOnly => k.version() >= (5, 11),
-        Need::ExactAddresses => !matches!(k.on, "armv7" | "s390x"),
+        Need::ExactAddresses => match k.on {
+            "armv7" => k.version() >= (6, 12),
+            "s390x" => false,
+            _ => true,
+        },
         Need::PoisonSignal => k.on != "mips64el",
+        Need::KernelAccessEfault => !(k.on == "mips64el" && k.version() >= (6, 12)),
     }
 }
 

@@ -175,10 +175,11 @@ pub fn check(claims: &[Claim], boots: &[Boot<'_>]) -> (String, Vec<String>) {
             let used = cells
                 .iter()
                 .any(|((on, v), x)| on == a && *x == Cell::Named && before.is_none_or(|b| *v < b));
-            let booted = boots
-                .iter()
-                .any(|b| b.on == a && b.version >= c.since && before.is_none_or(|v| b.version < v));
-            if booted && !used {
+            // Stale only where a covered kernel showed it offered (not where none could tell).
+            let offered = cells.iter().any(|((on, v), x)| {
+                on == a && *x == Cell::Offered && before.is_none_or(|b| *v < b)
+            });
+            if offered && !used {
                 problems.push(format!(
                     "{}: its doc says not offered on {a}{}, but every booted {a} kernel it \
                      covers offers it",
