@@ -26,7 +26,9 @@
 //!
 //! # fn main() -> Result<(), uffd::Error> {
 //! // User-mode faults only: needs no privilege (Linux 5.11+). See section 4.
-//! let uffd = Uffd::builder().user_mode_only(true).create()?;
+//! // SAFETY: the capability promise (section 2): this program registers only the fresh
+//! // mapping below, and no other code in it registers memory.
+//! let uffd = unsafe { Uffd::builder().user_mode_only(true).create() }?;
 //! let page = uffd.page_size();
 //! // A fresh private anonymous mapping: its pages are missing until touched.
 //! use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
@@ -59,42 +61,75 @@
 //! # }
 //! ```
 //!
-//! ## 2. Safety model: one promise, at registration
+//! ## 2. Safety model: the fd is the capability, registration adds ranges
 //!
 //! Rust's guarantees rest on knowing who can change memory: nothing changes what a `&T` points
 //! to while it is live. userfaultfd breaks that from the outside: once a range is registered,
 //! the kernel writes into it on behalf of `COPY`, `ZEROPAGE`, `CONTINUE` and `MOVE`, makes it
 //! raise SIGBUS after `POISON`, and blocks any access to a missing or write-protected page
-//! until a handler resolves it — all through calls that take only addresses. Some call in the
-//! chain must carry a promise. This crate puts it in **one place**:
+//! until a handler resolves it — all through calls that take only addresses.
 //!
-//! > [`Uffd::register`](crate::Uffd::register) is `unsafe`: **no Rust value relies on the
-//! > contents or the accessibility of the range while it is registered.**
+//! **The kernel does not check whose registration a range operation hits.**
+//! `validate_dst_vma()` in `mm/userfaultfd.c` only checks that the destination has *a*
+//! userfaultfd context: from a userfaultfd that registered nothing, `COPY`, `ZEROPAGE`,
+//! `POISON`, `WRITEPROTECT` and `WAKE` succeed on a range another userfaultfd of the same
+//! process registered; only `MOVE` and `UNREGISTER` check the owner (EINVAL). The
+//! `uffd-composition` test crate (`tests/composition/`) asks the running kernel and fails if
+//! that ever changes. So a userfaultfd is a capability over every registered range of its
+//! process, whoever registered it, and two sound crates would compose into undefined
+//! behaviour if either handed it out for free:
 //!
-//! Everything else is safe *because* of that promise: `copy`, `zeropage`, `continue_`,
-//! `poison`, `writeprotect`, `wake` and `unregister` only act on registered ranges (the kernel
-//! refuses the others: ENOENT/EINVAL), so they cannot reach memory a Rust value relies on. The
-//! exceptions that need their own promise are `unsafe` too:
+//! ```text
+//! let v: Vec<Option<Box<u64>>> = vec![None; 1 << 20];   // calloc → a fresh mmap
+//! let page = (v.as_ptr() as usize + 4095) & !4095;
+//! let lib = userfaultfd::UffdBuilder::new().non_blocking(true).create()?;
+//! lib.register(page as *mut _, 4096)?;                   // userfaultfd 0.9: register is safe
+//! let mine = unsafe { uffd::Uffd::builder().create() }?; // registered nothing
+//! mine.copy(page, &[0x41u8; 4096], CopyMode::empty())?;  // Ok(()): v[i] is now garbage
+//! ```
+//!
+//! The crate therefore asks for **two promises**, where the capability is made and where
+//! memory is added to it:
+//!
+//! > **Creating or adopting a [`Uffd`](crate::Uffd) is `unsafe`** ([`Builder::create`],
+//! > [`Unnegotiated::negotiate`], [`Uffd::from_raw_parts`], [`Uffd::from_received_fd`]): for as
+//! > long as the fd or a duplicate lives, no range its range operations are applied to holds
+//! > memory a Rust value relies on.
+//! >
+//! > **[`Uffd::register`](crate::Uffd::register) is `unsafe`**: no Rust value relies on the
+//! > contents or the accessibility of the range while it is registered.
+//!
+//! A program whose userfaultfds all come from this crate, and whose ranges all went through
+//! `register`, keeps the first promise by keeping the second; a program that also links code
+//! registering memory its own way (a C library, another crate, a GC) says at creation that
+//! that memory is fit too, or that it never passes those ranges to this handle. Everything
+//! else — `copy`, `zeropage`, `continue_`, `poison`, `writeprotect`, `wake`, `unregister`, the
+//! pager's regions and fill — is safe *because* of these two promises. What needs a promise of
+//! its own stays `unsafe`:
 //!
 //! - [`Uffd::move_`](crate::Uffd::move_): its *source* need not be registered, and its pages
-//!   vanish; its destination gets new bytes as with `copy` (registered, so covered).
-//! - [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts) and
-//!   [`Uffd::from_received_fd`](crate::Uffd::from_received_fd): the ranges already registered
-//!   on that fd were registered by someone else, so the caller vouches for them.
+//!   vanish.
 //! - [`Event::from_msg`](crate::Event::from_msg): the message must be fully initialised (read
 //!   from the kernel) and a FORK fd is owned once.
 //!
-//! A FORK event's [`Uffd`](crate::Uffd) is safe to use: the child inherited the parent's
-//! registrations, so the parent's promise covers the child's copy of those ranges.
+//! A FORK event's [`Uffd`](crate::Uffd) acts on the child process's copies of the parent's
+//! registered ranges; the creation promise covers them (the child is a copy of the caller).
 //!
-//! Why there, and not elsewhere? rustix makes *creating* the fd `unsafe`; userfaultfd-rs marks
-//! `copy`/`zeropage` `unsafe`. Creating an fd changes no memory, so a promise there says
-//! nothing checkable; and every handler loop is made of `copy`s, so `unsafe` there is noise in
-//! the hot path that trains readers to skip it. Registration is the moment memory is handed
-//! to the kernel and a handler, done once per range, in the code that owns the memory. It is
-//! the one place where the caller knows what lives there.
+//! **Why the fd, and not a registration token?** The other design weighed: `unsafe register`
+//! returns a `Registration` value that unregisters on drop and bounds every range operation
+//! (a VMA has one userfaultfd context at a time, so the kernel's EBUSY keeps others out while
+//! it lives), with creation safe. It fails where the kernel moves or makes registrations the
+//! crate never issued: an `mremap` moves a registered range (REMAP event) and the token's
+//! bounds go stale; a FORK event hands over a userfaultfd whose child ranges no token covers;
+//! a received fd (Firecracker's handler) arrives with registrations another process made, so
+//! every token would come from an `unsafe` constructor anyway; and `UNREGISTER` on drop cannot
+//! run for a handler whose fd serves another process. It would also add a bounds check per
+//! operation on the fault path and a lifetime tying every worker of the pager to tokens. The
+//! capability model costs one `unsafe` where the fd is born, in the code that knows the
+//! process — the choice rustix makes too (`rustix::mm::userfaultfd` is an `unsafe fn`: "the
+//! returned file descriptor lets users observe and manipulate process memory").
 //!
-//! What the promise means in practice:
+//! What the promises mean in practice:
 //!
 //! - **An allocator or GC** registers an arena it obtained with `mmap` and hands out objects
 //!   only in pages it has resolved (or accepts that a first touch blocks until the handler
@@ -106,15 +141,27 @@
 //! - **A unikernel** registers regions it manages as raw memory (a heap it grows on demand,
 //!   a page cache): the same rule as the allocator, without libc.
 //!
-//! **Another process's memory** is different. A userfaultfd received over a socket (section
-//! 10) acts on the address space of the process that created it: `copy` there writes memory
-//! that no Rust value *of this process* can read, so the handler needs no promise of its own —
-//! the promise was the other process's, when it registered. Only `COPY`'s source (`&[u8]`, in
-//! this process, only read) and `MOVE` (own process only) touch the caller's memory.
+//! **Another process's memory.** A userfaultfd received over a socket (section 10) acts on the
+//! address space of the process that created it: `copy` there writes memory no Rust value *of
+//! this process* can read. Adopting it is still `unsafe`: the caller vouches that the fd is an
+//! owned userfaultfd, and (for the other process) that its registered ranges hold no Rust
+//! values. Only `COPY`'s source (`&[u8]`, in this process, only read) and `MOVE` (own process
+//! only) touch the caller's memory.
 //!
-//! Without `unsafe`, the hole does not compile: the doc test on
-//! [`Uffd::register`](crate::Uffd::register) shows a program that would change a live
-//! borrow's bytes failing with E0133.
+//! **Descriptors are not integers.** No safe function takes a bare `i32` and acts on it as a
+//! file descriptor (std's I/O-safety rule): a stale number may name another component's new
+//! descriptor, and reading it would take that component's data — or a pager's fault messages.
+//! Safe APIs take a [`Uffd`](crate::Uffd) or a [`BorrowedFd`](crate::fd::BorrowedFd) (std's
+//! converts with `.into()`); the raw layer [`crate::sys`] takes integers in `unsafe fn`s.
+//!
+//! Without `unsafe`, the holes do not compile: the doc tests on
+//! [`Builder::create`](crate::Builder::create) and [`Uffd::register`](crate::Uffd::register)
+//! fail with E0133, and `tests/composition` holds the program above as a `compile_fail` test.
+//!
+//! [`Builder::create`]: crate::Builder::create
+//! [`Unnegotiated::negotiate`]: crate::Unnegotiated::negotiate
+//! [`Uffd::from_raw_parts`]: crate::Uffd::from_raw_parts
+//! [`Uffd::from_received_fd`]: crate::Uffd::from_received_fd
 //!
 //! ## 3. Where the file descriptor comes from: syscall or `/dev/userfaultfd`
 //!
@@ -280,18 +327,20 @@
 //! use std::collections::VecDeque;
 //! use std::time::Duration;
 //! use uffd::flags::{CopyMode, Features, RegisterMode, ZeropageMode};
+//! use std::os::fd::AsFd;
+//! use uffd::fd::BorrowedFd;
 //! use uffd::wait::{wait, Waiting};
 //! use uffd::{Errno, Error, Event, Uffd};
 //!
-//! /// Serves faults in `[base, base + len)` from `source` until `stop_fd` is readable.
-//! fn serve(uffd: &Uffd, stop_fd: i32, base: usize, source: &[u8]) -> Result<(), Error> {
+//! /// Serves faults in `[base, base + len)` from `source` until `stop` is readable.
+//! fn serve(uffd: &Uffd, stop: BorrowedFd<'_>, base: usize, source: &[u8]) -> Result<(), Error> {
 //!     let page = uffd.page_size();
 //!     let mut removed = Vec::with_capacity(64); // page ranges given back: serve them as zeros
 //!     let mut pending = VecDeque::with_capacity(64); // faults not served yet
 //!     let mut buf = [uffd::abi::uffd_msg::zeroed(); 64];
 //!     loop {
 //!         if pending.is_empty() {
-//!             let mut fds = [Waiting::uffd(uffd), Waiting::raw(stop_fd)];
+//!             let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop)];
 //!             match wait(&mut fds, None) {
 //!                 Ok(_) | Err(Error::Sys { errno: Errno::EINTR, .. }) => {}
 //!                 Err(e) => return Err(e),
@@ -339,16 +388,22 @@
 //! }
 //!
 //! # fn main() -> Result<(), Error> {
-//! let uffd = Uffd::builder()
-//!     .non_blocking(true)
-//!     .require(Features::EVENT_REMOVE)
-//!     .request(Features::EVENT_UNMAP)
-//!     .create()?;
-//! # let (base, len, source, stop_fd) = (0usize, 0usize, &[][..], -1);
+//! // SAFETY: the capability promise (section 2): the only memory registered in this process
+//! // is the guest RAM below.
+//! let uffd = unsafe {
+//!     Uffd::builder()
+//!         .non_blocking(true)
+//!         .require(Features::EVENT_REMOVE)
+//!         .request(Features::EVENT_UNMAP)
+//!         .create()
+//! }?;
+//! # let (base, len, source) = (0usize, 0usize, &[0u8; 0][..]);
+//! let (stop_r, _stop_w) = std::io::pipe().unwrap(); // written to stop the handler
 //! // SAFETY: `[base, base + len)` is guest memory that no Rust value refers to (section 2).
 //! unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
 //! # let _ = Duration::ZERO;
-//! serve(&uffd, stop_fd, base, source)?;
+//! # #[cfg(feature = "std")] // (`.into()` from std's BorrowedFd is the `std` feature's)
+//! serve(&uffd, stop_r.as_fd().into(), base, source)?;
 //! # Ok(())
 //! # }
 //! ```

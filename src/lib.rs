@@ -27,6 +27,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
+pub mod fd;
 pub mod flags;
 pub mod guide;
 pub mod ioctl;

@@ -33,10 +33,14 @@ fn open(features: Features) -> Option<Uffd> {
     }
     let u = created(
         "open",
-        Builder::new()
-            .open_strategy(OpenStrategy::SyscallOnly)
-            .request(features)
-            .create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe {
+            Builder::new()
+                .open_strategy(OpenStrategy::SyscallOnly)
+                .request(features)
+                .create()
+        },
     )?;
     // What the raw handshake offers of the request must be granted: a crate hiding a feature
     // would otherwise quietly leave out the rows that need it.
@@ -478,11 +482,14 @@ fn handshake_bad_input() {
     // Only once per fd.
     einval("second api", fd.api(uffd::abi::UFFD_API, 0));
     // negotiate with unknown features: a typed error (and the fd is closed: tests/fd_hygiene.rs).
-    let r = b
-        .open_unnegotiated()
-        .unwrap()
-        .negotiate(Features::from_bits_retain(1 << 62))
-        .map(|_| ());
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let r = unsafe {
+        b.open_unnegotiated()
+            .unwrap()
+            .negotiate(Features::from_bits_retain(1 << 62))
+    }
+    .map(|_| ());
     assert_eq!(
         r,
         Err(Error::Sys {
@@ -492,7 +499,9 @@ fn handshake_bad_input() {
     );
     // Requiring a feature no kernel has: MissingFeatures naming exactly it.
     let ghost = Features::from_bits_retain(1 << 62);
-    match b.require(ghost).create() {
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    match unsafe { b.require(ghost).create() } {
         Err(Error::MissingFeatures { missing, available }) => {
             assert_eq!(missing, ghost);
             assert!(!available.contains(ghost));
@@ -500,6 +509,8 @@ fn handshake_bad_input() {
         r => panic!("require(ghost): {:?}", r.map(|_| ())),
     }
     // Requesting it is fine: it is simply not granted.
-    let u = b.request(ghost).create().unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u = unsafe { b.request(ghost).create() }.unwrap();
     assert!(!u.features().contains(ghost));
 }

@@ -89,10 +89,14 @@ fn passed_and_dup_fds_keep_their_features_and_thread_ids() {
     }
     let Some(u) = common::created(
         test,
-        builder()
-            .require(Features::THREAD_ID)
-            .request(Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
-            .create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe {
+            builder()
+                .require(Features::THREAD_ID)
+                .request(Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
+                .create()
+        },
     ) else {
         return;
     };
@@ -187,9 +191,10 @@ fn fdinfo_states() {
     let r = unsafe { Uffd::from_received_fd(dup) }.map(|_| ());
     assert_eq!(r, Err(Error::NotNegotiated(dup)));
     assert!(is_closed(dup), "closed after the error");
-    let u = pre
-        .negotiate(Features::empty())
-        .expect("handshake after the refused adoption");
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u =
+        unsafe { pre.negotiate(Features::empty()) }.expect("handshake after the refused adoption");
     assert!(u.features().is_empty());
     drop(u);
 
@@ -201,7 +206,9 @@ fn fdinfo_states() {
     let r = unsafe { Uffd::from_received_fd(refused.into_raw_fd()) }.map(|_| ());
     assert_eq!(r, Err(Error::NotNegotiated(fd)));
 
-    let none = b.create().unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let none = unsafe { b.create() }.unwrap();
     let fd = none.as_raw_fd();
     println!("{:<28}{}", "negotiated, no features:", api_line(fd));
     // SAFETY: as above.
@@ -209,10 +216,13 @@ fn fdinfo_states() {
     assert_eq!(got.features(), Features::empty());
     drop(got);
 
-    let some = b
-        .request(Features::THREAD_ID | Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
-        .create()
-        .unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let some = unsafe {
+        b.request(Features::THREAD_ID | Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
+            .create()
+    }
+    .unwrap();
     let (fd, features) = (some.as_raw_fd(), some.features());
     let label = format!("negotiated, {:#x}:", features.bits());
     println!("{label:<28}{}", api_line(fd));
@@ -269,7 +279,9 @@ fn descriptor_zero_is_adopted() {
     }
     let Some(u) = common::created(
         "descriptor 0",
-        builder().request(Features::THREAD_ID).create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe { builder().request(Features::THREAD_ID).create() },
     ) else {
         return;
     };

@@ -66,14 +66,16 @@ fn handler_raw(fd: i32, npages: usize, src: &[u8]) -> Result<(), Errno> {
             events: POLLIN,
             revents: 0,
         }];
-        match sys::ppoll(&mut fds, None) {
+        // SAFETY: `fd` is the handler's userfaultfd, open for the whole loop.
+        match unsafe { sys::ppoll(&mut fds, None) } {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e),
         }
         if fds[0].revents & POLLERR != 0 {
             return Err(Errno::EINVAL);
         }
-        match sys::read_msgs(fd, &mut buf) {
+        // SAFETY: as above.
+        match unsafe { sys::read_msgs(fd, &mut buf) } {
             Ok(1) => {}
             Ok(_) | Err(Errno::EAGAIN | Errno::EINTR) => continue,
             Err(e) => return Err(e),
@@ -104,10 +106,10 @@ fn handler_raw(fd: i32, npages: usize, src: &[u8]) -> Result<(), Errno> {
 
 /// One run over `npages`: handler forked, parent touches and verifies.
 pub fn run(npages: usize, via: Via) -> Result<(), String> {
-    let uffd = Uffd::builder()
-        .non_blocking(true)
-        .create()
-        .map_err(|e| format!("uffd: {e}"))?;
+    // SAFETY: the benchmark registers only fresh mappings of its own, which no Rust value relies
+    // on, and no other code in this process registers memory.
+    let uffd =
+        unsafe { Uffd::builder().non_blocking(true).create() }.map_err(|e| format!("uffd: {e}"))?;
     let page = uffd.page_size();
     let len = npages * page;
     let area = ffi::map(len).ok_or("mmap")?;

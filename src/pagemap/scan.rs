@@ -119,13 +119,15 @@ pub struct Region {
 }
 
 impl Region {
-    /// Length in bytes.
+    /// Length in bytes; 0 when `end <= start` (only a region built by hand can be so), as
+    /// `(start..end).len()` is.
     pub const fn len(&self) -> usize {
-        self.end - self.start
+        self.end.saturating_sub(self.start)
     }
-    /// Whether the run is empty (the kernel never reports one).
+    /// Whether the run is empty (the kernel never reports one; a hand-built region with
+    /// `end <= start` is).
     pub const fn is_empty(&self) -> bool {
-        self.end == self.start
+        self.end <= self.start
     }
 }
 

@@ -30,10 +30,12 @@ impl Uffd {
     /// reported as the negotiated set.
     ///
     /// # Safety
-    /// `fd` must be open and owned by nobody else (it is closed on drop, also on error). Every
-    /// range already registered on it falls under [`register`](Self::register)'s promise,
-    /// made by the caller: no Rust value of the process whose memory it serves relies on the
-    /// contents or accessibility of those ranges while they are registered.
+    /// - `fd` must be open and owned by nobody else (it is closed on drop, also on error).
+    /// - The [capability promise](Self#the-capability), for the process whose memory the fd
+    ///   serves (the one that created it): no range the handle's range operations are applied
+    ///   to — the ranges already registered on it, and those other code of that process
+    ///   registered with other userfaultfds — holds memory a Rust value of that process
+    ///   relies on.
     ///
     /// # References
     /// - [`proc_pid_fdinfo(5)`](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
@@ -100,7 +102,9 @@ fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
     let err = |e| Error::sys(Call::FdInfo, e);
     // At most 18 + 10 of the 40 bytes are written: a NUL always follows.
     let path = core::ffi::CStr::from_bytes_until_nul(&path).map_err(|_| err(Errno::EINVAL))?;
-    let info = match sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | sys::O_CLOEXEC, 0) {
+    // SAFETY: AT_FDCWD names no descriptor of anyone's.
+    let info = match unsafe { sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | sys::O_CLOEXEC, 0) }
+    {
         Ok(info) => info,
         // No fdinfo entry: no such descriptor.
         Err(Errno::ENOENT) => return Err(err(Errno::EBADF)),
@@ -110,7 +114,8 @@ fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
     // 100 bytes) comes whole in the first read of a buffer this size.
     let mut buf = [0u8; 512];
     let r = loop {
-        match sys::read(info, &mut buf) {
+        // SAFETY: `info` was opened above and is ours until the close below.
+        match unsafe { sys::read(info, &mut buf) } {
             Err(Errno::EINTR) => continue,
             r => break r.map_err(err),
         }

@@ -41,5 +41,15 @@ pub fn create(what: &str, b: uffd::Builder) -> Option<uffd::Uffd> {
     if !raw_has_userfaultfd(what) {
         return None;
     }
-    created(what, b.create())
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    created(what, unsafe { b.create() })
+}
+
+/// std's borrowed descriptor as the crate's (what `.into()` does with the `std` feature, which
+/// these tests are built without).
+pub fn borrowed(fd: std::os::fd::BorrowedFd<'_>) -> uffd::fd::BorrowedFd<'_> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: std's `BorrowedFd` is open for the same lifetime under the same rules.
+    unsafe { uffd::fd::BorrowedFd::borrow_raw(fd.as_raw_fd()) }
 }
