@@ -514,3 +514,20 @@ fn handshake_bad_input() {
     let u = unsafe { b.request(ghost).create() }.unwrap();
     assert!(!u.features().contains(ghost));
 }
+
+/// `page_size_by_mincore` where a seccomp filter answers ENOSYS to `mincore(2)` (in a forked
+/// child): an error, never a page size guessed from an answer the kernel does not give to an
+/// alignment probe (it used to take any error but EINVAL for "aligned", so 4096).
+#[test]
+fn page_size_probe_under_a_hidden_mincore_is_an_error() {
+    let c = rt::spawn(|| {
+        common::hide_syscall(nix::libc::SYS_mincore as u32)?;
+        match uffd::sys::page_size_by_mincore() {
+            Err(Errno::ENOSYS) => Ok(()),
+            r => Err(crate::msg!("{r:?}, want Err(ENOSYS)")),
+        }
+    });
+    let mut c = c.expect("fork");
+    let st = c.wait().expect("wait");
+    assert_eq!(st, rt::Status::Exited(0), "{}", c.message().as_str());
+}

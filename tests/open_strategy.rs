@@ -353,51 +353,9 @@ fn hidden_syscall_and_no_device_name_both() {
     }
     use nix::libc;
     let c = rt::spawn(|| {
-        // One instruction each: load the syscall number; if userfaultfd, ENOSYS; else allow.
-        let insn = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
-            code: code as u16,
-            jt,
-            jf,
-            k,
-        };
-        let filter = [
-            insn(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
-            insn(
-                libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
-                0,
-                1,
-                libc::SYS_userfaultfd as u32,
-            ),
-            insn(
-                libc::BPF_RET | libc::BPF_K,
-                0,
-                0,
-                libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
-            ),
-            insn(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
-        ];
-        let prog = libc::sock_fprog {
-            len: filter.len() as u16,
-            filter: filter.as_ptr() as *mut libc::sock_filter,
-        };
         private_mount_namespace()?;
         bind_over_device(c"/dev/null")?;
-        // SAFETY: prctl(2) reading `prog`, which outlives the calls; they change this child's
-        // own syscall filter only.
-        unsafe {
-            step(
-                "PR_SET_NO_NEW_PRIVS",
-                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
-            )?;
-            step(
-                "seccomp filter",
-                libc::prctl(
-                    libc::PR_SET_SECCOMP,
-                    libc::SECCOMP_MODE_FILTER,
-                    &prog as *const libc::sock_fprog,
-                ),
-            )?;
-        }
+        common::hide_syscall(libc::SYS_userfaultfd as u32)?;
         expect_open(
             OpenStrategy::SyscallThenDevice,
             Error::OpenFailed {
