@@ -519,6 +519,7 @@ fn handshake_bad_input() {
 /// child): an error, never a page size guessed from an answer the kernel does not give to an
 /// alignment probe (it used to take any error but EINVAL for "aligned", so 4096).
 #[test]
+#[allow(clippy::result_large_err)] // the suite's message type
 fn page_size_probe_under_a_hidden_mincore_is_an_error() {
     let c = rt::spawn(|| {
         common::hide_syscall(nix::libc::SYS_mincore as u32)?;

@@ -56,6 +56,7 @@ pub fn borrowed(fd: std::os::fd::BorrowedFd<'_>) -> uffd::fd::BorrowedFd<'_> {
 
 /// In a forked child: a seccomp filter that answers ENOSYS to system call `nr` (as container
 /// runtimes hide calls), every other call allowed. Needs no privilege (`PR_SET_NO_NEW_PRIVS`).
+#[allow(clippy::result_large_err)] // the suite's message type, as everywhere in the suite
 pub fn hide_syscall(nr: u32) -> Result<(), suite::Msg> {
     use nix::libc;
     // One instruction each: load the syscall number; if `nr`, ENOSYS; else allow.
