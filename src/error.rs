@@ -43,6 +43,8 @@ pub enum Call {
     PageSize,
     /// Reading `/proc/self/fdinfo/<fd>` ([`Uffd::from_received_fd`](crate::Uffd::from_received_fd)).
     FdInfo,
+    /// `fcntl(F_GETFL)`/`fcntl(F_SETFL)` ([`Uffd::set_non_blocking`](crate::Uffd::set_non_blocking)).
+    Fcntl,
 }
 
 /// Why a range was rejected before any system call (the kernel's documented rules: start and

@@ -12,6 +12,8 @@
 //! - [`wait`]: waiting on a userfaultfd together with other descriptors.
 //! - [`pager`] (an engine on top of the handle): serves faults from a source with readahead,
 //!   background fill and the non-cooperative events handled, allocation-free.
+//! - `handoff` (`std`): a userfaultfd and a payload over a UNIX socket (`SCM_RIGHTS`), as
+//!   Firecracker hands its fd to a page-fault handler.
 //! - [`pagemap`]: dirty-page tracking without faults, `PAGEMAP_SCAN` over `WP_ASYNC` ranges
 //!   (Linux 6.7), with a fallback that reads pagemap entries.
 //!
@@ -35,6 +37,8 @@ pub mod sys;
 
 mod error;
 pub mod event;
+#[cfg(all(feature = "std", target_os = "linux"))]
+pub mod handoff;
 pub mod pagemap;
 // The pager's shared state (populated bitmaps, counters) is 64-bit atomics: on targets without
 // them (powerpc32, mips32) it is not built.

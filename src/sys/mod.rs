@@ -12,9 +12,15 @@
 #![allow(non_upper_case_globals)]
 
 mod errno;
+mod fcntl;
+mod mm;
 pub mod raw;
+mod socket;
 
 pub use errno::Errno;
+pub use fcntl::*;
+pub use mm::*;
+pub use socket::*;
 
 use core::ffi::CStr;
 
@@ -62,9 +68,14 @@ mod arch;
 )))]
 compile_error!("uffd::sys: this target_arch has no syscall table yet (add src/sys/<arch>.rs)");
 
+#[cfg(not(target_pointer_width = "32"))]
+pub use arch::__NR_mmap;
+#[cfg(target_pointer_width = "32")]
+pub use arch::__NR_mmap2;
 pub use arch::{
-    __NR_close, __NR_ioctl, __NR_mincore, __NR_openat, __NR_ppoll, __NR_pread64, __NR_read,
-    __NR_userfaultfd, O_CLOEXEC, O_NONBLOCK,
+    __NR_close, __NR_fcntl, __NR_ioctl, __NR_madvise, __NR_mincore, __NR_mremap, __NR_munmap,
+    __NR_openat, __NR_ppoll, __NR_pread64, __NR_read, __NR_recvmsg, __NR_sendmsg, __NR_userfaultfd,
+    MMAP_NR, O_CLOEXEC, O_NONBLOCK,
 };
 
 /// Defines `syscall0..5` over an arch's `syscall6`, passing 0 in the unused registers.
