@@ -290,3 +290,77 @@ fn bad_messages_fail_with_a_message() {
         assert!(err.to_lowercase().contains(expect), "case {i}: {err}");
     }
 }
+
+/// `handoff::recv`'s typed errors: no descriptor, the peer gone, a payload that fills the
+/// buffer, two descriptors; `from_owned_fd` of something that is not a userfaultfd.
+#[test]
+fn handoff_errors_are_typed() {
+    use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+    use uffd::handoff::{recv, send, HandoffError};
+    let pair = || UnixStream::pair().unwrap();
+    let mut buf = [0u8; 16];
+
+    let (a, b) = pair();
+    (&a).write_all(b"[]").unwrap();
+    assert_eq!(
+        recv(&b, &mut buf).unwrap_err(),
+        HandoffError::NoFd { len: 2 }
+    );
+
+    let (a, b) = pair();
+    drop(a);
+    assert_eq!(recv(&b, &mut buf).unwrap_err(), HandoffError::Closed);
+
+    let (a, b) = pair();
+    let (p, _q) = pair();
+    send(&a, &[7u8; 16], &p).unwrap();
+    assert_eq!(
+        recv(&b, &mut buf).unwrap_err(),
+        HandoffError::PayloadTooLong { capacity: 16 }
+    );
+
+    // Two descriptors in one SCM_RIGHTS message, by hand.
+    let (a, b) = pair();
+    let fds = [p.as_raw_fd(), _q.as_raw_fd()];
+    let mut control = [0u64; 4];
+    let hdr = uffd::sys::CmsgHdr {
+        cmsg_len: uffd::sys::cmsg_len(8),
+        cmsg_level: uffd::sys::SOL_SOCKET,
+        cmsg_type: uffd::sys::SCM_RIGHTS,
+    };
+    let base = control.as_mut_ptr() as *mut u8;
+    // SAFETY: the header and two ints fit in the 32-byte, 8-aligned buffer.
+    unsafe {
+        (base as *mut uffd::sys::CmsgHdr).write(hdr);
+        (base.add(uffd::sys::cmsg_len(0)) as *mut [i32; 2]).write_unaligned(fds);
+    }
+    let payload = [1u8];
+    let iov = uffd::sys::IoVec {
+        iov_base: payload.as_ptr() as usize,
+        iov_len: 1,
+    };
+    let msg = uffd::sys::MsgHdr {
+        msg_iov: &iov as *const _ as usize,
+        msg_iovlen: 1,
+        msg_control: base as usize,
+        msg_controllen: uffd::sys::cmsg_space(8),
+        ..Default::default()
+    };
+    // SAFETY: `a` is our socket; `msg` points at live buffers; the fds are ours to share.
+    assert_eq!(unsafe { uffd::sys::sendmsg(a.as_raw_fd(), &msg, 0) }, Ok(1));
+    assert_eq!(
+        recv(&b, &mut buf).unwrap_err(),
+        HandoffError::TooManyFds { count: 2 }
+    );
+
+    // A socket is no userfaultfd: a typed error, and the fd is closed.
+    let (a, b) = pair();
+    send(&a, b"x", &p).unwrap();
+    let got = recv(&b, &mut buf).unwrap();
+    assert_eq!((got.len, &buf[..1]), (1, &b"x"[..]));
+    let fd: OwnedFd = got.fd;
+    let n = fd.as_fd().as_raw_fd();
+    // SAFETY: the capability promise is moot: it is not a userfaultfd.
+    let e = unsafe { Uffd::from_owned_fd(fd) }.unwrap_err();
+    assert_eq!(e, uffd::Error::NotUserfaultfd(n));
+}

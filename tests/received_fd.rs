@@ -308,3 +308,44 @@ fn descriptor_zero_is_adopted() {
     let st = child.wait().expect("wait");
     assert_eq!(st, rt::Status::Exited(0), "{}", child.message().as_str());
 }
+
+/// `set_non_blocking` fixes a fd its sender made blocking: `fcntl(F_GETFL)` through nix (the
+/// C library's view) shows `O_NONBLOCK` come and go, and the kernel's answers change with it:
+/// `poll` is `POLLERR` on a blocking userfaultfd and a timeout on a non-blocking one; a read with
+/// nothing pending is EAGAIN (`Ok(None)`) only when non-blocking.
+#[test]
+fn set_non_blocking_fixes_a_blocking_fd() {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use std::time::Duration;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !raw_has_userfaultfd("set_non_blocking") {
+        return;
+    }
+    // SAFETY: nothing is registered on it.
+    let uffd = unsafe { builder().create() }.unwrap();
+    let libc_says = |u: &Uffd| {
+        let fl = fcntl(u.as_fd(), FcntlArg::F_GETFL).unwrap();
+        OFlag::from_bits_retain(fl).contains(OFlag::O_NONBLOCK)
+    };
+    assert!(!libc_says(&uffd));
+    assert_eq!(uffd.is_non_blocking(), Ok(false));
+    assert_eq!(uffd.poll(Some(Duration::ZERO)), Err(Error::PollError));
+
+    uffd.set_non_blocking(true).unwrap();
+    assert!(libc_says(&uffd));
+    assert_eq!(uffd.is_non_blocking(), Ok(true));
+    assert_eq!(uffd.poll(Some(Duration::ZERO)), Ok(false));
+    let mut buf = [uffd::abi::uffd_msg::zeroed(); 1];
+    assert!(matches!(uffd.read_events(&mut buf), Ok(None)));
+    // Idempotent, and the other flags are kept (the access mode: O_RDONLY from the syscall).
+    let mode = |u: &Uffd| fcntl(u.as_fd(), FcntlArg::F_GETFL).unwrap() & !OFlag::O_NONBLOCK.bits();
+    let rdwr = mode(&uffd);
+    uffd.set_non_blocking(true).unwrap();
+    assert_eq!(mode(&uffd), rdwr);
+
+    uffd.set_non_blocking(false).unwrap();
+    assert!(!libc_says(&uffd));
+    assert_eq!(uffd.is_non_blocking(), Ok(false));
+    assert_eq!(mode(&uffd), rdwr);
+    assert_eq!(uffd.poll(Some(Duration::ZERO)), Err(Error::PollError));
+}
