@@ -9,6 +9,7 @@
 //! | `lazy_alloc` | memory materialised on first touch by the [`pager`](crate::pager) (zeros, and a callback source filling a template), an allocator on top |
 //! | `snapshot_restore` | a handler *process* serving a child's faults from a mapped file with the [`pager`](crate::pager); the uffd sent over a Unix socket (`SCM_RIGHTS`); `REMOVE` events from `MADV_DONTNEED` served as zeros |
 //! | `vmm_restore` | the external-handler VMM restore: a received uffd (`Uffd::from_received_fd`), two guest regions at their snapshot offsets, the pager with readahead and a background fill to fully populated, then unregister |
+//! | `firecracker_handler` | Firecracker's page-fault handler protocol (`firecracker_handler <uffd socket path> <memory snapshot file>`): the fd and the JSON region table received with [`handoff`](crate::handoff), served by the pager, balloon REMOVEs as zeros, exit 0 when the VM is gone |
 //! | `dirty_tracking` | write-protect epochs: sync WP faults, and `WP_ASYNC` (6.7) read back from the pagemap |
 //! | `async_tokio` | a non-blocking uffd in tokio's `AsyncFd` |
 //! | `no_libc` | a `#![no_std]` `#![no_main]` static binary without libc, resolving its faults from a forked handler |
@@ -141,7 +142,7 @@
 //! - **A unikernel** registers regions it manages as raw memory (a heap it grows on demand,
 //!   a page cache): the same rule as the allocator, without libc.
 //!
-//! **Another process's memory.** A userfaultfd received over a socket (section 10) acts on the
+//! **Another process's memory.** A userfaultfd received over a socket (section 11) acts on the
 //! address space of the process that created it: `copy` there writes memory no Rust value *of
 //! this process* can read. Adopting it is still `unsafe`: the caller vouches that the fd is an
 //! owned userfaultfd, and (for the other process) that its registered ranges hold no Rust
@@ -314,7 +315,7 @@
 //!   handler: a deadlock. The remedy is a handler that allocates nothing while a fork can be
 //!   in flight: every buffer made before the loop (the message buffer, the fault queue with
 //!   its capacity, the source), only [`Uffd`](crate::Uffd) calls inside it (this crate never
-//!   allocates), no logging that allocates. Or serve from another process (section 10), which
+//!   allocates), no logging that allocates. Or serve from another process (section 11), which
 //!   shares no locks with the forking one.
 //!
 //! ## 9. A handler loop done right
@@ -408,20 +409,80 @@
 //! # }
 //! ```
 //!
-//! ## 10. Handing the fd to another process
+//! ## 10. The pager: the loop of section 9, done once
+//!
+//! [`pager`](crate::pager) is that loop as an engine, `no_std` and allocation-free, with what
+//! section 9 leaves out: several regions with their own page sizes and sources (a mapped
+//! snapshot, zeros, a callback that decompresses or fetches, `CONTINUE` for a page cache),
+//! readahead that follows sequential faults, a background fill between demand faults until
+//! every page is populated, `UNMAP`/`REMAP` followed in its region table, FORK's new fd handed
+//! to you. Its state (region table, two page bitmaps) is a [`Storage`](crate::pager::Storage)
+//! you provide (`OwnedStorage` under `std`); each [`Worker`](crate::pager::Worker) serves through
+//! the shared [`Pager`](crate::pager::Pager), on a thread each (`Pager::spawn` under `std`) or
+//! driven by hand. The fd must be non-blocking.
+//!
+//! ```no_run
+//! # #[cfg(feature = "std")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use uffd::pager::{Exit, OwnedStorage, Pager, Policy, Region, Source, Stop};
+//! # let (uffd, base, len, snapshot): (uffd::Uffd, usize, usize, &[u8]) = todo!();
+//! // One region, served from a snapshot; a REMOVE'd page is served as zeros afterwards.
+//! let regions = [Region::new(base, len, uffd.page_size(), Source::Bytes(snapshot))];
+//! let mut storage = OwnedStorage::new(&regions, 4);
+//! let pager = Pager::new(&uffd, &regions, storage.storage(), Policy::demand())?;
+//! let stop = Stop::new()?; // `stop.stop()` from anywhere ends the workers
+//! std::thread::scope(|s| {
+//!     for w in pager.spawn(s, 2, &stop, &|_fork_uffd| {}) {
+//!         // `Exit::Gone` when the process whose memory it serves has exited.
+//!         let exit: Exit = w.join().expect("worker panicked")?;
+//!         println!("{exit:?}; {:?}", pager.counters());
+//!     }
+//!     Ok::<_, uffd::pager::PagerError>(())
+//! })?;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "std"))]
+//! # fn main() {}
+//! ```
+//!
+//! What it does with each kernel answer is section 7's: `EEXIST` is a wake (counted), `EAGAIN`
+//! reads the pending events and retries, `ENOENT` is waited out for the event that explains
+//! it, `ESRCH` ends the workers with `Exit::Gone`. [`Policy`](crate::pager::Policy) composes
+//! demand-only, readahead and background fill; `exit_when_populated` ends the workers once
+//! nothing is left to fault in ([`Pager::unregister`](crate::pager::Pager::unregister) then
+//! hands later faults back to the kernel). The `lazy_alloc`, `snapshot_restore`, `vmm_restore`
+//! and `firecracker_handler` examples are built on it.
+//!
+//! ## 11. Handing the fd to another process
 //!
 //! A userfaultfd acts on the address space of the process that created it, whoever holds the
 //! fd. A VMM can therefore create it, register guest memory and pass the fd to a separate
-//! handler process over a Unix socket (`SCM_RIGHTS`), as Firecracker does; the receiver adopts
-//! it with [`Uffd::from_received_fd`](crate::Uffd::from_received_fd), which reads the
+//! handler process over a Unix socket (`SCM_RIGHTS`), as Firecracker does.
+//! [`handoff::send`](crate::handoff::send) and [`handoff::recv`](crate::handoff::recv) (`std`)
+//! pass the fd with a payload in one message (Firecracker's is a JSON region table: the
+//! `firecracker_handler` example parses it with `serde_json`), with typed errors for a message
+//! without a descriptor, with several, or cut short. The receiver adopts the fd with
+//! [`Uffd::from_owned_fd`](crate::Uffd::from_owned_fd) (or
+//! [`Uffd::from_received_fd`](crate::Uffd::from_received_fd) for a bare number), which reads the
 //! negotiated features back from the kernel (`/proc/self/fdinfo/<fd>` shows
 //! `API:\t<api>:<features>:<ioctls>`), so `thread_id`, `WP_ASYNC` and the rest are not lost on
 //! the way. Without `/proc`, send the features along and use
-//! [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts). A forked child inherits the fd and
-//! can serve its parent's faults the same way (the `no_libc` example). Without `EVENT_FORK`, a
-//! child's own copy of registered memory is not registered.
+//! [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts).
 //!
-//! ## 11. Hugetlb memory
+//! **The sender must create the fd non-blocking** ([`Builder::non_blocking(true)`](crate::Builder::non_blocking),
+//! as Firecracker does). `O_NONBLOCK` belongs to the open file description, which both
+//! processes share: the receiver cannot have its own setting. On a blocking fd `poll` reports
+//! only `POLLERR`, so a `poll`-based handler and the pager fail at once, and the faulting
+//! threads of the other process stay blocked. A handler that cannot trust its sender checks
+//! [`Uffd::is_non_blocking`](crate::Uffd::is_non_blocking) and fixes the fd with
+//! [`Uffd::set_non_blocking(true)`](crate::Uffd::set_non_blocking) (`fcntl(F_SETFL)`, which the
+//! sender then sees too).
+//!
+//! A forked child inherits the fd and can serve its parent's faults the same way (the
+//! `no_libc` example). Without `EVENT_FORK`, a child's own copy of registered memory is not
+//! registered.
+//!
+//! ## 12. Hugetlb memory
 //!
 //! `MAP_HUGETLB`, hugetlbfs files and `memfd_create(MFD_HUGETLB)` are resolved in whole huge
 //! pages: `COPY` copies a huge page, `CONTINUE` maps one, ranges must be aligned to the huge
@@ -436,12 +497,38 @@
 //! (`vm.nr_hugepages`), or the mapping fails (or a fault raises SIGBUS). One
 //! [`Uffd`](crate::Uffd) serves base-page and hugetlb ranges alike.
 //!
-//! ## 12. Without `std`, without libc
+//! ## 13. Without `std`, without libc
 //!
 //! The crate is `#![no_std]`, allocates nothing and issues its system calls itself
 //! ([`crate::sys`]), so it works in a static binary with its own `_start` (the `no_libc`
-//! example). [`sys::raw`](crate::sys::raw) gives the bare `syscall0..6` for the few other
-//! calls such a program needs (`mmap`, `clone`, `exit_group`).
+//! example). The memory an allocator or unikernel registers comes from
+//! [`sys::mmap`](crate::sys::mmap), and goes with [`sys::madvise`](crate::sys::madvise),
+//! [`sys::mremap`](crate::sys::mremap) and [`sys::munmap`](crate::sys::munmap), with each
+//! architecture's `MAP_*`/`PROT_*`/`MADV_*`/`MREMAP_*` values (`MAP_ANONYMOUS` is 0x800 on mips,
+//! `MAP_NORESERVE` 0x40 on powerpc) and its calling quirks handled (`mmap2` with the offset in
+//! 4096-byte units on the 32-bit ABIs, s390's `mmap` taking its arguments through memory), all
+//! checked against the real headers by `cargo xtask verify-layout`:
+//!
+//! ```
+//! use uffd::sys::{madvise, mmap, munmap, MADV_DONTNEED, MAP_ANONYMOUS, MAP_NORESERVE};
+//! use uffd::sys::{MAP_PRIVATE, PROT_READ, PROT_WRITE};
+//!
+//! # fn main() -> Result<(), uffd::Errno> {
+//! let len = 1 << 30; // a lazily materialised 1 GiB arena
+//! let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+//! // SAFETY: a new mapping at an address of the kernel's choosing.
+//! let arena = unsafe { mmap(0, len, PROT_READ | PROT_WRITE, flags, -1, 0)? };
+//! // ... register it, serve its faults, hand out objects in resolved pages ...
+//! // SAFETY: no object lives in the first 2 MiB any more: give the pages back.
+//! unsafe { madvise(arena, 2 << 20, MADV_DONTNEED)? };
+//! // SAFETY: nothing refers to the arena any more.
+//! unsafe { munmap(arena, len)? };
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`sys::raw`](crate::sys::raw) gives the bare `syscall0..6` for the few other calls such a
+//! program needs (`clone`, `exit_group`).
 //!
 //! # References
 //! - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
