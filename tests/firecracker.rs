@@ -259,7 +259,8 @@ fn bad_messages_fail_with_a_message() {
         return;
     }
     let page = uffd::sys::page_size().unwrap();
-    let cases: [(&str, &dyn Fn(&UnixStream, &Uffd)); 3] = [
+    type Send<'a> = &'a dyn Fn(&UnixStream, &Uffd);
+    let cases: [(&str, Send); 3] = [
         ("file descriptor", &|s, _| (&*s).write_all(b"[]").unwrap()),
         ("expected", &|s, u| {
             uffd::handoff::send(s, b"{not json", u).unwrap()

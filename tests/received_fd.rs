@@ -323,8 +323,15 @@ fn set_non_blocking_fixes_a_blocking_fd() {
     }
     // SAFETY: nothing is registered on it.
     let uffd = unsafe { builder().create() }.unwrap();
+    // SAFETY: the handle's fd, open while `u` is borrowed (no `AsFd` without the `std` feature).
+    let getfl = |u: &Uffd| {
+        fcntl(
+            unsafe { BorrowedFd::borrow_raw(u.as_raw_fd()) },
+            FcntlArg::F_GETFL,
+        )
+    };
     let libc_says = |u: &Uffd| {
-        let fl = fcntl(u.as_fd(), FcntlArg::F_GETFL).unwrap();
+        let fl = getfl(u).unwrap();
         OFlag::from_bits_retain(fl).contains(OFlag::O_NONBLOCK)
     };
     assert!(!libc_says(&uffd));
@@ -338,7 +345,7 @@ fn set_non_blocking_fixes_a_blocking_fd() {
     let mut buf = [uffd::abi::uffd_msg::zeroed(); 1];
     assert!(matches!(uffd.read_events(&mut buf), Ok(None)));
     // Idempotent, and the other flags are kept (the access mode: O_RDONLY from the syscall).
-    let mode = |u: &Uffd| fcntl(u.as_fd(), FcntlArg::F_GETFL).unwrap() & !OFlag::O_NONBLOCK.bits();
+    let mode = |u: &Uffd| getfl(u).unwrap() & !OFlag::O_NONBLOCK.bits();
     let rdwr = mode(&uffd);
     uffd.set_non_blocking(true).unwrap();
     assert_eq!(mode(&uffd), rdwr);

@@ -668,20 +668,17 @@ pub fn items() -> Vec<Item> {
             format!("uffd::sys::{name} as u64"),
         ));
     }
-    for (n, what) in [(4, "sizeof(int)")] {
+    for macro_ in ["CMSG_LEN", "CMSG_SPACE"] {
+        let rust = macro_
+            .strip_prefix("CMSG_")
+            .unwrap_or(macro_)
+            .to_lowercase();
         v.push(sys(
-            &format!("CMSG_LEN({what})"),
-            c(&format!("CMSG_LEN({what})")),
+            &format!("{macro_}(sizeof(int))"),
+            c(&format!("{macro_}(sizeof(int))")),
             "SCM_RIGHTS",
             "2.2",
-            format!("uffd::sys::cmsg_len({n}) as u64"),
-        ));
-        v.push(sys(
-            &format!("CMSG_SPACE({what})"),
-            c(&format!("CMSG_SPACE({what})")),
-            "SCM_RIGHTS",
-            "2.2",
-            format!("uffd::sys::cmsg_space({n}) as u64"),
+            format!("uffd::sys::cmsg_{rust}(4) as u64"),
         ));
     }
     for &(c_type, rust, fields) in LIBC_STRUCTS {
