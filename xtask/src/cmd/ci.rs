@@ -116,7 +116,27 @@ fn run_steps() -> Result<()> {
     step("tests", || {
         sh(cargo().args(["test", "--workspace"]))?;
         // The pager's threaded tests need its std conveniences.
-        sh(cargo().args(["test", "-p", "uffd", "--features", "std", "--test", "pager"]))
+        sh(cargo().args(["test", "-p", "uffd", "--features", "std", "--test", "pager"]))?;
+        // Firecracker's handoff against the example handler, which the test runs from
+        // `target/debug/examples/` (a `--test` run alone does not build examples).
+        sh(cargo().args([
+            "build",
+            "-p",
+            "uffd",
+            "--features",
+            "std",
+            "--example",
+            "firecracker_handler",
+        ]))?;
+        sh(cargo().args([
+            "test",
+            "-p",
+            "uffd",
+            "--features",
+            "std",
+            "--test",
+            "firecracker",
+        ]))
     })?;
     // The event and partial-progress decoders under libFuzzer (nightly, cargo-fuzz; fuzz/ is its
     // own workspace): 20 s per target, about 45 s warm (1.5 min more for a cold build). The
