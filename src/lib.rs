@@ -5,9 +5,11 @@
 //! - [`ioctl`]: `_IO`/`_IOR`/`_IOW`/`_IOWR` with every architecture family's encoding.
 //! - [`abi`]: `linux/userfaultfd.h` one-to-one under the kernel's names (data only).
 //! - [`flags`]: typed `bitflags` over the header's bit sets.
-//! - [`sys`]: inline raw system calls (the only place that issues one) and [`Errno`].
+//! - [`sys`]: inline raw system calls (the only place that issues one) and [`Errno`]; [`fd`]:
+//!   borrowed descriptors with std's I/O-safety rules, for `no_std`.
 //! - [`Uffd`] ([`Builder`], [`Unnegotiated`]): open, negotiate, register, resolve faults,
-//!   with partial progress reported honestly ([`Error`]).
+//!   with partial progress reported honestly ([`Error`]). Creating one is `unsafe`: a
+//!   userfaultfd reaches every registered range of its process (the guide's section 2).
 //! - [`event`]: batched reads into a caller's buffer, decoded into [`Event`]s.
 //! - [`wait`]: waiting on a userfaultfd together with other descriptors.
 //! - [`pager`] (an engine on top of the handle): serves faults from a source with readahead,

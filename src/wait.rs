@@ -86,16 +86,25 @@ impl<'fd> Waiting<'fd> {
 /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
 pub fn wait(fds: &mut [Waiting<'_>], timeout: Option<Duration>) -> Result<usize, Error> {
     let timeout = timeout.map(Timespec::from_duration);
-    for w in fds.iter_mut() {
-        w.raw.revents = 0;
-    }
     // SAFETY: `Waiting` is `repr(transparent)` over `PollFd` (its other field is a ZST), so
     // the slice has the same layout and length; the borrow is the same exclusive one.
     let raw = unsafe { &mut *(fds as *mut [Waiting<'_>] as *mut [PollFd]) };
     // SAFETY: every descriptor is borrowed for the `Waiting`'s lifetime (a `Uffd` or a
     // `BorrowedFd`), which outlasts this call.
-    let n = unsafe { sys::ppoll(raw, timeout.as_ref()) }.map_err(|e| Error::sys(Call::Poll, e))?;
-    Ok(n)
+    match unsafe { sys::ppoll(raw, timeout.as_ref()) } {
+        // The kernel writes every entry's `revents` back once it has polled them, also when a
+        // signal ends the wait (fs/select.c, do_sys_poll), so nothing is reset beforehand on
+        // the fault path.
+        Ok(n) => Ok(n),
+        Err(e) => {
+            // EFAULT, EINVAL, ENOMEM come before any entry is polled: clear what an earlier
+            // wait left, so nothing reads as ready.
+            for w in raw.iter_mut() {
+                w.revents = 0;
+            }
+            Err(Error::sys(Call::Poll, e))
+        }
+    }
 }
 
 impl Uffd {

@@ -106,3 +106,30 @@ fn writing_the_stop_fd_wakes_a_waiting_thread() {
     let mut b = [0u8; 1];
     stop_r.read_exact(&mut b).unwrap();
 }
+
+/// The same `Waiting` array waited on twice: after the stop pipe was read empty, the second
+/// wait reports nothing ready (`wait` does not reset `revents` beforehand: the kernel writes
+/// every entry's back).
+#[test]
+fn a_reused_array_reports_only_what_is_ready_now() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(u) = open("a_reused_array_reports_only_what_is_ready_now") else {
+        return;
+    };
+    let (stop_r, mut stop_w) = std::io::pipe().unwrap();
+    stop_w.write_all(b"x").unwrap();
+    let stop_r_reader = std::fs::File::from(std::os::fd::OwnedFd::from(stop_r));
+    let mut fds = [
+        Waiting::uffd(&u),
+        Waiting::fd(common::borrowed(stop_r_reader.as_fd())),
+    ];
+    assert_eq!(wait(&mut fds, Some(Duration::ZERO)), Ok(1));
+    assert!(fds[1].is_readable() && !fds[0].is_ready(), "{fds:?}");
+    let mut b = [0u8; 1];
+    (&stop_r_reader).read_exact(&mut b).unwrap();
+    assert_eq!(wait(&mut fds, Some(Duration::ZERO)), Ok(0));
+    assert!(
+        !fds[0].is_ready() && !fds[1].is_ready(),
+        "stale revents: {fds:?}"
+    );
+}

@@ -44,7 +44,7 @@ extern "C" {
     pub fn c_wake_loop(iters: usize) -> i64;
 
     // benches/c/polled.c
-    pub fn c_polled(npages: usize) -> i64;
+    pub fn c_polled(npages: usize, zero: i32) -> i64;
 
     // benches/c/perpage.c
     pub fn c_perpage_start(

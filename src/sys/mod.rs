@@ -236,6 +236,11 @@ impl Timespec {
 /// Linux 4.3. Without `UFFD_USER_MODE_ONLY` the caller needs `CAP_SYS_PTRACE` or
 /// `vm.unprivileged_userfaultfd = 1` (EPERM otherwise).
 ///
+/// Safe because it returns a bare number: the capability it names (see
+/// [`Uffd`](crate::Uffd)'s "The capability") is only exercised through `unsafe` calls
+/// ([`ioctl`], or adopting it with [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts)). The
+/// caller owns the descriptor and closes it.
+///
 /// # References
 /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
 #[inline(always)]
