@@ -342,10 +342,7 @@
 //!     loop {
 //!         if pending.is_empty() {
 //!             let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop)];
-//!             match wait(&mut fds, None) {
-//!                 Ok(_) | Err(Error::Sys { errno: Errno::EINTR, .. }) => {}
-//!                 Err(e) => return Err(e),
-//!             }
+//!             wait(&mut fds, None)?; // a caught signal does not end it (EINTR is retried)
 //!             let [u, stop] = fds;
 //!             if u.is_error() {
 //!                 return Err(Error::PollError); // not O_NONBLOCK, or no handshake

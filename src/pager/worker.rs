@@ -385,7 +385,6 @@ impl<'w, 'a> Worker<'w, 'a> {
             let n = 1 + stop.is_some() as usize;
             match wait(&mut fds[..n], Some(timeout)) {
                 Ok(_) => {}
-                Err(e) if e.errno() == Some(Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
             }
             if let Some(exit) = self.exit_now() {

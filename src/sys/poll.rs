@@ -60,6 +60,10 @@ impl Timespec {
 /// every kernel this crate supports (since Linux 2.6.16). Note that a userfaultfd without
 /// `O_NONBLOCK` always reports `POLLERR`.
 ///
+/// The kernel writes the time left into `timeout` when it returns (the raw system call does;
+/// glibc's wrapper hides it), also on EINTR: calling again with the same `timeout` continues
+/// the wait rather than starting it over.
+///
 /// # Safety
 /// Every non-negative `fd` in `fds` must be an open descriptor the caller may use (I/O
 /// safety): polling a stale number reports another component's descriptor. (`ppoll` itself
@@ -68,23 +72,24 @@ impl Timespec {
 /// # References
 /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
 #[inline(always)]
-pub unsafe fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
+pub unsafe fn ppoll(fds: &mut [PollFd], timeout: Option<&mut Timespec>) -> Result<usize, Errno> {
     #[cfg(target_pointer_width = "32")]
     {
         use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
         static NO_TIME64: AtomicBool = AtomicBool::new(false);
+        let mut timeout = timeout;
         if !NO_TIME64.load(Relaxed) {
             match ppoll_raw(
                 arch::__NR_ppoll_time64,
                 fds,
-                timeout.map(|t| t as *const _ as usize),
+                timeout.as_deref_mut().map(|t| t as *mut Timespec as usize),
             ) {
                 Err(Errno::ENOSYS) => NO_TIME64.store(true, Relaxed),
                 r => return r,
             }
         }
-        // `struct old_timespec32`: two 32-bit words.
-        let old = timeout.map(|t| {
+        // `struct old_timespec32`: two 32-bit words, written back as the time left.
+        let mut old = timeout.as_deref().map(|t| {
             let secs = if t.tv_sec > i32::MAX as i64 {
                 i32::MAX
             } else {
@@ -92,28 +97,35 @@ pub unsafe fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<us
             };
             [secs, t.tv_nsec as i32]
         });
-        ppoll_raw(
+        let r = ppoll_raw(
             __NR_ppoll,
             fds,
-            old.as_ref().map(|t| t as *const _ as usize),
-        )
+            old.as_mut().map(|t| t as *mut [i32; 2] as usize),
+        );
+        if let (Some(t), Some([secs, nsecs])) = (timeout, old) {
+            t.tv_sec = secs as i64;
+            t.tv_nsec = nsecs as i64;
+        }
+        r
     }
     #[cfg(not(target_pointer_width = "32"))]
     {
         ppoll_raw(
             __NR_ppoll,
             fds,
-            timeout.map(|t| t as *const Timespec as usize),
+            timeout.map(|t| t as *mut Timespec as usize),
         )
     }
 }
 
-/// `ppoll` by number `nr` with `ts` the address of the timespec its ABI reads (or none).
+/// `ppoll` by number `nr` with `ts` the address of the timespec its ABI reads and writes (or
+/// none).
 #[inline(always)]
 fn ppoll_raw(nr: usize, fds: &mut [PollFd], ts: Option<usize>) -> Result<usize, Errno> {
     // SAFETY: the kernel reads and writes `fds.len()` pollfds in `fds` (borrowed mutably),
-    // reads one timespec of the layout `nr` expects at `ts` if given (our callers pass one
-    // that lives across the call), and the signal mask pointer is NULL.
+    // reads one timespec of the layout `nr` expects at `ts` if given and writes the time left
+    // into it (our callers pass one borrowed mutably across the call), and the signal mask
+    // pointer is NULL.
     unsafe {
         raw::syscall5(
             nr,

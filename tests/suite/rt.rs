@@ -170,9 +170,9 @@ pub fn is_closed(n: i32) -> bool {
         events: 0,
         revents: 0,
     }];
-    let zero = uffd::sys::Timespec::default();
+    let mut zero = uffd::sys::Timespec::default();
     // SAFETY: see above: `n` is only polled, with no events asked for.
-    let r = unsafe { uffd::sys::ppoll(&mut fds, Some(&zero)) };
+    let r = unsafe { uffd::sys::ppoll(&mut fds, Some(&mut zero)) };
     r.is_ok() && fds[0].revents & uffd::sys::POLLNVAL != 0
 }
 /// `read(2)` from a borrowed descriptor.
@@ -361,12 +361,12 @@ impl Drop for Child {
 
 /// Sleeps about `ms` milliseconds (`ppoll` with no fds).
 pub fn sleep_ms(ms: isize) {
-    let t = uffd::sys::Timespec {
+    let mut t = uffd::sys::Timespec {
         tv_sec: (ms / 1000) as i64,
         tv_nsec: (ms % 1000) as i64 * 1_000_000,
     };
     // SAFETY: no descriptors are polled.
-    let _ = unsafe { uffd::sys::ppoll(&mut [], Some(&t)) };
+    let _ = unsafe { uffd::sys::ppoll(&mut [], Some(&mut t)) };
 }
 
 /// Makes this (child) process not dumpable, so an expected SIGBUS leaves no core file.
