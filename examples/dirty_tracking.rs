@@ -32,7 +32,7 @@ use uffd::abi::page_region;
 use uffd::flags::{Features, PagefaultFlags, RegisterMode, WriteprotectMode};
 use uffd::pagemap::{self, Pagemap, Region};
 use uffd::wait::{wait, Waiting};
-use uffd::{Errno, Error, Event, Uffd};
+use uffd::{Error, Event, Uffd};
 
 const PAGES: usize = 64;
 
@@ -81,14 +81,7 @@ fn wp_handler(uffd: &Uffd, stop: UnixStream, dirty: &Mutex<BTreeSet<usize>>) -> 
     let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
     loop {
         let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop.as_fd())];
-        match wait(&mut fds, None) {
-            Ok(_)
-            | Err(Error::Sys {
-                errno: Errno::EINTR,
-                ..
-            }) => {}
-            Err(e) => return Err(e),
-        }
+        wait(&mut fds, None)?;
         let [u, stop] = fds;
         if u.is_error() {
             return Err(Error::PollError);
@@ -112,11 +105,15 @@ fn wp_handler(uffd: &Uffd, stop: UnixStream, dirty: &Mutex<BTreeSet<usize>>) -> 
 }
 
 fn sync_mode(page: usize) -> Res<Vec<usize>> {
-    let uffd = Uffd::builder()
-        .user_mode_only(true)
-        .non_blocking(true)
-        .require(Features::PAGEFAULT_FLAG_WP)
-        .create()?;
+    // SAFETY: this program registers only fresh mappings of its own, which no Rust value relies on,
+    // and no other code in it registers memory.
+    let uffd = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .non_blocking(true)
+            .require(Features::PAGEFAULT_FLAG_WP)
+            .create()
+    }?;
     let (region, len) = populated_region(page)?;
     let base = region.as_ptr() as usize;
     // SAFETY: the region is a fresh mapping that no Rust value refers to: the workload writes
@@ -214,10 +211,14 @@ fn written_and_reprotect(
 }
 
 fn async_mode(page: usize, how: Collect) -> Res<Vec<usize>> {
-    let uffd = Uffd::builder()
-        .user_mode_only(true)
-        .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
-        .create()?;
+    // SAFETY: this program registers only fresh mappings of its own, which no Rust value relies on,
+    // and no other code in it registers memory.
+    let uffd = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
+            .create()
+    }?;
     let (region, len) = populated_region(page)?;
     let base = region.as_ptr() as usize;
     // SAFETY: the region is a fresh mapping that no Rust value refers to: the workload writes

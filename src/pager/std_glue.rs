@@ -124,7 +124,7 @@ impl<'a> Pager<'a> {
                     let mut scratch = vec![0u8; self.scratch_len()];
                     let mut forward = |u: Uffd| on_fork(u);
                     let mut w = self.worker(&mut scratch)?.on_fork(&mut forward);
-                    let r = w.run(Some(stop.as_raw_fd()));
+                    let r = w.run(Some(stop.as_fd().into()));
                     if matches!(r, Ok(Exit::Gone | Exit::FullyPopulated)) {
                         stop.stop();
                     }

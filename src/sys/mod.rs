@@ -12,9 +12,19 @@
 #![allow(non_upper_case_globals)]
 
 mod errno;
+mod fcntl;
+mod mm;
+mod page;
+mod poll;
 pub mod raw;
+mod socket;
 
 pub use errno::Errno;
+pub use fcntl::*;
+pub use mm::*;
+pub use page::*;
+pub use poll::*;
+pub use socket::*;
 
 use core::ffi::CStr;
 
@@ -62,9 +72,14 @@ mod arch;
 )))]
 compile_error!("uffd::sys: this target_arch has no syscall table yet (add src/sys/<arch>.rs)");
 
+#[cfg(not(target_pointer_width = "32"))]
+pub use arch::__NR_mmap;
+#[cfg(target_pointer_width = "32")]
+pub use arch::__NR_mmap2;
 pub use arch::{
-    __NR_close, __NR_ioctl, __NR_mincore, __NR_openat, __NR_ppoll, __NR_pread64, __NR_read,
-    __NR_userfaultfd, O_CLOEXEC, O_NONBLOCK,
+    __NR_close, __NR_fcntl, __NR_ioctl, __NR_madvise, __NR_mincore, __NR_mremap, __NR_munmap,
+    __NR_openat, __NR_ppoll, __NR_pread64, __NR_read, __NR_recvmsg, __NR_sendmsg, __NR_userfaultfd,
+    MMAP_NR, O_CLOEXEC, O_NONBLOCK,
 };
 
 /// Defines `syscall0..5` over an arch's `syscall6`, passing 0 in the unused registers.
@@ -172,58 +187,16 @@ pub const AT_FDCWD: i32 = -100;
 pub const O_RDONLY: u32 = 0;
 /// `O_RDWR` (2 on every arch).
 pub const O_RDWR: u32 = 2;
-/// `POLLIN` (1 on every arch).
-pub const POLLIN: i16 = 0x1;
-/// `POLLERR` (8 on every arch).
-pub const POLLERR: i16 = 0x8;
-/// `POLLHUP` (0x10 on every arch).
-pub const POLLHUP: i16 = 0x10;
-/// `POLLNVAL` (0x20 on every arch): the fd is not open.
-pub const POLLNVAL: i16 = 0x20;
-
-/// `struct pollfd`, the same on every architecture.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PollFd {
-    /// The file descriptor.
-    pub fd: i32,
-    /// Requested events (`POLLIN`, ...).
-    pub events: i16,
-    /// Returned events, written by the kernel.
-    pub revents: i16,
-}
-
-/// `struct __kernel_timespec`: 64-bit seconds and nanoseconds on every ABI, as `ppoll` reads it
-/// on 64-bit architectures and `ppoll_time64` on 32-bit ones (no year-2038 end).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Timespec {
-    /// Seconds.
-    pub tv_sec: i64,
-    /// Nanoseconds, below 1 000 000 000.
-    pub tv_nsec: i64,
-}
-
-impl Timespec {
-    /// `d` as a timespec (seconds saturated at `i64::MAX`).
-    pub const fn from_duration(d: core::time::Duration) -> Self {
-        let secs = d.as_secs();
-        Timespec {
-            tv_sec: if secs > i64::MAX as u64 {
-                i64::MAX
-            } else {
-                secs as i64
-            },
-            tv_nsec: d.subsec_nanos() as i64,
-        }
-    }
-}
-
 /// `userfaultfd(flags)`: creates a userfaultfd, returning the new file descriptor.
 ///
 /// `flags` is `O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY` (the last since Linux 5.11). Since
 /// Linux 4.3. Without `UFFD_USER_MODE_ONLY` the caller needs `CAP_SYS_PTRACE` or
 /// `vm.unprivileged_userfaultfd = 1` (EPERM otherwise).
+///
+/// Safe because it returns a bare number: the capability it names (see
+/// [`Uffd`](crate::Uffd)'s "The capability") is only exercised through `unsafe` calls
+/// ([`ioctl`], or adopting it with [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts)). The
+/// caller owns the descriptor and closes it.
 ///
 /// # References
 /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
@@ -237,12 +210,16 @@ pub fn userfaultfd(flags: u32) -> Result<i32, Errno> {
 ///
 /// Available on every kernel this crate supports (since Linux 2.6.16).
 ///
+/// # Safety
+/// `dirfd` must be [`AT_FDCWD`] or an open directory descriptor the caller may use (I/O
+/// safety), unless `path` is absolute (then the kernel ignores it).
+///
 /// # References
 /// - [`openat(2)`](https://man7.org/linux/man-pages/man2/openat.2.html)
 #[inline(always)]
-pub fn openat(dirfd: i32, path: &CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
+pub unsafe fn openat(dirfd: i32, path: &CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
     // SAFETY: `path` is a NUL-terminated string that lives across the call; the kernel only
-    // reads it.
+    // reads it. `dirfd` is the caller's to justify (see `# Safety`).
     unsafe {
         raw::syscall4(
             __NR_openat,
@@ -277,11 +254,24 @@ pub unsafe fn ioctl(fd: i32, request: u32, arg: usize) -> Result<usize, Errno> {
 ///
 /// Available on every kernel.
 ///
+/// # Safety
+/// `fd` must be an open file descriptor the caller may use for this call (I/O safety: not one
+/// closed, or owned by other code that does not lend it). A stale number may name another
+/// component's new descriptor, and reading from it would take that component's data.
+///
+/// A bare number is not a descriptor a safe program may read:
+///
+/// ```compile_fail,E0133
+/// let mut buf = [0u8; 32];
+/// let _ = uffd::sys::read(3, &mut buf);
+/// ```
+///
 /// # References
 /// - [`read(2)`](https://man7.org/linux/man-pages/man2/read.2.html)
 #[inline(always)]
-pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.
+pub unsafe fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably;
+    // `fd` is the caller's to justify.
     unsafe {
         raw::syscall3(
             __NR_read,
@@ -301,14 +291,20 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
 /// and powerpc put them in an even/odd register pair (skipping one register) in memory word
 /// order.
 ///
+/// # Safety
+/// `fd` must be an open file descriptor the caller may use for this call (I/O safety: not one
+/// closed, or owned by other code that does not lend it). A stale number may name another
+/// component's new descriptor, and reading from it would take that component's data.
+///
 /// # References
 /// - [`pread(2)`](https://man7.org/linux/man-pages/man2/pread.2.html)
 /// - [`syscall(2)`](https://man7.org/linux/man-pages/man2/syscall.2.html) (register pairs)
 #[inline(always)]
-pub fn pread64(fd: i32, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+pub unsafe fn pread64(fd: i32, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
     let (fd, ptr, len) = (fd as isize as usize, buf.as_mut_ptr() as usize, buf.len());
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably;
-    // the offset words are laid out as this ABI's `pread64` expects (see above).
+    // the offset words are laid out as this ABI's `pread64` expects (see above); `fd` is the
+    // caller's to justify.
     unsafe { pread64_words(fd, ptr, len, offset) }
 }
 
@@ -357,121 +353,6 @@ pub unsafe fn close(fd: i32) -> Result<(), Errno> {
     unsafe { raw::syscall1(__NR_close, fd as isize as usize) }.map(|_| ())
 }
 
-/// `ppoll(fds, nfds, timeout, NULL)`: waits for events on `fds`, returning how many have one.
-///
-/// `timeout` of `None` waits indefinitely. On 32-bit architectures this is `ppoll_time64`
-/// (Linux 5.1), falling back to the old `ppoll` (seconds clamped to `i32::MAX`) where that
-/// gives ENOSYS; kernels built without `COMPAT_32BIT_TIME` have only the former. Available on
-/// every kernel this crate supports (since Linux 2.6.16). Note that a userfaultfd without
-/// `O_NONBLOCK` always reports `POLLERR`.
-///
-/// # References
-/// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
-#[inline(always)]
-pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
-    #[cfg(target_pointer_width = "32")]
-    {
-        use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
-        static NO_TIME64: AtomicBool = AtomicBool::new(false);
-        if !NO_TIME64.load(Relaxed) {
-            match ppoll_raw(
-                arch::__NR_ppoll_time64,
-                fds,
-                timeout.map(|t| t as *const _ as usize),
-            ) {
-                Err(Errno::ENOSYS) => NO_TIME64.store(true, Relaxed),
-                r => return r,
-            }
-        }
-        // `struct old_timespec32`: two 32-bit words.
-        let old = timeout.map(|t| {
-            let secs = if t.tv_sec > i32::MAX as i64 {
-                i32::MAX
-            } else {
-                t.tv_sec as i32
-            };
-            [secs, t.tv_nsec as i32]
-        });
-        ppoll_raw(
-            __NR_ppoll,
-            fds,
-            old.as_ref().map(|t| t as *const _ as usize),
-        )
-    }
-    #[cfg(not(target_pointer_width = "32"))]
-    {
-        ppoll_raw(
-            __NR_ppoll,
-            fds,
-            timeout.map(|t| t as *const Timespec as usize),
-        )
-    }
-}
-
-/// `ppoll` by number `nr` with `ts` the address of the timespec its ABI reads (or none).
-#[inline(always)]
-fn ppoll_raw(nr: usize, fds: &mut [PollFd], ts: Option<usize>) -> Result<usize, Errno> {
-    // SAFETY: the kernel reads and writes `fds.len()` pollfds in `fds` (borrowed mutably),
-    // reads one timespec of the layout `nr` expects at `ts` if given (our callers pass one
-    // that lives across the call), and the signal mask pointer is NULL.
-    unsafe {
-        raw::syscall5(
-            nr,
-            fds.as_mut_ptr() as usize,
-            fds.len(),
-            ts.unwrap_or(0),
-            0,
-            core::mem::size_of::<u64>(),
-        )
-    }
-}
-
-/// The page size of the running kernel.
-///
-/// Where the architecture has one page size (x86, x86_64, arm, riscv64, s390x: 4 KiB) it is a
-/// constant and costs nothing. Elsewhere (aarch64, powerpc, powerpc64, mips64, loongarch64:
-/// 4, 16 or 64 KiB by kernel configuration) it is found once with `mincore(2)` — the kernel
-/// rejects an address that is not page-aligned with EINVAL before looking at anything else,
-/// so the smallest power of two it accepts (4 KiB .. 1 MiB) is the page size, one to nine
-/// calls — and remembered for the life of the process. Available on every kernel.
-///
-/// # References
-/// - [`mincore(2)`](https://man7.org/linux/man-pages/man2/mincore.2.html)
-/// - [`getauxval(3)`](https://man7.org/linux/man-pages/man3/getauxval.3.html) (`AT_PAGESZ`, the
-///   libc way)
-#[inline]
-pub fn page_size() -> Result<usize, Errno> {
-    if let Some(size) = arch::PAGE_SIZE {
-        return Ok(size);
-    }
-    use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-    static FOUND: AtomicUsize = AtomicUsize::new(0);
-    match FOUND.load(Relaxed) {
-        0 => {
-            let size = page_size_by_mincore()?;
-            FOUND.store(size, Relaxed);
-            Ok(size)
-        }
-        size => Ok(size),
-    }
-}
-
-/// The page size found with `mincore(2)` (see [`page_size`]), uncached.
-pub fn page_size_by_mincore() -> Result<usize, Errno> {
-    let mut size = 4096usize;
-    let mut vec = [0u8; 1];
-    while size <= 1 << 20 {
-        // SAFETY: `size` is a low address that is never mapped (below mmap_min_addr); the kernel
-        // writes at most one byte of `vec`, and only if the page were mapped.
-        let r = unsafe { raw::syscall3(__NR_mincore, size, 1, vec.as_mut_ptr() as usize) };
-        match r {
-            Err(e) if e == Errno::EINVAL => size <<= 1,
-            _ => return Ok(size),
-        }
-    }
-    Err(Errno::EINVAL)
-}
-
 /// `read(fd, msgs, n * sizeof(struct uffd_msg))`: reads userfaultfd messages into `msgs`,
 /// returning how many were read (each `read` returns as many as are pending, up to
 /// `msgs.len()`).
@@ -479,13 +360,21 @@ pub fn page_size_by_mincore() -> Result<usize, Errno> {
 /// Since Linux 4.3. EAGAIN with `O_NONBLOCK` when nothing is pending, EINVAL before the
 /// `UFFDIO_API` handshake or for an empty buffer, EINTR on a signal.
 ///
+/// # Safety
+/// `fd` must be an open file descriptor the caller may use for this call (I/O safety: not one
+/// closed, or owned by other code that does not lend it). A stale number may name another
+/// component's new descriptor, and reading from it would take that component's data.
+/// Reading a userfaultfd takes its messages: a stale number could take another handler's
+/// faults and leave its faulting threads blocked.
+///
 /// # References
 /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
 #[inline(always)]
-pub fn read_msgs(fd: i32, msgs: &mut [crate::abi::uffd_msg]) -> Result<usize, Errno> {
+pub unsafe fn read_msgs(fd: i32, msgs: &mut [crate::abi::uffd_msg]) -> Result<usize, Errno> {
     let size = core::mem::size_of::<crate::abi::uffd_msg>();
     // SAFETY: the kernel writes at most `msgs.len() * size` bytes into `msgs`, borrowed
-    // mutably; `uffd_msg` is plain integers (packed, every bit pattern valid).
+    // mutably; `uffd_msg` is plain integers (packed, every bit pattern valid); `fd` is the
+    // caller's to justify.
     let n = unsafe {
         raw::syscall3(
             __NR_read,
