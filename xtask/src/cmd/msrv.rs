@@ -179,6 +179,9 @@ pub fn run(_: &Args) -> Result<()> {
     eprintln!("msrv {MSRV}: host ({host}): build, all features, tests");
     sh(cargo().args(["build", "-p", "uffd"]))?;
     sh(cargo().args(["build", "-p", "uffd", "--all-features"]))?;
+    // tests/firecracker.rs runs the firecracker_handler example as a program: `--examples`
+    // below builds examples as test harnesses, so the program is built first.
+    sh(cargo().args(["build", "-p", "uffd", "--features", "std", "--examples"]))?;
     sh(cargo().args([
         "test",
         "-p",
