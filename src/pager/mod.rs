@@ -47,6 +47,7 @@ mod state;
 mod stats;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod std_glue;
+mod stray;
 mod validate;
 mod worker;
 
@@ -56,7 +57,7 @@ pub use fill::Fill;
 pub use state::Slot;
 pub use stats::{Counters, Histogram, BUCKETS};
 #[cfg(all(feature = "std", target_os = "linux"))]
-pub use std_glue::{monotonic_ns, OwnedStorage, Stop};
+pub use std_glue::{monotonic_ns, OwnedStorage, Stop, Workers};
 pub use worker::{Exit, Worker};
 
 use core::fmt;
@@ -110,6 +111,11 @@ pub struct Pager<'a> {
     latency: Latency,
     stop: AtomicBool,
     gone: AtomicBool,
+    /// A worker's `run` ended with an error: the others stop ([`Exit::PeerFailed`]).
+    failed: AtomicBool,
+    /// UNMAP and REMAP events applied so far: a fault read before a change of the table
+    /// that leaves its address uncovered is stale.
+    epoch: AtomicUsize,
     t0: u64,
 }
 
@@ -123,12 +129,25 @@ impl fmt::Debug for Pager<'_> {
     }
 }
 
+/// Whether `uffd` lacks `O_NONBLOCK`: `poll` reports `POLLERR` for a negotiated userfaultfd
+/// exactly then (`userfaultfd_poll` in `fs/userfaultfd.c`). Other poll errors (EINTR, a closed
+/// fd) are left to the workers, which report them.
+fn is_blocking(uffd: &Uffd) -> bool {
+    matches!(
+        uffd.poll(Some(core::time::Duration::ZERO)),
+        Err(Error::PollError)
+    )
+}
+
 impl<'a> Pager<'a> {
     /// A pager serving `regions` through `uffd` with `policy`, keeping its state in `storage`.
     ///
     /// Checks the configuration: regions non-empty, aligned to their page size (a power of
     /// two at least the base page), not overlapping, sources long enough, registrations
-    /// (when given with [`Region::registered`]) matching the page size; storage big enough.
+    /// (when given with [`Region::registered`]) matching the page size; storage big enough;
+    /// the userfaultfd non-blocking ([`ConfigError::Blocking`] otherwise: one `ppoll` with a
+    /// zero timeout, which the kernel answers with `POLLERR` for a negotiated userfaultfd
+    /// without `O_NONBLOCK`; this holds for one received from another process too).
     /// Resets the storage. Ranges registered by someone else are served as they are; use
     /// [`register`](Self::register) to register them here.
     pub fn new(
@@ -139,6 +158,9 @@ impl<'a> Pager<'a> {
     ) -> Result<Self, ConfigError> {
         let base = uffd.page_size();
         let pages = validate::validate(base, regions, &policy)?;
+        if is_blocking(uffd) {
+            return Err(ConfigError::Blocking);
+        }
         let Storage {
             slots,
             populated,
@@ -194,6 +216,8 @@ impl<'a> Pager<'a> {
             latency: Latency::new(),
             stop: AtomicBool::new(false),
             gone: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            epoch: AtomicUsize::new(0),
             t0: policy.clock.map_or(0, |c| c()),
         })
     }
@@ -312,11 +336,25 @@ impl<'a> Pager<'a> {
     }
     /// Asks every worker to return [`Exit::Stopped`] (at once if it was given a stop
     /// descriptor that becomes readable, otherwise within the policy's idle time).
+    ///
+    /// Permanent: the pager stays stopped, and a worker started on it afterwards returns
+    /// [`Exit::Stopped`] at once. Serve again with a new `Pager` (the same storage and
+    /// regions may be reused: [`new`](Self::new) resets the storage, so pages populated
+    /// before count as missing and are found present, `EEXIST`, when filled).
     pub fn stop(&self) {
         self.stop.store(true, Release);
     }
     /// Whether [`stop`](Self::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.stop.load(Acquire)
+    }
+    /// Whether a worker's [`run`](Worker::run) ended with an error (the other workers then
+    /// return [`Exit::PeerFailed`]). Like [`stop`](Self::stop), this is for good.
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Acquire)
+    }
+    /// The table epoch: UNMAP and REMAP events applied so far.
+    pub(crate) fn epoch(&self) -> usize {
+        self.epoch.load(Acquire)
     }
 }
