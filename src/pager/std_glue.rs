@@ -219,14 +219,24 @@ impl<'s> Workers<'s> {
             .count
     }
     /// Waits until one worker has ended (at most `timeout`; `None`: as long as it takes) and
-    /// returns how the first one to end did: `Ok` with its [`Exit`] or the [`PagerError`]
-    /// that ended it. `None` if none ended in time, or if the first panicked (then
+    /// returns how: the [`PagerError`] that ended one, if any did, else the [`Exit`] of the
+    /// first to end (a worker that stopped because another failed waits here for that
+    /// error). `None` if none ended in time, or if the first panicked (then
     /// [`join`](Self::join) re-raises the panic). After anything but `Exit::Stopped` the
     /// others are ending too (`spawn` signalled the stop pipe).
     pub fn wait_any(&self, timeout: Option<Duration>) -> Option<Result<Exit, PagerError>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut s = self.ended.state.lock().unwrap_or_else(|e| e.into_inner());
-        while s.count == 0 {
+        // A worker that stopped because another failed may end before the failed one has
+        // reported: wait for the error then (or for every worker, if the failed one was not
+        // spawned here).
+        let settled = |s: &EndedState| {
+            s.count > 0
+                && (s.error.is_some()
+                    || s.first != Some(Ok(Exit::PeerFailed))
+                    || s.count == self.handles.len())
+        };
+        while !settled(&s) {
             s = match deadline {
                 None => self.ended.cv.wait(s).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
@@ -239,7 +249,7 @@ impl<'s> Workers<'s> {
                 }
             };
         }
-        s.first
+        s.error.map(Err).or(s.first)
     }
     /// Waits for every worker to end and returns the first error any of them returned, or
     /// else the [`Exit`] of the first to end. A worker's panic is re-raised here. Signal the
