@@ -112,11 +112,15 @@ fn wp_handler(uffd: &Uffd, stop: UnixStream, dirty: &Mutex<BTreeSet<usize>>) -> 
 }
 
 fn sync_mode(page: usize) -> Res<Vec<usize>> {
-    let uffd = Uffd::builder()
-        .user_mode_only(true)
-        .non_blocking(true)
-        .require(Features::PAGEFAULT_FLAG_WP)
-        .create()?;
+    // SAFETY: this program registers only fresh mappings of its own, which no Rust value relies on,
+    // and no other code in it registers memory.
+    let uffd = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .non_blocking(true)
+            .require(Features::PAGEFAULT_FLAG_WP)
+            .create()
+    }?;
     let (region, len) = populated_region(page)?;
     let base = region.as_ptr() as usize;
     // SAFETY: the region is a fresh mapping that no Rust value refers to: the workload writes
@@ -214,10 +218,14 @@ fn written_and_reprotect(
 }
 
 fn async_mode(page: usize, how: Collect) -> Res<Vec<usize>> {
-    let uffd = Uffd::builder()
-        .user_mode_only(true)
-        .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
-        .create()?;
+    // SAFETY: this program registers only fresh mappings of its own, which no Rust value relies on,
+    // and no other code in it registers memory.
+    let uffd = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
+            .create()
+    }?;
     let (region, len) = populated_region(page)?;
     let base = region.as_ptr() as usize;
     // SAFETY: the region is a fresh mapping that no Rust value refers to: the workload writes

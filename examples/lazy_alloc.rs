@@ -87,10 +87,14 @@ fn resident_pages(base: usize, len: usize, page: usize) -> usize {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // User-mode faults only: needs no privilege (Linux 5.11+), and this arena is touched by
     // user code only. Non-blocking so the pager's worker can wait on it and a stop pipe.
-    let uffd = Uffd::builder()
-        .user_mode_only(true)
-        .non_blocking(true)
-        .create()?;
+    // SAFETY: this program registers only fresh mappings of its own, which no Rust value relies on,
+    // and no other code in it registers memory.
+    let uffd = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .non_blocking(true)
+            .create()
+    }?;
     let page = uffd.page_size();
     let len = PAGES * page;
 

@@ -22,8 +22,8 @@
 
 use std::io::{IoSlice, IoSliceMut, Write};
 use std::num::NonZeroUsize;
-use std::os::fd::AsRawFd;
 use std::os::fd::RawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,11 +61,15 @@ fn main() -> Res<()> {
 
 fn child(socket: &Path) -> Res<()> {
     // Non-blocking, so the handler (which shares this open file description) can poll it.
-    let uffd = Uffd::builder()
-        .user_mode_only(true)
-        .non_blocking(true)
-        .require(Features::EVENT_REMOVE)
-        .create()?;
+    // SAFETY: this program registers only fresh mappings of its own, which no Rust value relies on,
+    // and no other code in it registers memory.
+    let uffd = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .non_blocking(true)
+            .require(Features::EVENT_REMOVE)
+            .create()
+    }?;
     let page = uffd.page_size();
     let len = PAGES * page;
     // SAFETY: a fresh private anonymous mapping, not aliased by anything.
@@ -213,7 +217,7 @@ fn run_handler(dir: &Path) -> Res<()> {
     let mut storage = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&uffd, &regions, storage.storage(), Policy::demand())?;
     let mut worker = pager.worker(&mut [])?;
-    let exit = worker.run(Some(stream.as_raw_fd()))?;
+    let exit = worker.run(Some(stream.as_fd().into()))?;
     let status = child.wait()?;
     let k = pager.counters();
     println!(

@@ -43,6 +43,8 @@ pub enum Call {
     PageSize,
     /// Reading `/proc/self/fdinfo/<fd>` ([`Uffd::from_received_fd`](crate::Uffd::from_received_fd)).
     FdInfo,
+    /// `fcntl(F_GETFL)`/`fcntl(F_SETFL)` ([`Uffd::set_non_blocking`](crate::Uffd::set_non_blocking)).
+    Fcntl,
 }
 
 /// Why a range was rejected before any system call (the kernel's documented rules: start and
@@ -256,7 +258,10 @@ impl fmt::Display for RangeError {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::Sys { call, errno } => write!(f, "{call:?}: {errno}"),
+            Error::Sys { call, errno } => {
+                write!(f, "{call:?}: {errno}")?;
+                enoent_meaning(f, call, errno)
+            }
             Error::PermissionDenied {
                 call,
                 errno,
@@ -309,7 +314,8 @@ impl fmt::Display for Error {
                 "{call:?}: EAGAIN after {done} bytes: read pending events, then retry the rest"
             ),
             Error::Partial { call, done, errno } => {
-                write!(f, "{call:?}: stopped after {done} bytes: {errno}")
+                write!(f, "{call:?}: stopped after {done} bytes: {errno}")?;
+                enoent_meaning(f, call, errno)
             }
             Error::PollError => f.write_str(
                 "ppoll: POLLERR (a userfaultfd without O_NONBLOCK always reports it)",
@@ -322,6 +328,26 @@ impl fmt::Display for Error {
             Error::BadForkFd(fd) => write!(f, "UFFD_EVENT_FORK with impossible fd {fd}"),
         }
     }
+}
+
+/// What ENOENT from a range operation usually means, after the errno.
+fn enoent_meaning(f: &mut fmt::Formatter<'_>, call: Call, errno: Errno) -> fmt::Result {
+    let range_op = matches!(
+        call,
+        Call::Copy
+            | Call::Zeropage
+            | Call::Continue
+            | Call::Poison
+            | Call::Writeprotect
+            | Call::Move
+    );
+    if range_op && errno == Errno::ENOENT {
+        f.write_str(
+            " (the range is not registered with a userfaultfd, or was unmapped or moved: \
+             see REMAP/UNMAP events)",
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(all(feature = "std", target_os = "linux"))]
@@ -385,6 +411,46 @@ mod tests {
     use super::{Call, Error};
     use crate::sys::Errno;
     use std::format;
+
+    /// ENOENT from a range operation says what it usually means; from other calls (opening a
+    /// path, reading fdinfo) it stays the bare errno.
+    #[test]
+    fn enoent_on_range_operations_explains_itself() {
+        let hint = "not registered with a userfaultfd";
+        for call in [
+            Call::Copy,
+            Call::Zeropage,
+            Call::Continue,
+            Call::Poison,
+            Call::Move,
+        ] {
+            let m = format!(
+                "{}",
+                Error::Sys {
+                    call,
+                    errno: Errno::ENOENT
+                }
+            );
+            assert!(m.contains(hint) && m.contains("REMAP/UNMAP"), "{m}");
+            let p = format!(
+                "{}",
+                Error::Partial {
+                    call,
+                    done: 4096,
+                    errno: Errno::ENOENT
+                }
+            );
+            assert!(p.contains(hint), "{p}");
+        }
+        for (call, errno) in [
+            (Call::Copy, Errno::EFAULT),
+            (Call::OpenDevice, Errno::ENOENT),
+            (Call::FdInfo, Errno::ENOENT),
+        ] {
+            let m = format!("{}", Error::Sys { call, errno });
+            assert!(!m.contains(hint), "{m}");
+        }
+    }
 
     /// The user-mode-only remedy is offered exactly when it was not already tried.
     #[test]

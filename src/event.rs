@@ -141,7 +141,10 @@ impl RawArg for uffd_msg {
 /// Messages read by one [`Uffd::read_events`], decoded lazily.
 ///
 /// Dropping it decodes what is left and drops it, so the fds of unconsumed FORK events are
-/// closed, not leaked.
+/// closed, not leaked. `mem::forget` of an `Events` (safe, as every leak is) skips that: the
+/// FORK fds it has not yet yielded stay open until the process exits, and with them the
+/// child's registrations, so the child's faulting threads wait for a handler that never
+/// comes.
 pub struct Events<'a> {
     msgs: core::slice::Iter<'a, uffd_msg>,
     features: Features,
@@ -194,7 +197,8 @@ impl Uffd {
     #[inline]
     pub fn read_events<'b>(&self, buf: &'b mut [uffd_msg]) -> Result<Option<Events<'b>>, Error> {
         let n = loop {
-            match sys::read_msgs(self.as_raw_fd(), buf) {
+            // SAFETY: the fd is this handle's own, open while `self` is borrowed.
+            match unsafe { sys::read_msgs(self.as_raw_fd(), buf) } {
                 Ok(n) => break n,
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return Ok(None),

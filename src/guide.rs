@@ -9,6 +9,7 @@
 //! | `lazy_alloc` | memory materialised on first touch by the [`pager`](crate::pager) (zeros, and a callback source filling a template), an allocator on top |
 //! | `snapshot_restore` | a handler *process* serving a child's faults from a mapped file with the [`pager`](crate::pager); the uffd sent over a Unix socket (`SCM_RIGHTS`); `REMOVE` events from `MADV_DONTNEED` served as zeros |
 //! | `vmm_restore` | the external-handler VMM restore: a received uffd (`Uffd::from_received_fd`), two guest regions at their snapshot offsets, the pager with readahead and a background fill to fully populated, then unregister |
+//! | `firecracker_handler` | Firecracker's page-fault handler protocol (`firecracker_handler <uffd socket path> <memory snapshot file>`): the fd and the JSON region table received with [`handoff`](crate::handoff), served by the pager, balloon REMOVEs as zeros, exit 0 when the VM is gone |
 //! | `dirty_tracking` | write-protect epochs: sync WP faults, and `WP_ASYNC` (6.7) read back from the pagemap |
 //! | `async_tokio` | a non-blocking uffd in tokio's `AsyncFd` |
 //! | `no_libc` | a `#![no_std]` `#![no_main]` static binary without libc, resolving its faults from a forked handler |
@@ -26,7 +27,9 @@
 //!
 //! # fn main() -> Result<(), uffd::Error> {
 //! // User-mode faults only: needs no privilege (Linux 5.11+). See section 4.
-//! let uffd = Uffd::builder().user_mode_only(true).create()?;
+//! // SAFETY: the capability promise (section 2): this program registers only the fresh
+//! // mapping below, and no other code in it registers memory.
+//! let uffd = unsafe { Uffd::builder().user_mode_only(true).create() }?;
 //! let page = uffd.page_size();
 //! // A fresh private anonymous mapping: its pages are missing until touched.
 //! use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
@@ -59,42 +62,75 @@
 //! # }
 //! ```
 //!
-//! ## 2. Safety model: one promise, at registration
+//! ## 2. Safety model: the fd is the capability, registration adds ranges
 //!
 //! Rust's guarantees rest on knowing who can change memory: nothing changes what a `&T` points
 //! to while it is live. userfaultfd breaks that from the outside: once a range is registered,
 //! the kernel writes into it on behalf of `COPY`, `ZEROPAGE`, `CONTINUE` and `MOVE`, makes it
 //! raise SIGBUS after `POISON`, and blocks any access to a missing or write-protected page
-//! until a handler resolves it — all through calls that take only addresses. Some call in the
-//! chain must carry a promise. This crate puts it in **one place**:
+//! until a handler resolves it — all through calls that take only addresses.
 //!
-//! > [`Uffd::register`](crate::Uffd::register) is `unsafe`: **no Rust value relies on the
-//! > contents or the accessibility of the range while it is registered.**
+//! **The kernel does not check whose registration a range operation hits.**
+//! `validate_dst_vma()` in `mm/userfaultfd.c` only checks that the destination has *a*
+//! userfaultfd context: from a userfaultfd that registered nothing, `COPY`, `ZEROPAGE`,
+//! `POISON`, `WRITEPROTECT` and `WAKE` succeed on a range another userfaultfd of the same
+//! process registered; only `MOVE` and `UNREGISTER` check the owner (EINVAL). The
+//! `uffd-composition` test crate (`tests/composition/`) asks the running kernel and fails if
+//! that ever changes. So a userfaultfd is a capability over every registered range of its
+//! process, whoever registered it, and two sound crates would compose into undefined
+//! behaviour if either handed it out for free:
 //!
-//! Everything else is safe *because* of that promise: `copy`, `zeropage`, `continue_`,
-//! `poison`, `writeprotect`, `wake` and `unregister` only act on registered ranges (the kernel
-//! refuses the others: ENOENT/EINVAL), so they cannot reach memory a Rust value relies on. The
-//! exceptions that need their own promise are `unsafe` too:
+//! ```text
+//! let v: Vec<Option<Box<u64>>> = vec![None; 1 << 20];   // calloc → a fresh mmap
+//! let page = (v.as_ptr() as usize + 4095) & !4095;
+//! let lib = userfaultfd::UffdBuilder::new().non_blocking(true).create()?;
+//! lib.register(page as *mut _, 4096)?;                   // userfaultfd 0.9: register is safe
+//! let mine = unsafe { uffd::Uffd::builder().create() }?; // registered nothing
+//! mine.copy(page, &[0x41u8; 4096], CopyMode::empty())?;  // Ok(()): v[i] is now garbage
+//! ```
+//!
+//! The crate therefore asks for **two promises**, where the capability is made and where
+//! memory is added to it:
+//!
+//! > **Creating or adopting a [`Uffd`](crate::Uffd) is `unsafe`** ([`Builder::create`],
+//! > [`Unnegotiated::negotiate`], [`Uffd::from_raw_parts`], [`Uffd::from_received_fd`]): for as
+//! > long as the fd or a duplicate lives, no range its range operations are applied to holds
+//! > memory a Rust value relies on.
+//! >
+//! > **[`Uffd::register`](crate::Uffd::register) is `unsafe`**: no Rust value relies on the
+//! > contents or the accessibility of the range while it is registered.
+//!
+//! A program whose userfaultfds all come from this crate, and whose ranges all went through
+//! `register`, keeps the first promise by keeping the second; a program that also links code
+//! registering memory its own way (a C library, another crate, a GC) says at creation that
+//! that memory is fit too, or that it never passes those ranges to this handle. Everything
+//! else — `copy`, `zeropage`, `continue_`, `poison`, `writeprotect`, `wake`, `unregister`, the
+//! pager's regions and fill — is safe *because* of these two promises. What needs a promise of
+//! its own stays `unsafe`:
 //!
 //! - [`Uffd::move_`](crate::Uffd::move_): its *source* need not be registered, and its pages
-//!   vanish; its destination gets new bytes as with `copy` (registered, so covered).
-//! - [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts) and
-//!   [`Uffd::from_received_fd`](crate::Uffd::from_received_fd): the ranges already registered
-//!   on that fd were registered by someone else, so the caller vouches for them.
+//!   vanish.
 //! - [`Event::from_msg`](crate::Event::from_msg): the message must be fully initialised (read
 //!   from the kernel) and a FORK fd is owned once.
 //!
-//! A FORK event's [`Uffd`](crate::Uffd) is safe to use: the child inherited the parent's
-//! registrations, so the parent's promise covers the child's copy of those ranges.
+//! A FORK event's [`Uffd`](crate::Uffd) acts on the child process's copies of the parent's
+//! registered ranges; the creation promise covers them (the child is a copy of the caller).
 //!
-//! Why there, and not elsewhere? rustix makes *creating* the fd `unsafe`; userfaultfd-rs marks
-//! `copy`/`zeropage` `unsafe`. Creating an fd changes no memory, so a promise there says
-//! nothing checkable; and every handler loop is made of `copy`s, so `unsafe` there is noise in
-//! the hot path that trains readers to skip it. Registration is the moment memory is handed
-//! to the kernel and a handler, done once per range, in the code that owns the memory. It is
-//! the one place where the caller knows what lives there.
+//! **Why the fd, and not a registration token?** The other design weighed: `unsafe register`
+//! returns a `Registration` value that unregisters on drop and bounds every range operation
+//! (a VMA has one userfaultfd context at a time, so the kernel's EBUSY keeps others out while
+//! it lives), with creation safe. It fails where the kernel moves or makes registrations the
+//! crate never issued: an `mremap` moves a registered range (REMAP event) and the token's
+//! bounds go stale; a FORK event hands over a userfaultfd whose child ranges no token covers;
+//! a received fd (Firecracker's handler) arrives with registrations another process made, so
+//! every token would come from an `unsafe` constructor anyway; and `UNREGISTER` on drop cannot
+//! run for a handler whose fd serves another process. It would also add a bounds check per
+//! operation on the fault path and a lifetime tying every worker of the pager to tokens. The
+//! capability model costs one `unsafe` where the fd is born, in the code that knows the
+//! process — the choice rustix makes too (`rustix::mm::userfaultfd` is an `unsafe fn`: "the
+//! returned file descriptor lets users observe and manipulate process memory").
 //!
-//! What the promise means in practice:
+//! What the promises mean in practice:
 //!
 //! - **An allocator or GC** registers an arena it obtained with `mmap` and hands out objects
 //!   only in pages it has resolved (or accepts that a first touch blocks until the handler
@@ -106,15 +142,27 @@
 //! - **A unikernel** registers regions it manages as raw memory (a heap it grows on demand,
 //!   a page cache): the same rule as the allocator, without libc.
 //!
-//! **Another process's memory** is different. A userfaultfd received over a socket (section
-//! 10) acts on the address space of the process that created it: `copy` there writes memory
-//! that no Rust value *of this process* can read, so the handler needs no promise of its own —
-//! the promise was the other process's, when it registered. Only `COPY`'s source (`&[u8]`, in
-//! this process, only read) and `MOVE` (own process only) touch the caller's memory.
+//! **Another process's memory.** A userfaultfd received over a socket (section 11) acts on the
+//! address space of the process that created it: `copy` there writes memory no Rust value *of
+//! this process* can read. Adopting it is still `unsafe`: the caller vouches that the fd is an
+//! owned userfaultfd, and (for the other process) that its registered ranges hold no Rust
+//! values. Only `COPY`'s source (`&[u8]`, in this process, only read) and `MOVE` (own process
+//! only) touch the caller's memory.
 //!
-//! Without `unsafe`, the hole does not compile: the doc test on
-//! [`Uffd::register`](crate::Uffd::register) shows a program that would change a live
-//! borrow's bytes failing with E0133.
+//! **Descriptors are not integers.** No safe function takes a bare `i32` and acts on it as a
+//! file descriptor (std's I/O-safety rule): a stale number may name another component's new
+//! descriptor, and reading it would take that component's data — or a pager's fault messages.
+//! Safe APIs take a [`Uffd`](crate::Uffd) or a [`BorrowedFd`](crate::fd::BorrowedFd) (std's
+//! converts with `.into()`); the raw layer [`crate::sys`] takes integers in `unsafe fn`s.
+//!
+//! Without `unsafe`, the holes do not compile: the doc tests on
+//! [`Builder::create`](crate::Builder::create) and [`Uffd::register`](crate::Uffd::register)
+//! fail with E0133, and `tests/composition` holds the program above as a `compile_fail` test.
+//!
+//! [`Builder::create`]: crate::Builder::create
+//! [`Unnegotiated::negotiate`]: crate::Unnegotiated::negotiate
+//! [`Uffd::from_raw_parts`]: crate::Uffd::from_raw_parts
+//! [`Uffd::from_received_fd`]: crate::Uffd::from_received_fd
 //!
 //! ## 3. Where the file descriptor comes from: syscall or `/dev/userfaultfd`
 //!
@@ -271,7 +319,7 @@
 //!   handler: a deadlock. The remedy is a handler that allocates nothing while a fork can be
 //!   in flight: every buffer made before the loop (the message buffer, the fault queue with
 //!   its capacity, the source), only [`Uffd`](crate::Uffd) calls inside it (this crate never
-//!   allocates), no logging that allocates. Or serve from another process (section 10), which
+//!   allocates), no logging that allocates. Or serve from another process (section 11), which
 //!   shares no locks with the forking one.
 //!
 //! ## 9. A handler loop done right
@@ -284,18 +332,20 @@
 //! use std::collections::VecDeque;
 //! use std::time::Duration;
 //! use uffd::flags::{CopyMode, Features, RegisterMode, ZeropageMode};
+//! use std::os::fd::AsFd;
+//! use uffd::fd::BorrowedFd;
 //! use uffd::wait::{wait, Waiting};
 //! use uffd::{Errno, Error, Event, Uffd};
 //!
-//! /// Serves faults in `[base, base + len)` from `source` until `stop_fd` is readable.
-//! fn serve(uffd: &Uffd, stop_fd: i32, base: usize, source: &[u8]) -> Result<(), Error> {
+//! /// Serves faults in `[base, base + len)` from `source` until `stop` is readable.
+//! fn serve(uffd: &Uffd, stop: BorrowedFd<'_>, base: usize, source: &[u8]) -> Result<(), Error> {
 //!     let page = uffd.page_size();
 //!     let mut removed = Vec::with_capacity(64); // page ranges given back: serve them as zeros
 //!     let mut pending = VecDeque::with_capacity(64); // faults not served yet
 //!     let mut buf = [uffd::abi::uffd_msg::zeroed(); 64];
 //!     loop {
 //!         if pending.is_empty() {
-//!             let mut fds = [Waiting::uffd(uffd), Waiting::raw(stop_fd)];
+//!             let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop)];
 //!             match wait(&mut fds, None) {
 //!                 Ok(_) | Err(Error::Sys { errno: Errno::EINTR, .. }) => {}
 //!                 Err(e) => return Err(e),
@@ -343,34 +393,101 @@
 //! }
 //!
 //! # fn main() -> Result<(), Error> {
-//! let uffd = Uffd::builder()
-//!     .non_blocking(true)
-//!     .require(Features::EVENT_REMOVE)
-//!     .request(Features::EVENT_UNMAP)
-//!     .create()?;
-//! # let (base, len, source, stop_fd) = (0usize, 0usize, &[][..], -1);
+//! // SAFETY: the capability promise (section 2): the only memory registered in this process
+//! // is the guest RAM below.
+//! let uffd = unsafe {
+//!     Uffd::builder()
+//!         .non_blocking(true)
+//!         .require(Features::EVENT_REMOVE)
+//!         .request(Features::EVENT_UNMAP)
+//!         .create()
+//! }?;
+//! # let (base, len, source) = (0usize, 0usize, &[0u8; 0][..]);
+//! let (stop_r, _stop_w) = std::io::pipe().unwrap(); // written to stop the handler
 //! // SAFETY: `[base, base + len)` is guest memory that no Rust value refers to (section 2).
 //! unsafe { uffd.register(base, len, RegisterMode::MISSING)? };
 //! # let _ = Duration::ZERO;
-//! serve(&uffd, stop_fd, base, source)?;
+//! # #[cfg(feature = "std")] // (`.into()` from std's BorrowedFd is the `std` feature's)
+//! serve(&uffd, stop_r.as_fd().into(), base, source)?;
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! ## 10. Handing the fd to another process
+//! ## 10. The pager: the loop of section 9, done once
+//!
+//! [`pager`](crate::pager) is that loop as an engine, `no_std` and allocation-free, with what
+//! section 9 leaves out: several regions with their own page sizes and sources (a mapped
+//! snapshot, zeros, a callback that decompresses or fetches, `CONTINUE` for a page cache),
+//! readahead that follows sequential faults, a background fill between demand faults until
+//! every page is populated, `UNMAP`/`REMAP` followed in its region table, FORK's new fd handed
+//! to you. Its state (region table, two page bitmaps) is a [`Storage`](crate::pager::Storage)
+//! you provide (`OwnedStorage` under `std`); each [`Worker`](crate::pager::Worker) serves through
+//! the shared [`Pager`](crate::pager::Pager), on a thread each (`Pager::spawn` under `std`) or
+//! driven by hand. The fd must be non-blocking.
+//!
+//! ```no_run
+//! # #[cfg(feature = "std")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use uffd::pager::{Exit, OwnedStorage, Pager, Policy, Region, Source, Stop};
+//! # let (uffd, base, len, snapshot): (uffd::Uffd, usize, usize, &[u8]) = todo!();
+//! // One region, served from a snapshot; a REMOVE'd page is served as zeros afterwards.
+//! let regions = [Region::new(base, len, uffd.page_size(), Source::Bytes(snapshot))];
+//! let mut storage = OwnedStorage::new(&regions, 4);
+//! let pager = Pager::new(&uffd, &regions, storage.storage(), Policy::demand())?;
+//! let stop = Stop::new()?; // `stop.stop()` from anywhere ends the workers
+//! std::thread::scope(|s| {
+//!     // `None`: no FORK events to pass on (`Some(&|child_uffd| ..)` otherwise).
+//!     let workers = pager.spawn(s, 2, &stop, None);
+//!     // `Exit::Gone` when the process whose memory it serves has exited; the first
+//!     // worker's error if one failed (the others then stop too).
+//!     let exit: Exit = workers.join()?;
+//!     println!("{exit:?}; {:?}", pager.counters());
+//!     Ok::<_, uffd::pager::PagerError>(())
+//! })?;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "std"))]
+//! # fn main() {}
+//! ```
+//!
+//! What it does with each kernel answer is section 7's: `EEXIST` is a wake (counted), `EAGAIN`
+//! reads the pending events and retries, `ENOENT` is waited out for the event that explains
+//! it, `ESRCH` ends the workers with `Exit::Gone`. [`Policy`](crate::pager::Policy) composes
+//! demand-only, readahead and background fill; `exit_when_populated` ends the workers once
+//! nothing is left to fault in ([`Pager::unregister`](crate::pager::Pager::unregister) then
+//! hands later faults back to the kernel). The `lazy_alloc`, `snapshot_restore`, `vmm_restore`
+//! and `firecracker_handler` examples are built on it.
+//!
+//! ## 11. Handing the fd to another process
 //!
 //! A userfaultfd acts on the address space of the process that created it, whoever holds the
 //! fd. A VMM can therefore create it, register guest memory and pass the fd to a separate
-//! handler process over a Unix socket (`SCM_RIGHTS`), as Firecracker does; the receiver adopts
-//! it with [`Uffd::from_received_fd`](crate::Uffd::from_received_fd), which reads the
+//! handler process over a Unix socket (`SCM_RIGHTS`), as Firecracker does.
+//! [`handoff::send`](crate::handoff::send) and [`handoff::recv`](crate::handoff::recv) (`std`)
+//! pass the fd with a payload in one message (Firecracker's is a JSON region table: the
+//! `firecracker_handler` example parses it with `serde_json`), with typed errors for a message
+//! without a descriptor, with several, or cut short. The receiver adopts the fd with
+//! [`Uffd::from_owned_fd`](crate::Uffd::from_owned_fd) (or
+//! [`Uffd::from_received_fd`](crate::Uffd::from_received_fd) for a bare number), which reads the
 //! negotiated features back from the kernel (`/proc/self/fdinfo/<fd>` shows
 //! `API:\t<api>:<features>:<ioctls>`), so `thread_id`, `WP_ASYNC` and the rest are not lost on
 //! the way. Without `/proc`, send the features along and use
-//! [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts). A forked child inherits the fd and
-//! can serve its parent's faults the same way (the `no_libc` example). Without `EVENT_FORK`, a
-//! child's own copy of registered memory is not registered.
+//! [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts).
 //!
-//! ## 11. Hugetlb memory
+//! **The sender must create the fd non-blocking** ([`Builder::non_blocking(true)`](crate::Builder::non_blocking),
+//! as Firecracker does). `O_NONBLOCK` belongs to the open file description, which both
+//! processes share: the receiver cannot have its own setting. On a blocking fd `poll` reports
+//! only `POLLERR`, so a `poll`-based handler and the pager fail at once, and the faulting
+//! threads of the other process stay blocked. A handler that cannot trust its sender checks
+//! [`Uffd::is_non_blocking`](crate::Uffd::is_non_blocking) and fixes the fd with
+//! [`Uffd::set_non_blocking(true)`](crate::Uffd::set_non_blocking) (`fcntl(F_SETFL)`, which the
+//! sender then sees too).
+//!
+//! A forked child inherits the fd and can serve its parent's faults the same way (the
+//! `no_libc` example). Without `EVENT_FORK`, a child's own copy of registered memory is not
+//! registered.
+//!
+//! ## 12. Hugetlb memory
 //!
 //! `MAP_HUGETLB`, hugetlbfs files and `memfd_create(MFD_HUGETLB)` are resolved in whole huge
 //! pages: `COPY` copies a huge page, `CONTINUE` maps one, ranges must be aligned to the huge
@@ -385,12 +502,38 @@
 //! (`vm.nr_hugepages`), or the mapping fails (or a fault raises SIGBUS). One
 //! [`Uffd`](crate::Uffd) serves base-page and hugetlb ranges alike.
 //!
-//! ## 12. Without `std`, without libc
+//! ## 13. Without `std`, without libc
 //!
 //! The crate is `#![no_std]`, allocates nothing and issues its system calls itself
 //! ([`crate::sys`]), so it works in a static binary with its own `_start` (the `no_libc`
-//! example). [`sys::raw`](crate::sys::raw) gives the bare `syscall0..6` for the few other
-//! calls such a program needs (`mmap`, `clone`, `exit_group`).
+//! example). The memory an allocator or unikernel registers comes from
+//! [`sys::mmap`](crate::sys::mmap), and goes with [`sys::madvise`](crate::sys::madvise),
+//! [`sys::mremap`](crate::sys::mremap) and [`sys::munmap`](crate::sys::munmap), with each
+//! architecture's `MAP_*`/`PROT_*`/`MADV_*`/`MREMAP_*` values (`MAP_ANONYMOUS` is 0x800 on mips,
+//! `MAP_NORESERVE` 0x40 on powerpc) and its calling quirks handled (`mmap2` with the offset in
+//! 4096-byte units on the 32-bit ABIs, s390's `mmap` taking its arguments through memory), all
+//! checked against the real headers by `cargo xtask verify-layout`:
+//!
+//! ```
+//! use uffd::sys::{madvise, mmap, munmap, MADV_DONTNEED, MAP_ANONYMOUS, MAP_NORESERVE};
+//! use uffd::sys::{MAP_PRIVATE, PROT_READ, PROT_WRITE};
+//!
+//! # fn main() -> Result<(), uffd::Errno> {
+//! let len = 1 << 30; // a lazily materialised 1 GiB arena
+//! let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+//! // SAFETY: a new mapping at an address of the kernel's choosing.
+//! let arena = unsafe { mmap(0, len, PROT_READ | PROT_WRITE, flags, -1, 0)? };
+//! // ... register it, serve its faults, hand out objects in resolved pages ...
+//! // SAFETY: no object lives in the first 2 MiB any more: give the pages back.
+//! unsafe { madvise(arena, 2 << 20, MADV_DONTNEED)? };
+//! // SAFETY: nothing refers to the arena any more.
+//! unsafe { munmap(arena, len)? };
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`sys::raw`](crate::sys::raw) gives the bare `syscall0..6` for the few other calls such a
+//! program needs (`clone`, `exit_group`).
 //!
 //! # References
 //! - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)

@@ -5,13 +5,14 @@ use core::marker::PhantomData;
 use core::time::Duration;
 
 use crate::error::{Call, Error};
+use crate::fd::BorrowedFd;
 use crate::sys::{self, Errno, PollFd, Timespec};
 use crate::uffd::Uffd;
 
 /// One file descriptor to wait on for reading, and what [`wait`] found on it.
 ///
 /// The lifetime ties it to the borrowed descriptor, so it cannot outlive the [`Uffd`] (or
-/// `BorrowedFd`) it names. Laid out as `struct pollfd`: a slice of these is what `ppoll` reads.
+/// [`BorrowedFd`]) it names: there is no way to make one from a bare integer. Laid out as `struct pollfd`: a slice of these is what `ppoll` reads.
 #[repr(transparent)]
 #[derive(Clone, Copy, Debug)]
 pub struct Waiting<'fd> {
@@ -24,17 +25,20 @@ impl<'fd> Waiting<'fd> {
     /// ([`Builder::non_blocking`](crate::Builder::non_blocking)): a blocking userfaultfd
     /// always reports an error here.
     pub const fn uffd(uffd: &'fd Uffd) -> Self {
-        Self::raw(uffd.as_raw_fd())
+        Self::polling(uffd.as_raw_fd())
     }
-    /// Wait for a borrowed descriptor (an eventfd, a pipe, a socket) to be readable.
-    #[cfg(all(feature = "std", target_os = "linux"))]
-    pub fn fd(fd: std::os::fd::BorrowedFd<'fd>) -> Self {
-        use std::os::fd::AsRawFd;
-        Self::raw(fd.as_raw_fd())
+    /// Wait for a borrowed descriptor (an eventfd, a pipe, a socket) to be readable: a
+    /// [`crate::fd::BorrowedFd`], or under `std` a `std::os::fd::BorrowedFd`. Not a bare
+    /// number, which could name a descriptor closed and reused by other code meanwhile:
+    ///
+    /// ```compile_fail,E0277
+    /// let stop = uffd::wait::Waiting::fd(3);
+    /// ```
+    pub fn fd(fd: impl Into<BorrowedFd<'fd>>) -> Self {
+        Self::polling(fd.into().as_raw_fd())
     }
-    /// Wait for a raw descriptor to be readable. Polling touches no memory: a descriptor that
-    /// is closed (or negative) is reported by [`wait`] as [`is_invalid`](Self::is_invalid).
-    pub const fn raw(fd: i32) -> Self {
+    /// `fd`, which the caller has borrowed for `'fd`.
+    const fn polling(fd: i32) -> Self {
         Waiting {
             raw: PollFd {
                 fd,
@@ -60,13 +64,14 @@ impl<'fd> Waiting<'fd> {
     pub const fn is_hung_up(&self) -> bool {
         self.raw.revents & sys::POLLHUP != 0
     }
-    /// `POLLNVAL`, or a negative descriptor: not an open file descriptor.
+    /// `POLLNVAL`: not an open file descriptor (only if a [`BorrowedFd`]'s contract was
+    /// broken).
     pub const fn is_invalid(&self) -> bool {
-        self.raw.revents & sys::POLLNVAL != 0 || self.raw.fd < 0
+        self.raw.revents & sys::POLLNVAL != 0
     }
     /// Whether anything at all was reported.
     pub const fn is_ready(&self) -> bool {
-        self.raw.revents != 0 || self.raw.fd < 0
+        self.raw.revents != 0
     }
 }
 
@@ -74,28 +79,32 @@ impl<'fd> Waiting<'fd> {
 /// timeout passes; returns how many are ready (0: timed out). Look at each with
 /// [`Waiting::is_readable`] and friends.
 ///
-/// `None` waits indefinitely. EINTR is returned, not retried. A negative descriptor, which
-/// `ppoll` would silently skip, is reported ready and [`is_invalid`](Waiting::is_invalid).
+/// `None` waits indefinitely. EINTR is returned, not retried.
 /// On 32-bit architectures this is `ppoll_time64` (Linux 5.1) with a fallback to `ppoll`.
 ///
 /// # References
 /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
 pub fn wait(fds: &mut [Waiting<'_>], timeout: Option<Duration>) -> Result<usize, Error> {
-    let ts = timeout.map(Timespec::from_duration);
-    let negative = fds.iter().filter(|w| w.raw.fd < 0).count();
-    let timeout = if negative > 0 {
-        Some(Timespec::default())
-    } else {
-        ts
-    };
-    for w in fds.iter_mut() {
-        w.raw.revents = 0;
-    }
+    let timeout = timeout.map(Timespec::from_duration);
     // SAFETY: `Waiting` is `repr(transparent)` over `PollFd` (its other field is a ZST), so
     // the slice has the same layout and length; the borrow is the same exclusive one.
     let raw = unsafe { &mut *(fds as *mut [Waiting<'_>] as *mut [PollFd]) };
-    let n = sys::ppoll(raw, timeout.as_ref()).map_err(|e| Error::sys(Call::Poll, e))?;
-    Ok(n + negative)
+    // SAFETY: every descriptor is borrowed for the `Waiting`'s lifetime (a `Uffd` or a
+    // `BorrowedFd`), which outlasts this call.
+    match unsafe { sys::ppoll(raw, timeout.as_ref()) } {
+        // The kernel writes every entry's `revents` back once it has polled them, also when a
+        // signal ends the wait (fs/select.c, do_sys_poll), so nothing is reset beforehand on
+        // the fault path.
+        Ok(n) => Ok(n),
+        Err(e) => {
+            // EFAULT, EINVAL, ENOMEM come before any entry is polled: clear what an earlier
+            // wait left, so nothing reads as ready.
+            for w in raw.iter_mut() {
+                w.revents = 0;
+            }
+            Err(Error::sys(Call::Poll, e))
+        }
+    }
 }
 
 impl Uffd {
@@ -123,7 +132,8 @@ impl Uffd {
             revents: 0,
         }];
         let ts = timeout.map(Timespec::from_duration);
-        sys::ppoll(&mut fds, ts.as_ref()).map_err(|e| Error::sys(Call::Poll, e))?;
+        // SAFETY: `fd` is this handle's own, open while `self` is borrowed.
+        unsafe { sys::ppoll(&mut fds, ts.as_ref()) }.map_err(|e| Error::sys(Call::Poll, e))?;
         let revents = fds[0].revents;
         if revents & sys::POLLNVAL != 0 {
             return Err(Error::sys(Call::Poll, Errno::EBADF));

@@ -74,10 +74,16 @@ fn open_and_handshake_error_paths_leak_nothing() {
         let b = Builder::new().open_strategy(strategy);
         // Success and drop.
         no_leak("create + drop", || {
-            created("create", b.create());
+            // SAFETY: this test process registers only fresh mappings of its own tests, which no
+            // Rust value relies on, and no other code in it registers memory.
+            created("create", unsafe { b.create() });
         });
         // Required feature missing: the probe fd is closed.
-        let r = no_leak("required feature missing", || b.require(ghost).create());
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let r = no_leak("required feature missing", || unsafe {
+            b.require(ghost).create()
+        });
         match r {
             Err(Error::MissingFeatures { missing, available }) => {
                 // The ghost is missing, and what the crate says is available is the raw mask.
@@ -97,7 +103,9 @@ fn open_and_handshake_error_paths_leak_nothing() {
         // negotiate with features the kernel rejects: the fd is closed.
         no_leak("negotiate EINVAL", || {
             if let Ok(fd) = b.open_unnegotiated() {
-                let r = fd.negotiate(ghost).map(|_| ());
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                let r = unsafe { fd.negotiate(ghost) }.map(|_| ());
                 assert_eq!(r.unwrap_err().errno(), Some(Errno::EINVAL));
             }
         });
@@ -120,9 +128,8 @@ fn open_and_handshake_error_paths_leak_nothing() {
 /// The lowest free fd number (what the next open gets): allocation-free leak check for
 /// forked children.
 fn lowest_free() -> i32 {
-    let fd = uffd::sys::openat(uffd::sys::AT_FDCWD, c"/dev/null", uffd::sys::O_CLOEXEC, 0).unwrap();
-    drop(rt::Fd(fd));
-    fd
+    let fd = rt::open(c"/dev/null", uffd::sys::O_CLOEXEC).unwrap();
+    fd.0
 }
 
 #[test]
@@ -151,8 +158,12 @@ fn permission_denied_paths_leak_nothing() {
         ] {
             let b = Builder::new().open_strategy(strategy);
             for r in [
-                b.create().map(|_| ()),
-                b.require(Features::EVENT_FORK).create().map(|_| ()),
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                unsafe { b.create() }.map(|_| ()),
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                unsafe { b.require(Features::EVENT_FORK).create() }.map(|_| ()),
                 b.probe().map(|_| ()),
             ] {
                 if matches!(r, Err(Error::PermissionDenied { .. })) {
@@ -166,8 +177,12 @@ fn permission_denied_paths_leak_nothing() {
             // second handshake), fd closed; requested only, it is dropped and the fd kept.
             let b = b.user_mode_only(true);
             for r in [
-                b.require(Features::EVENT_FORK).create().map(|_| ()),
-                b.request(Features::EVENT_FORK).create().map(|_| ()),
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                unsafe { b.require(Features::EVENT_FORK).create() }.map(|_| ()),
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                unsafe { b.request(Features::EVENT_FORK).create() }.map(|_| ()),
             ] {
                 if lowest_free() != base {
                     return Err(crate::msg!("{strategy:?}: fd leaked after {r:?}"));
@@ -206,7 +221,9 @@ fn fork_events_and_events_drop_leak_nothing() {
     }
     let Some(u) = created(
         "EVENT_FORK",
-        syscall_builder().require(Features::EVENT_FORK).create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe { syscall_builder().require(Features::EVENT_FORK).create() },
     ) else {
         return;
     };
@@ -303,15 +320,22 @@ fn close_on_exec_is_the_default() {
     if !have_uffd() {
         return;
     }
-    let u = syscall_builder().create().unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u = unsafe { syscall_builder().create() }.unwrap();
     exec_check(u.as_raw_fd(), "closed");
-    let u2 = syscall_builder().close_on_exec(false).create().unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u2 = unsafe { syscall_builder().close_on_exec(false).create() }.unwrap();
     exec_check(u2.as_raw_fd(), "open");
     // Through the device path too, where it is usable.
-    if let Ok(u3) = Builder::new()
-        .open_strategy(OpenStrategy::DeviceOnly)
-        .create()
-    {
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    if let Ok(u3) = unsafe {
+        Builder::new()
+            .open_strategy(OpenStrategy::DeviceOnly)
+            .create()
+    } {
         exec_check(u3.as_raw_fd(), "closed");
     }
 }
@@ -385,7 +409,11 @@ fn std_fd_traits_name_the_userfaultfd() {
     );
     // SAFETY: given up above, owned here alone.
     let u = unsafe { <uffd::Unnegotiated as FromRawFd>::from_raw_fd(fd) };
-    let Some(u) = created("negotiate", u.negotiate(uffd::flags::Features::empty())) else {
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let Some(u) = created("negotiate", unsafe {
+        u.negotiate(uffd::flags::Features::empty())
+    }) else {
         return;
     };
     assert_eq!(AsRawFd::as_raw_fd(&u), fd);
@@ -395,7 +423,9 @@ fn std_fd_traits_name_the_userfaultfd() {
     assert_eq!(link(fd), "anon_inode:[userfaultfd]");
     let u = created(
         "negotiated again",
-        syscall_builder().user_mode_only(true).create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe { syscall_builder().user_mode_only(true).create() },
     )
     .expect("a second userfaultfd");
     let fd2 = uffd::Uffd::as_raw_fd(&u);
@@ -427,7 +457,11 @@ fn raw_fd_accessors_name_the_userfaultfd() {
     assert_eq!(u.into_raw_fd(), fd);
     // SAFETY: the fd was given up by the handle above and is owned here alone.
     let u = unsafe { uffd::Unnegotiated::from_raw_fd(fd, 0) };
-    let Some(u) = created("negotiate", u.negotiate(uffd::flags::Features::empty())) else {
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let Some(u) = created("negotiate", unsafe {
+        u.negotiate(uffd::flags::Features::empty())
+    }) else {
         return;
     };
     assert_eq!(

@@ -118,13 +118,17 @@ fn setup(
     };
     let u = created(
         test,
-        Builder::new()
-            .open_strategy(OpenStrategy::SyscallOnly)
-            .user_mode_only(true)
-            .non_blocking(true)
-            .require(required)
-            .request(requested)
-            .create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe {
+            Builder::new()
+                .open_strategy(OpenStrategy::SyscallOnly)
+                .user_mode_only(true)
+                .non_blocking(true)
+                .require(required)
+                .request(requested)
+                .create()
+        },
     )?;
     Some((pages, u))
 }
@@ -523,11 +527,15 @@ fn impossible_page_sizes_are_bad_page_size() {
     if !raw_has_userfaultfd("impossible_page_sizes_are_bad_page_size") {
         return;
     }
-    let u = Builder::new()
-        .open_strategy(OpenStrategy::SyscallOnly)
-        .user_mode_only(true)
-        .create()
-        .expect("open");
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u = unsafe {
+        Builder::new()
+            .open_strategy(OpenStrategy::SyscallOnly)
+            .user_mode_only(true)
+            .create()
+    }
+    .expect("open");
     for size in [3 << 20, 2048, 0, HUGE + u.page_size(), usize::MAX] {
         assert_eq!(
             u.hugetlb(size).map(|h| h.page_size()),

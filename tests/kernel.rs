@@ -154,4 +154,5 @@ pager_bad_config
 pager_two_handlers
 raw_truth_syscall
 raw_truth_device
+sys_memory
 }

@@ -71,7 +71,9 @@ fn bind_over_device(source: &std::ffi::CStr) -> Result<(), suite::Msg> {
 
 /// `create()` with `strategy` must fail with exactly `want` (in a forked child).
 fn expect_open(strategy: OpenStrategy, want: Error) -> Result<(), suite::Msg> {
-    let r = Builder::new().open_strategy(strategy).create().map(drop);
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let r = unsafe { Builder::new().open_strategy(strategy).create() }.map(drop);
     if r != Err(want) {
         return Err(crate::msg!("{r:?}, want {want:?}"));
     }
@@ -107,13 +109,19 @@ fn opens_on_the_host() {
     if !raw_has_userfaultfd("opens_on_the_host") {
         return;
     }
-    let u = syscall_then_device().create().expect("SyscallThenDevice");
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u = unsafe { syscall_then_device().create() }.expect("SyscallThenDevice");
     assert!(u.as_raw_fd() >= 0);
-    let u = syscall_then_device()
-        .user_mode_only(true)
-        .non_blocking(true)
-        .create()
-        .expect("SyscallThenDevice, user-mode only");
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u = unsafe {
+        syscall_then_device()
+            .user_mode_only(true)
+            .non_blocking(true)
+            .create()
+    }
+    .expect("SyscallThenDevice, user-mode only");
     assert_eq!(u.poll(Some(std::time::Duration::ZERO)), Ok(false));
 }
 
@@ -159,7 +167,9 @@ fn as_nobody_both_refusals_are_named() {
             user_mode_only: false,
             device: Some(Errno::EACCES),
         };
-        let r = syscall_then_device().create().map(|_| ());
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let r = unsafe { syscall_then_device().create() }.map(|_| ());
         if r != Err(want) {
             return Err(crate::msg!("create: {r:?}, want {want:?}"));
         }
@@ -172,7 +182,9 @@ fn as_nobody_both_refusals_are_named() {
         if r != Err(want) {
             return Err(crate::msg!("probe: {r:?}, want {want:?}"));
         }
-        match syscall_then_device().user_mode_only(true).create() {
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        match unsafe { syscall_then_device().user_mode_only(true).create() } {
             Ok(_) => Ok(()),
             Err(e) => Err(crate::msg!("user-mode only as nobody: {e:?}")),
         }
@@ -241,10 +253,14 @@ fn a_refused_syscall_falls_back_to_an_accessible_device() {
         }
         bind_over_device(c"/tmp/userfaultfd")?;
         become_nobody()?;
-        let r = Builder::new()
-            .open_strategy(OpenStrategy::SyscallOnly)
-            .create()
-            .map(|_| ());
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let r = unsafe {
+            Builder::new()
+                .open_strategy(OpenStrategy::SyscallOnly)
+                .create()
+        }
+        .map(|_| ());
         if !matches!(
             r,
             Err(Error::PermissionDenied {
@@ -256,13 +272,18 @@ fn a_refused_syscall_falls_back_to_an_accessible_device() {
         ) {
             return Err(crate::msg!("SyscallOnly as nobody: {r:?}, want EPERM"));
         }
-        if let Err(e) = syscall_then_device().create() {
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        if let Err(e) = unsafe { syscall_then_device().create() } {
             return Err(crate::msg!("SyscallThenDevice, device accessible: {e:?}"));
         }
-        if let Err(e) = Builder::new()
-            .open_strategy(OpenStrategy::DeviceOnly)
-            .create()
-        {
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        if let Err(e) = unsafe {
+            Builder::new()
+                .open_strategy(OpenStrategy::DeviceOnly)
+                .create()
+        } {
             return Err(crate::msg!("DeviceOnly, device accessible: {e:?}"));
         }
         Ok(())
@@ -284,9 +305,9 @@ fn emfile_is_reported_without_falling_back() {
     use nix::libc;
     let c = rt::spawn(|| {
         // The lowest free descriptor number: every number below it is in use.
-        let probe = uffd::sys::openat(uffd::sys::AT_FDCWD, c"/dev/null", uffd::sys::O_RDONLY, 0)
-            .map_err(|e| crate::msg!("open /dev/null: {e:?}"))?;
-        drop(rt::Fd(probe));
+        let probe = rt::open(c"/dev/null", uffd::sys::O_RDONLY)
+            .map_err(|e| crate::msg!("open /dev/null: {e:?}"))?
+            .0;
         let mut lim = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
@@ -332,51 +353,9 @@ fn hidden_syscall_and_no_device_name_both() {
     }
     use nix::libc;
     let c = rt::spawn(|| {
-        // One instruction each: load the syscall number; if userfaultfd, ENOSYS; else allow.
-        let insn = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
-            code: code as u16,
-            jt,
-            jf,
-            k,
-        };
-        let filter = [
-            insn(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
-            insn(
-                libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
-                0,
-                1,
-                libc::SYS_userfaultfd as u32,
-            ),
-            insn(
-                libc::BPF_RET | libc::BPF_K,
-                0,
-                0,
-                libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
-            ),
-            insn(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
-        ];
-        let prog = libc::sock_fprog {
-            len: filter.len() as u16,
-            filter: filter.as_ptr() as *mut libc::sock_filter,
-        };
         private_mount_namespace()?;
         bind_over_device(c"/dev/null")?;
-        // SAFETY: prctl(2) reading `prog`, which outlives the calls; they change this child's
-        // own syscall filter only.
-        unsafe {
-            step(
-                "PR_SET_NO_NEW_PRIVS",
-                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
-            )?;
-            step(
-                "seccomp filter",
-                libc::prctl(
-                    libc::PR_SET_SECCOMP,
-                    libc::SECCOMP_MODE_FILTER,
-                    &prog as *const libc::sock_fprog,
-                ),
-            )?;
-        }
+        common::hide_syscall(libc::SYS_userfaultfd as u32)?;
         expect_open(
             OpenStrategy::SyscallThenDevice,
             Error::OpenFailed {

@@ -290,11 +290,15 @@ fn bad_input_typed_errors() {
     // Not registered at all: CHECK_WPASYNC makes the kernel refuse (EPERM).
     assert_eq!(e(pm.dirty(base, 8 * ps, &mut buf)), Some(Error::NotWpAsync));
     // Registered for WP, but with a sync userfaultfd: refused too.
-    let sync = Uffd::builder()
-        .user_mode_only(true)
-        .require(Features::PAGEFAULT_FLAG_WP)
-        .create()
-        .expect("sync uffd");
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let sync = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .require(Features::PAGEFAULT_FLAG_WP)
+            .create()
+    }
+    .expect("sync uffd");
     // SAFETY: the area is a fresh mapping that no Rust value refers to.
     unsafe { sync.register(base, 4 * ps, RegisterMode::WP) }.expect("register sync WP");
     assert_eq!(e(pm.dirty(base, 4 * ps, &mut buf)), Some(Error::NotWpAsync));

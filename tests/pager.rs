@@ -11,7 +11,7 @@ mod common;
 mod suite;
 
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
@@ -500,7 +500,7 @@ fn serve_then_run<'s>(
                 w.serve_pending()?;
             }
         }
-        w.run(Some(stop.as_raw_fd()))
+        w.run(Some(stop.as_fd().into()))
     })
 }
 
@@ -874,7 +874,9 @@ fn fork_goes_to_the_caller_and_a_gone_target_ends_workers() {
     if !common::raw_has_userfaultfd("EVENT_FORK") {
         return;
     }
-    let u = match b.create() {
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u = match unsafe { b.create() } {
         Err(e @ Error::FeatureNotPermitted { .. }) => return println!("SKIP: EVENT_FORK: {e}"),
         r => match common::created("EVENT_FORK", r) {
             Some(u) => u,

@@ -13,6 +13,7 @@ mod common;
 mod suite;
 
 use std::num::NonZeroUsize;
+use std::os::fd::AsFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Mutex;
@@ -222,7 +223,7 @@ fn stale_queued_fault(away: Away) {
         // Both faults are pending: one worker reads them in one batch.
         let worker = s.spawn(|| {
             let mut scratch = vec![0u8; pager.scratch_len()];
-            pager.worker(&mut scratch)?.run(Some(stop.as_raw_fd()))
+            pager.worker(&mut scratch)?.run(Some(stop.as_fd().into()))
         });
         while !entered.load(Acquire) {
             std::thread::sleep(Duration::from_millis(1));
@@ -321,7 +322,7 @@ fn a_kernel_read_of_a_page_unmapped_meanwhile_gets_efault() {
             std::thread::yield_now();
         }
         asleep(t2.load(Acquire));
-        let worker = s.spawn(|| pager.worker(&mut [])?.run(Some(stop.as_raw_fd())));
+        let worker = s.spawn(|| pager.worker(&mut [])?.run(Some(stop.as_fd().into())));
         finished_within(
             &writer,
             10,
@@ -482,8 +483,10 @@ fn a_blocking_userfaultfd_is_a_typed_error() {
     if !common::raw_has_userfaultfd("blocking") {
         return;
     }
-    let Some(blocking) = common::created("blocking", Uffd::builder().user_mode_only(true).create())
-    else {
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no
+    // Rust value relies on, and no other code in it registers memory.
+    let made = unsafe { Uffd::builder().user_mode_only(true).create() };
+    let Some(blocking) = common::created("blocking", made) else {
         return;
     };
     let ps = blocking.page_size();
@@ -729,7 +732,7 @@ fn a_demand_fault_waits_for_at_most_one_fill_piece() {
             pager
                 .worker(&mut vec![0u8; ps])
                 .unwrap()
-                .run(Some(stop.as_raw_fd()))
+                .run(Some(stop.as_fd().into()))
         });
         pin();
         for (k, &p) in touches.iter().enumerate() {

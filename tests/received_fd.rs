@@ -89,10 +89,14 @@ fn passed_and_dup_fds_keep_their_features_and_thread_ids() {
     }
     let Some(u) = common::created(
         test,
-        builder()
-            .require(Features::THREAD_ID)
-            .request(Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
-            .create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe {
+            builder()
+                .require(Features::THREAD_ID)
+                .request(Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
+                .create()
+        },
     ) else {
         return;
     };
@@ -187,9 +191,10 @@ fn fdinfo_states() {
     let r = unsafe { Uffd::from_received_fd(dup) }.map(|_| ());
     assert_eq!(r, Err(Error::NotNegotiated(dup)));
     assert!(is_closed(dup), "closed after the error");
-    let u = pre
-        .negotiate(Features::empty())
-        .expect("handshake after the refused adoption");
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let u =
+        unsafe { pre.negotiate(Features::empty()) }.expect("handshake after the refused adoption");
     assert!(u.features().is_empty());
     drop(u);
 
@@ -201,7 +206,9 @@ fn fdinfo_states() {
     let r = unsafe { Uffd::from_received_fd(refused.into_raw_fd()) }.map(|_| ());
     assert_eq!(r, Err(Error::NotNegotiated(fd)));
 
-    let none = b.create().unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let none = unsafe { b.create() }.unwrap();
     let fd = none.as_raw_fd();
     println!("{:<28}{}", "negotiated, no features:", api_line(fd));
     // SAFETY: as above.
@@ -209,10 +216,13 @@ fn fdinfo_states() {
     assert_eq!(got.features(), Features::empty());
     drop(got);
 
-    let some = b
-        .request(Features::THREAD_ID | Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
-        .create()
-        .unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let some = unsafe {
+        b.request(Features::THREAD_ID | Features::EXACT_ADDRESS | Features::PAGEFAULT_FLAG_WP)
+            .create()
+    }
+    .unwrap();
     let (fd, features) = (some.as_raw_fd(), some.features());
     let label = format!("negotiated, {:#x}:", features.bits());
     println!("{label:<28}{}", api_line(fd));
@@ -269,7 +279,9 @@ fn descriptor_zero_is_adopted() {
     }
     let Some(u) = common::created(
         "descriptor 0",
-        builder().request(Features::THREAD_ID).create(),
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        unsafe { builder().request(Features::THREAD_ID).create() },
     ) else {
         return;
     };
@@ -295,4 +307,52 @@ fn descriptor_zero_is_adopted() {
     .expect("fork");
     let st = child.wait().expect("wait");
     assert_eq!(st, rt::Status::Exited(0), "{}", child.message().as_str());
+}
+
+/// `set_non_blocking` fixes a fd its sender made blocking: `fcntl(F_GETFL)` through nix (the
+/// C library's view) shows `O_NONBLOCK` come and go, and the kernel's answers change with it:
+/// `poll` is `POLLERR` on a blocking userfaultfd and a timeout on a non-blocking one; a read with
+/// nothing pending is EAGAIN (`Ok(None)`) only when non-blocking.
+#[test]
+fn set_non_blocking_fixes_a_blocking_fd() {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use std::time::Duration;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !raw_has_userfaultfd("set_non_blocking") {
+        return;
+    }
+    // SAFETY: nothing is registered on it.
+    let uffd = unsafe { builder().create() }.unwrap();
+    // SAFETY: the handle's fd, open while `u` is borrowed (no `AsFd` without the `std` feature).
+    let getfl = |u: &Uffd| {
+        fcntl(
+            unsafe { BorrowedFd::borrow_raw(u.as_raw_fd()) },
+            FcntlArg::F_GETFL,
+        )
+    };
+    let libc_says = |u: &Uffd| {
+        let fl = getfl(u).unwrap();
+        OFlag::from_bits_retain(fl).contains(OFlag::O_NONBLOCK)
+    };
+    assert!(!libc_says(&uffd));
+    assert_eq!(uffd.is_non_blocking(), Ok(false));
+    assert_eq!(uffd.poll(Some(Duration::ZERO)), Err(Error::PollError));
+
+    uffd.set_non_blocking(true).unwrap();
+    assert!(libc_says(&uffd));
+    assert_eq!(uffd.is_non_blocking(), Ok(true));
+    assert_eq!(uffd.poll(Some(Duration::ZERO)), Ok(false));
+    let mut buf = [uffd::abi::uffd_msg::zeroed(); 1];
+    assert!(matches!(uffd.read_events(&mut buf), Ok(None)));
+    // Idempotent, and the other flags are kept (the access mode: O_RDONLY from the syscall).
+    let mode = |u: &Uffd| getfl(u).unwrap() & !OFlag::O_NONBLOCK.bits();
+    let rdwr = mode(&uffd);
+    uffd.set_non_blocking(true).unwrap();
+    assert_eq!(mode(&uffd), rdwr);
+
+    uffd.set_non_blocking(false).unwrap();
+    assert!(!libc_says(&uffd));
+    assert_eq!(uffd.is_non_blocking(), Ok(false));
+    assert_eq!(mode(&uffd), rdwr);
+    assert_eq!(uffd.poll(Some(Duration::ZERO)), Err(Error::PollError));
 }

@@ -228,8 +228,12 @@ fn stress(npages: usize, bounces: u64) -> Option<Totals> {
     if !raw_has_userfaultfd("stress") {
         return None;
     }
-    let blocking = created("stress", b.create())?;
-    let polling = b.non_blocking(true).create().unwrap();
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let blocking = created("stress", unsafe { b.create() })?;
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    let polling = unsafe { b.non_blocking(true).create() }.unwrap();
     let wp_ok = blocking
         .available_features()
         .contains(Features::PAGEFAULT_FLAG_WP);

@@ -20,7 +20,7 @@
 //! The regions are `MADV_NOHUGEPAGE` (4 KiB ptes throughout, whatever the THP setting).
 
 use crate::ffi;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -140,7 +140,10 @@ fn handler(
     let ps = uffd.page_size();
     let mut buf = [uffd::abi::uffd_msg::zeroed(); 64];
     loop {
-        let mut fds = [Waiting::uffd(uffd), Waiting::raw(stop.as_raw_fd())];
+        let mut fds = [
+            Waiting::uffd(uffd),
+            Waiting::fd(crate::ffi::borrowed(stop.as_fd())),
+        ];
         wait(&mut fds, None).map_err(|e| format!("ppoll: {e}"))?;
         let [u, stop] = fds;
         if !u.is_readable() && stop.is_ready() {
@@ -194,23 +197,31 @@ pub fn run(o: Opts) -> Result<(), String> {
     let asy = Area::new(len)?;
     let syn = Area::new(len)?;
 
-    let ua = Uffd::builder()
-        .user_mode_only(true)
-        .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
-        .create()
-        .map_err(|e| format!("userfaultfd with WP_ASYNC: {e}"))?;
+    // SAFETY: the benchmark registers only fresh mappings of its own, which no Rust value relies
+    // on, and no other code in this process registers memory.
+    let ua = unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
+            .create()
+    }
+    .map_err(|e| format!("userfaultfd with WP_ASYNC: {e}"))?;
     // SAFETY: the areas are fresh mappings that no Rust value refers to: the writers reach
     // them through raw pointers only, and they stay mapped while registered.
     unsafe { ua.register(asy.addr, len, RegisterMode::WP) }.map_err(|e| e.to_string())?;
     ua.writeprotect(asy.addr, len, WriteprotectMode::WP)
         .map_err(|e| e.to_string())?;
     let us = std::sync::Arc::new(
-        Uffd::builder()
-            .user_mode_only(true)
-            .non_blocking(true)
-            .require(Features::PAGEFAULT_FLAG_WP)
-            .create()
-            .map_err(|e| format!("sync userfaultfd: {e}"))?,
+        // SAFETY: the benchmark registers only fresh mappings of its own, which no Rust value
+        // relies on, and no other code in this process registers memory.
+        unsafe {
+            Uffd::builder()
+                .user_mode_only(true)
+                .non_blocking(true)
+                .require(Features::PAGEFAULT_FLAG_WP)
+                .create()
+        }
+        .map_err(|e| format!("sync userfaultfd: {e}"))?,
     );
     // SAFETY: as above.
     unsafe { us.register(syn.addr, len, RegisterMode::WP) }.map_err(|e| e.to_string())?;

@@ -44,7 +44,7 @@ extern "C" {
     pub fn c_wake_loop(iters: usize) -> i64;
 
     // benches/c/polled.c
-    pub fn c_polled(npages: usize) -> i64;
+    pub fn c_polled(npages: usize, zero: i32) -> i64;
 
     // benches/c/perpage.c
     pub fn c_perpage_start(
@@ -92,4 +92,12 @@ pub fn map(len: usize) -> Option<usize> {
 pub unsafe fn unmap(addr: usize, len: usize) {
     // SAFETY: forwarded to the caller.
     unsafe { munmap(addr as *mut c_void, len) };
+}
+
+/// std's borrowed descriptor as the crate's (what `.into()` does under uffd's `std` feature,
+/// which this workspace member does without: it would link std into the `no_std` members).
+pub fn borrowed(fd: std::os::fd::BorrowedFd<'_>) -> uffd::fd::BorrowedFd<'_> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: std's `BorrowedFd` is open for the same lifetime under the same rules.
+    unsafe { uffd::fd::BorrowedFd::borrow_raw(fd.as_raw_fd()) }
 }

@@ -6,7 +6,7 @@
 //! uffd-bench smoke [--pages N]            # correctness of every run, no timing
 //! uffd-bench cg-storm <rust|c> <copy|zero> N   # handler forked (for valgrind --tool=callgrind)
 //! uffd-bench cg-wake <rust|rust-raw|rust-empty|c> ITERS   # no-op UFFDIO_WAKE loop (callgrind)
-//! uffd-bench cg-polled <c|uffd|raw> N   # poll+read+decode+COPY handler, whole process (callgrind)
+//! uffd-bench cg-polled <c|uffd|raw> <copy|zero> N   # ppoll(uffd, exit pipe)+read+decode+COPY/ZEROPAGE, whole process
 //! uffd-bench dirty [--mib N] [--epochs E] [--sync-budget W] [--label TEXT]
 //!                                         # dirty tracking: PAGEMAP_SCAN vs pagemap + WP vs sync WP
 //! uffd-bench pager [--mib M] [--rounds R] [--pinned] [--charts DIR] [--dir DIR]
@@ -406,20 +406,28 @@ fn cg_storm(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// `cg-polled <c|uffd|raw> N`: the polled handler pattern over N pages, counted whole.
+/// `cg-polled <c|uffd|raw> <copy|zero> N`: the polled handler pattern over N pages, counted
+/// whole.
 fn cg_polled(args: &[String]) -> Result<(), String> {
+    let resolve = match args.get(1).map(String::as_str) {
+        Some("copy") => polled::Resolve::Copy,
+        Some("zero") => polled::Resolve::Zero,
+        _ => return Err("second argument: copy or zero".into()),
+    };
     let npages = args
-        .get(1)
+        .get(2)
         .and_then(|v| v.parse().ok())
-        .ok_or("second argument: pages")?;
+        .ok_or("third argument: pages")?;
     match args.first().map(String::as_str) {
         // SAFETY: plain C function without pointer arguments.
-        Some("c") => match unsafe { ffi::c_polled(npages) } {
-            0 => Ok(()),
-            _ => Err("C polled run failed".into()),
-        },
-        Some("uffd") => polled::run(npages, polled::Via::Uffd),
-        Some("raw") => polled::run(npages, polled::Via::Raw),
+        Some("c") => {
+            match unsafe { ffi::c_polled(npages, (resolve == polled::Resolve::Zero).into()) } {
+                0 => Ok(()),
+                _ => Err("C polled run failed".into()),
+            }
+        }
+        Some("uffd") => polled::run(npages, polled::Via::Uffd, resolve),
+        Some("raw") => polled::run(npages, polled::Via::Raw, resolve),
         _ => Err("first argument: c, uffd or raw".into()),
     }
 }

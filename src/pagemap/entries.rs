@@ -67,10 +67,13 @@ impl Pagemap {
         };
         let mut done = 0;
         while done < bytes.len() {
+            // SAFETY: `self.fd` is the pagemap file this value owns, open until it drops.
             let n =
-                sys::pread64(self.fd, &mut bytes[done..], offset).map_err(|errno| Error::Sys {
-                    call: Call::Read,
-                    errno,
+                unsafe { sys::pread64(self.fd, &mut bytes[done..], offset) }.map_err(|errno| {
+                    Error::Sys {
+                        call: Call::Read,
+                        errno,
+                    }
                 })?;
             if n == 0 {
                 break;

@@ -271,16 +271,15 @@ impl Pagemap {
     }
 
     fn open_path(path: &CStr, pid: Option<u32>) -> Result<Self, Error> {
-        let fd =
-            sys::openat(sys::AT_FDCWD, path, O_RDONLY | sys::O_CLOEXEC, 0).map_err(|errno| {
-                match errno {
-                    Errno::EACCES | Errno::EPERM => Error::PermissionDenied { pid, errno },
-                    Errno::ENOENT | Errno::ESRCH => Error::NotFound { pid, errno },
-                    errno => Error::Sys {
-                        call: Call::Open,
-                        errno,
-                    },
-                }
+        // SAFETY: AT_FDCWD names no descriptor of anyone's.
+        let fd = unsafe { sys::openat(sys::AT_FDCWD, path, O_RDONLY | sys::O_CLOEXEC, 0) }
+            .map_err(|errno| match errno {
+                Errno::EACCES | Errno::EPERM => Error::PermissionDenied { pid, errno },
+                Errno::ENOENT | Errno::ESRCH => Error::NotFound { pid, errno },
+                errno => Error::Sys {
+                    call: Call::Open,
+                    errno,
+                },
             })?;
         // The descriptor is ours from here on: closed on drop, also if the next step fails.
         let mut me = Pagemap { fd, page_size: 0 };
@@ -369,6 +368,7 @@ mod std_impls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flags::Categories;
 
     #[test]
     fn pid_paths() {
@@ -377,6 +377,21 @@ mod tests {
         assert_eq!(pid_path(0, &mut b), c"/proc/0/pagemap");
         assert_eq!(pid_path(4_294_967_295, &mut b), c"/proc/4294967295/pagemap");
         assert_eq!(pid_path(120034, &mut b), c"/proc/120034/pagemap");
+    }
+
+    #[test]
+    fn region_len_of_a_hand_built_region_never_wraps() {
+        let r = |start, end| Region {
+            start,
+            end,
+            categories: Categories::empty(),
+        };
+        assert_eq!(r(0x1000, 0x3000).len(), 0x2000);
+        assert!(!r(0x1000, 0x3000).is_empty());
+        assert_eq!(r(0x1000, 0x1000).len(), 0);
+        assert!(r(0x1000, 0x1000).is_empty());
+        assert_eq!(r(2, 1).len(), 0, "as (2..1).len()");
+        assert!(r(2, 1).is_empty());
     }
 
     #[test]

@@ -119,13 +119,15 @@ pub struct Region {
 }
 
 impl Region {
-    /// Length in bytes.
+    /// Length in bytes; 0 when `end <= start` (only a region built by hand can be so), as
+    /// `(start..end).len()` is.
     pub const fn len(&self) -> usize {
-        self.end - self.start
+        self.end.saturating_sub(self.start)
     }
-    /// Whether the run is empty (the kernel never reports one).
+    /// Whether the run is empty (the kernel never reports one; a hand-built region with
+    /// `end <= start` is).
     pub const fn is_empty(&self) -> bool {
-        self.end == self.start
+        self.end <= self.start
     }
 }
 
@@ -289,10 +291,12 @@ impl Regions<'_> {
     }
 }
 
-impl Iterator for Regions<'_> {
-    type Item = Result<Region, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Regions<'_> {
+    /// The rest of [`next`](Iterator::next), once the buffered regions are used up: the next
+    /// `PAGEMAP_SCAN` (kept out of line so that `next`'s buffered path inlines into the
+    /// caller's loop, across crates).
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Result<Region, Error>> {
         loop {
             if self.failed {
                 return None;
@@ -313,6 +317,25 @@ impl Iterator for Regions<'_> {
                 return Some(Err(e));
             }
         }
+    }
+}
+
+impl Iterator for Regions<'_> {
+    type Item = Result<Region, Error>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        // The buffered regions: a field compare and a copy, inlined into the caller's loop.
+        if self.next < self.filled && !self.failed {
+            let r = self.buf[self.next];
+            self.next += 1;
+            return Some(Ok(Region {
+                start: r.start as usize,
+                end: r.end as usize,
+                categories: Categories::from_bits_retain(r.categories),
+            }));
+        }
+        self.next_slow()
     }
 }
 

@@ -26,9 +26,13 @@
 //! drive them by hand ([`Worker::serve_pending`], [`Worker::fill_piece`]). The userfaultfd
 //! must be non-blocking ([`Builder::non_blocking`](crate::Builder::non_blocking)).
 //!
-//! Safety: the pager adds no promise of its own. Ranges it registers itself
-//! ([`Pager::register`]) are under [`Uffd::register`]'s promise, so that is `unsafe`; serving
-//! ranges someone else registered is safe, as every [`Uffd`] operation is.
+//! Safety: the pager adds no promise of its own. It serves through a [`Uffd`], whose creation
+//! carried the [capability promise](Uffd#the-capability): every range its operations reach —
+//! the regions given to [`Pager::new`], whoever registered them (a VMM that sent the fd, other
+//! code of this process) — holds no memory a Rust value relies on. So a [`Region`] is made
+//! from a raw address safely, and serving it is safe, as every [`Uffd`] range operation is;
+//! ranges the pager registers itself ([`Pager::register`]) add to the handle's reach and are
+//! under [`Uffd::register`]'s promise, so that is `unsafe`.
 //!
 //! Kernel versions: MISSING faults on anonymous memory since Linux 4.3; shmem, hugetlbfs and
 //! the REMOVE/UNMAP/REMAP/FORK events since 4.11; MINOR (`CONTINUE`) since 5.13 (hugetlbfs)

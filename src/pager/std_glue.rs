@@ -141,7 +141,7 @@ impl<'a> Pager<'a> {
                             }
                         };
                         let mut w = self.worker(&mut scratch)?.on_fork(&mut forward);
-                        w.run(Some(stop.as_raw_fd()))
+                        w.run(Some(stop.as_fd().into()))
                     })();
                     if !matches!(r, Ok(Exit::Stopped)) {
                         // Gone, fully populated, failed: the others end too.

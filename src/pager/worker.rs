@@ -9,6 +9,7 @@ use super::{config::Source, Pager, PagerError};
 use crate::abi::uffd_msg;
 use crate::error::{Call, Error};
 use crate::event::Event;
+use crate::fd::BorrowedFd;
 use crate::sys::Errno;
 use crate::wait::{wait, Waiting};
 use crate::Uffd;
@@ -418,7 +419,7 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// # References
     /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html),
     ///   [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
-    pub fn run(&mut self, stop: Option<i32>) -> Result<Exit, PagerError> {
+    pub fn run(&mut self, stop: Option<BorrowedFd<'_>>) -> Result<Exit, PagerError> {
         let r = self.serve_until(stop);
         if r.is_err() {
             self.pager
@@ -428,7 +429,7 @@ impl<'w, 'a> Worker<'w, 'a> {
         r
     }
 
-    fn serve_until(&mut self, stop: Option<i32>) -> Result<Exit, PagerError> {
+    fn serve_until(&mut self, stop: Option<BorrowedFd<'_>>) -> Result<Exit, PagerError> {
         let p = self.pager;
         let mut filling = self.fills && p.policy.fill_piece.is_some();
         loop {
@@ -441,7 +442,11 @@ impl<'w, 'a> Worker<'w, 'a> {
             } else {
                 p.policy.idle
             };
-            let mut fds = [Waiting::uffd(p.uffd), Waiting::raw(stop.unwrap_or(-1))];
+            // Without a stop descriptor only the first slot is polled.
+            let mut fds = [
+                Waiting::uffd(p.uffd),
+                stop.map_or(Waiting::uffd(p.uffd), Waiting::fd),
+            ];
             let n = 1 + stop.is_some() as usize;
             match wait(&mut fds[..n], Some(timeout)) {
                 Ok(_) => {}

@@ -1,5 +1,5 @@
 //! Facts of loongarch64, from Debian's `linux-libc-dev` 7.2 headers: syscall numbers from
-//! `loongarch64-linux-gnu/asm/unistd_64.h`, `O_*` from `asm-generic/fcntl.h`, errno values from `asm-generic/errno.h`.
+//! `loongarch64-linux-gnu/asm/unistd_64.h`, `O_*`, `MAP_*` and `SOL_SOCKET` from `asm/mman.h`, `asm/socket.h` and `asm-generic/fcntl.h`, errno values from `asm-generic/errno.h`.
 
 /// `__NR_userfaultfd`.
 pub const __NR_userfaultfd: usize = 282;
@@ -18,6 +18,23 @@ pub const __NR_mincore: usize = 232;
 /// `__NR_pread64`.
 pub const __NR_pread64: usize = 67;
 
+/// `__NR_fcntl`.
+pub const __NR_fcntl: usize = 25;
+/// `__NR_sendmsg`.
+pub const __NR_sendmsg: usize = 211;
+/// `__NR_recvmsg`.
+pub const __NR_recvmsg: usize = 212;
+/// `__NR_mmap`.
+pub const __NR_mmap: usize = 222;
+/// The number [`mmap`](super::mmap) issues: `__NR_mmap`.
+pub const MMAP_NR: usize = __NR_mmap;
+/// `__NR_munmap`.
+pub const __NR_munmap: usize = 215;
+/// `__NR_madvise`.
+pub const __NR_madvise: usize = 233;
+/// `__NR_mremap`.
+pub const __NR_mremap: usize = 216;
+
 /// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
 pub const PAGE_SIZE: Option<usize> = None;
 
@@ -25,6 +42,17 @@ pub const PAGE_SIZE: Option<usize> = None;
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// `O_NONBLOCK`.
 pub const O_NONBLOCK: u32 = 0x800;
+
+/// `MAP_ANONYMOUS`.
+pub const MAP_ANONYMOUS: u32 = 0x20;
+/// `MAP_NORESERVE`.
+pub const MAP_NORESERVE: u32 = 0x4000;
+/// `MAP_POPULATE`.
+pub const MAP_POPULATE: u32 = 0x8000;
+/// `MAP_HUGETLB`.
+pub const MAP_HUGETLB: u32 = 0x40000;
+/// `SOL_SOCKET`.
+pub const SOL_SOCKET: i32 = 1;
 
 /// `ENOSYS` here.
 pub const ENOSYS: i32 = 38;

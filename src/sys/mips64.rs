@@ -1,5 +1,5 @@
 //! Facts of mips64 (n64 ABI), from Debian's `linux-libc-dev` 7.2 headers: syscall numbers from
-//! `mips64el-linux-gnuabi64/asm/unistd_n64.h (`__NR_Linux` = 5000)`, `O_*` from `mips asm/fcntl.h`, errno values from `mips asm/errno.h`.
+//! `mips64el-linux-gnuabi64/asm/unistd_n64.h (`__NR_Linux` = 5000)`, `O_*`, `MAP_*` and `SOL_SOCKET` from `asm/mman.h`, `asm/socket.h` and `mips asm/fcntl.h`, errno values from `mips asm/errno.h`.
 //!
 //! The `syscalls` crate needs nightly here, so the raw syscall instruction is our own (below).
 
@@ -20,6 +20,23 @@ pub const __NR_mincore: usize = 5026;
 /// `__NR_pread64`.
 pub const __NR_pread64: usize = 5016;
 
+/// `__NR_fcntl`.
+pub const __NR_fcntl: usize = 5070;
+/// `__NR_sendmsg`.
+pub const __NR_sendmsg: usize = 5045;
+/// `__NR_recvmsg`.
+pub const __NR_recvmsg: usize = 5046;
+/// `__NR_mmap`.
+pub const __NR_mmap: usize = 5009;
+/// The number [`mmap`](super::mmap) issues: `__NR_mmap`.
+pub const MMAP_NR: usize = __NR_mmap;
+/// `__NR_munmap`.
+pub const __NR_munmap: usize = 5011;
+/// `__NR_madvise`.
+pub const __NR_madvise: usize = 5027;
+/// `__NR_mremap`.
+pub const __NR_mremap: usize = 5024;
+
 /// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
 pub const PAGE_SIZE: Option<usize> = None;
 
@@ -27,6 +44,17 @@ pub const PAGE_SIZE: Option<usize> = None;
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// `O_NONBLOCK`.
 pub const O_NONBLOCK: u32 = 0x80;
+
+/// `MAP_ANONYMOUS`.
+pub const MAP_ANONYMOUS: u32 = 0x800;
+/// `MAP_NORESERVE`.
+pub const MAP_NORESERVE: u32 = 0x400;
+/// `MAP_POPULATE`.
+pub const MAP_POPULATE: u32 = 0x10000;
+/// `MAP_HUGETLB`.
+pub const MAP_HUGETLB: u32 = 0x80000;
+/// `SOL_SOCKET`.
+pub const SOL_SOCKET: i32 = 0xffff;
 
 /// `ENOSYS` here.
 pub const ENOSYS: i32 = 89;

@@ -12,9 +12,15 @@
 #![allow(non_upper_case_globals)]
 
 mod errno;
+mod fcntl;
+mod mm;
 pub mod raw;
+mod socket;
 
 pub use errno::Errno;
+pub use fcntl::*;
+pub use mm::*;
+pub use socket::*;
 
 use core::ffi::CStr;
 
@@ -62,9 +68,14 @@ mod arch;
 )))]
 compile_error!("uffd::sys: this target_arch has no syscall table yet (add src/sys/<arch>.rs)");
 
+#[cfg(not(target_pointer_width = "32"))]
+pub use arch::__NR_mmap;
+#[cfg(target_pointer_width = "32")]
+pub use arch::__NR_mmap2;
 pub use arch::{
-    __NR_close, __NR_ioctl, __NR_mincore, __NR_openat, __NR_ppoll, __NR_pread64, __NR_read,
-    __NR_userfaultfd, O_CLOEXEC, O_NONBLOCK,
+    __NR_close, __NR_fcntl, __NR_ioctl, __NR_madvise, __NR_mincore, __NR_mremap, __NR_munmap,
+    __NR_openat, __NR_ppoll, __NR_pread64, __NR_read, __NR_recvmsg, __NR_sendmsg, __NR_userfaultfd,
+    MMAP_NR, O_CLOEXEC, O_NONBLOCK,
 };
 
 /// Defines `syscall0..5` over an arch's `syscall6`, passing 0 in the unused registers.
@@ -225,6 +236,11 @@ impl Timespec {
 /// Linux 4.3. Without `UFFD_USER_MODE_ONLY` the caller needs `CAP_SYS_PTRACE` or
 /// `vm.unprivileged_userfaultfd = 1` (EPERM otherwise).
 ///
+/// Safe because it returns a bare number: the capability it names (see
+/// [`Uffd`](crate::Uffd)'s "The capability") is only exercised through `unsafe` calls
+/// ([`ioctl`], or adopting it with [`Uffd::from_raw_parts`](crate::Uffd::from_raw_parts)). The
+/// caller owns the descriptor and closes it.
+///
 /// # References
 /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
 #[inline(always)]
@@ -237,12 +253,16 @@ pub fn userfaultfd(flags: u32) -> Result<i32, Errno> {
 ///
 /// Available on every kernel this crate supports (since Linux 2.6.16).
 ///
+/// # Safety
+/// `dirfd` must be [`AT_FDCWD`] or an open directory descriptor the caller may use (I/O
+/// safety), unless `path` is absolute (then the kernel ignores it).
+///
 /// # References
 /// - [`openat(2)`](https://man7.org/linux/man-pages/man2/openat.2.html)
 #[inline(always)]
-pub fn openat(dirfd: i32, path: &CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
+pub unsafe fn openat(dirfd: i32, path: &CStr, flags: u32, mode: u32) -> Result<i32, Errno> {
     // SAFETY: `path` is a NUL-terminated string that lives across the call; the kernel only
-    // reads it.
+    // reads it. `dirfd` is the caller's to justify (see `# Safety`).
     unsafe {
         raw::syscall4(
             __NR_openat,
@@ -277,11 +297,24 @@ pub unsafe fn ioctl(fd: i32, request: u32, arg: usize) -> Result<usize, Errno> {
 ///
 /// Available on every kernel.
 ///
+/// # Safety
+/// `fd` must be an open file descriptor the caller may use for this call (I/O safety: not one
+/// closed, or owned by other code that does not lend it). A stale number may name another
+/// component's new descriptor, and reading from it would take that component's data.
+///
+/// A bare number is not a descriptor a safe program may read:
+///
+/// ```compile_fail,E0133
+/// let mut buf = [0u8; 32];
+/// let _ = uffd::sys::read(3, &mut buf);
+/// ```
+///
 /// # References
 /// - [`read(2)`](https://man7.org/linux/man-pages/man2/read.2.html)
 #[inline(always)]
-pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably.
+pub unsafe fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably;
+    // `fd` is the caller's to justify.
     unsafe {
         raw::syscall3(
             __NR_read,
@@ -301,14 +334,20 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
 /// and powerpc put them in an even/odd register pair (skipping one register) in memory word
 /// order.
 ///
+/// # Safety
+/// `fd` must be an open file descriptor the caller may use for this call (I/O safety: not one
+/// closed, or owned by other code that does not lend it). A stale number may name another
+/// component's new descriptor, and reading from it would take that component's data.
+///
 /// # References
 /// - [`pread(2)`](https://man7.org/linux/man-pages/man2/pread.2.html)
 /// - [`syscall(2)`](https://man7.org/linux/man-pages/man2/syscall.2.html) (register pairs)
 #[inline(always)]
-pub fn pread64(fd: i32, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+pub unsafe fn pread64(fd: i32, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
     let (fd, ptr, len) = (fd as isize as usize, buf.as_mut_ptr() as usize, buf.len());
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow mutably;
-    // the offset words are laid out as this ABI's `pread64` expects (see above).
+    // the offset words are laid out as this ABI's `pread64` expects (see above); `fd` is the
+    // caller's to justify.
     unsafe { pread64_words(fd, ptr, len, offset) }
 }
 
@@ -365,10 +404,15 @@ pub unsafe fn close(fd: i32) -> Result<(), Errno> {
 /// every kernel this crate supports (since Linux 2.6.16). Note that a userfaultfd without
 /// `O_NONBLOCK` always reports `POLLERR`.
 ///
+/// # Safety
+/// Every non-negative `fd` in `fds` must be an open descriptor the caller may use (I/O
+/// safety): polling a stale number reports another component's descriptor. (`ppoll` itself
+/// only reads and writes `fds`.)
+///
 /// # References
 /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
 #[inline(always)]
-pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
+pub unsafe fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
     #[cfg(target_pointer_width = "32")]
     {
         use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -457,6 +501,11 @@ pub fn page_size() -> Result<usize, Errno> {
 }
 
 /// The page size found with `mincore(2)` (see [`page_size`]), uncached.
+///
+/// Only the kernel's answers to an aligned or unaligned probe count: EINVAL (not page-aligned:
+/// try the next power of two), ENOMEM (aligned, nothing mapped there) or success (aligned and
+/// mapped). Any other error — ENOSYS or EPERM from a seccomp filter, say — is returned, never
+/// taken for a page size.
 pub fn page_size_by_mincore() -> Result<usize, Errno> {
     let mut size = 4096usize;
     let mut vec = [0u8; 1];
@@ -465,8 +514,9 @@ pub fn page_size_by_mincore() -> Result<usize, Errno> {
         // writes at most one byte of `vec`, and only if the page were mapped.
         let r = unsafe { raw::syscall3(__NR_mincore, size, 1, vec.as_mut_ptr() as usize) };
         match r {
-            Err(e) if e == Errno::EINVAL => size <<= 1,
-            _ => return Ok(size),
+            Err(Errno::EINVAL) => size <<= 1,
+            Ok(_) | Err(Errno::ENOMEM) => return Ok(size),
+            Err(e) => return Err(e),
         }
     }
     Err(Errno::EINVAL)
@@ -479,13 +529,21 @@ pub fn page_size_by_mincore() -> Result<usize, Errno> {
 /// Since Linux 4.3. EAGAIN with `O_NONBLOCK` when nothing is pending, EINVAL before the
 /// `UFFDIO_API` handshake or for an empty buffer, EINTR on a signal.
 ///
+/// # Safety
+/// `fd` must be an open file descriptor the caller may use for this call (I/O safety: not one
+/// closed, or owned by other code that does not lend it). A stale number may name another
+/// component's new descriptor, and reading from it would take that component's data.
+/// Reading a userfaultfd takes its messages: a stale number could take another handler's
+/// faults and leave its faulting threads blocked.
+///
 /// # References
 /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
 #[inline(always)]
-pub fn read_msgs(fd: i32, msgs: &mut [crate::abi::uffd_msg]) -> Result<usize, Errno> {
+pub unsafe fn read_msgs(fd: i32, msgs: &mut [crate::abi::uffd_msg]) -> Result<usize, Errno> {
     let size = core::mem::size_of::<crate::abi::uffd_msg>();
     // SAFETY: the kernel writes at most `msgs.len() * size` bytes into `msgs`, borrowed
-    // mutably; `uffd_msg` is plain integers (packed, every bit pattern valid).
+    // mutably; `uffd_msg` is plain integers (packed, every bit pattern valid); `fd` is the
+    // caller's to justify.
     let n = unsafe {
         raw::syscall3(
             __NR_read,

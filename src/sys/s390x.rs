@@ -1,5 +1,5 @@
 //! Facts of s390x, from Debian's `linux-libc-dev` 7.2 headers: syscall numbers from
-//! `s390x-linux-gnu/asm/unistd_64.h`, `O_*` from `asm-generic/fcntl.h`, errno values from `asm-generic/errno.h`.
+//! `s390x-linux-gnu/asm/unistd_64.h`, `O_*`, `MAP_*` and `SOL_SOCKET` from `asm/mman.h`, `asm/socket.h` and `asm-generic/fcntl.h`, errno values from `asm-generic/errno.h`.
 //!
 //! The `syscalls` crate needs nightly here, so the raw syscall instruction is our own (below).
 
@@ -20,6 +20,23 @@ pub const __NR_mincore: usize = 218;
 /// `__NR_pread64`.
 pub const __NR_pread64: usize = 180;
 
+/// `__NR_fcntl`.
+pub const __NR_fcntl: usize = 55;
+/// `__NR_sendmsg`.
+pub const __NR_sendmsg: usize = 370;
+/// `__NR_recvmsg`.
+pub const __NR_recvmsg: usize = 372;
+/// `__NR_mmap` (s390's `old_mmap`: one pointer to the six argument words).
+pub const __NR_mmap: usize = 90;
+/// The number [`mmap`](super::mmap) issues: `__NR_mmap`.
+pub const MMAP_NR: usize = __NR_mmap;
+/// `__NR_munmap`.
+pub const __NR_munmap: usize = 91;
+/// `__NR_madvise`.
+pub const __NR_madvise: usize = 219;
+/// `__NR_mremap`.
+pub const __NR_mremap: usize = 163;
+
 /// The page size: the kernel supports only 4 KiB pages on this architecture.
 pub const PAGE_SIZE: Option<usize> = Some(4096);
 
@@ -27,6 +44,17 @@ pub const PAGE_SIZE: Option<usize> = Some(4096);
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// `O_NONBLOCK`.
 pub const O_NONBLOCK: u32 = 0x800;
+
+/// `MAP_ANONYMOUS`.
+pub const MAP_ANONYMOUS: u32 = 0x20;
+/// `MAP_NORESERVE`.
+pub const MAP_NORESERVE: u32 = 0x4000;
+/// `MAP_POPULATE`.
+pub const MAP_POPULATE: u32 = 0x8000;
+/// `MAP_HUGETLB`.
+pub const MAP_HUGETLB: u32 = 0x40000;
+/// `SOL_SOCKET`.
+pub const SOL_SOCKET: i32 = 1;
 
 /// `ENOSYS` here.
 pub const ENOSYS: i32 = 38;

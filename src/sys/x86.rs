@@ -1,5 +1,5 @@
 //! Facts of x86 (i386), from Debian's `linux-libc-dev` 7.2 headers: syscall numbers from
-//! `i386-linux-gnu/asm/unistd_32.h`, `O_*` from `asm-generic/fcntl.h`, errno values from `asm-generic/errno.h`.
+//! `i386-linux-gnu/asm/unistd_32.h`, `O_*`, `MAP_*` and `SOL_SOCKET` from `asm/mman.h`, `asm/socket.h` and `asm-generic/fcntl.h`, errno values from `asm-generic/errno.h`.
 
 /// `__NR_userfaultfd`.
 pub const __NR_userfaultfd: usize = 374;
@@ -20,6 +20,23 @@ pub const __NR_mincore: usize = 218;
 /// `__NR_pread64`.
 pub const __NR_pread64: usize = 180;
 
+/// `__NR_fcntl`.
+pub const __NR_fcntl: usize = 55;
+/// `__NR_sendmsg`.
+pub const __NR_sendmsg: usize = 370;
+/// `__NR_recvmsg`.
+pub const __NR_recvmsg: usize = 372;
+/// `__NR_mmap2` (`mmap` with the offset in 4096-byte units; the 32-bit ABIs' `mmap`).
+pub const __NR_mmap2: usize = 192;
+/// The number [`mmap`](super::mmap) issues: `__NR_mmap2`.
+pub const MMAP_NR: usize = __NR_mmap2;
+/// `__NR_munmap`.
+pub const __NR_munmap: usize = 91;
+/// `__NR_madvise`.
+pub const __NR_madvise: usize = 219;
+/// `__NR_mremap`.
+pub const __NR_mremap: usize = 163;
+
 /// The page size: the kernel supports only 4 KiB pages on this architecture.
 pub const PAGE_SIZE: Option<usize> = Some(4096);
 
@@ -27,6 +44,17 @@ pub const PAGE_SIZE: Option<usize> = Some(4096);
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// `O_NONBLOCK`.
 pub const O_NONBLOCK: u32 = 0x800;
+
+/// `MAP_ANONYMOUS`.
+pub const MAP_ANONYMOUS: u32 = 0x20;
+/// `MAP_NORESERVE`.
+pub const MAP_NORESERVE: u32 = 0x4000;
+/// `MAP_POPULATE`.
+pub const MAP_POPULATE: u32 = 0x8000;
+/// `MAP_HUGETLB`.
+pub const MAP_HUGETLB: u32 = 0x40000;
+/// `SOL_SOCKET`.
+pub const SOL_SOCKET: i32 = 1;
 
 /// `ENOSYS` here.
 pub const ENOSYS: i32 = 38;

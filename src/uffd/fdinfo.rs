@@ -1,6 +1,7 @@
-//! [`Uffd::from_received_fd`]: adopting a negotiated userfaultfd from elsewhere (another
-//! process over `SCM_RIGHTS`, a parent across `execve`) with its features read back from
-//! `/proc/self/fdinfo/<fd>`.
+//! [`Uffd::from_received_fd`] (and [`Uffd::from_owned_fd`] under `std`): adopting a negotiated
+//! userfaultfd from elsewhere (another process over `SCM_RIGHTS`, a parent across `execve`)
+//! with its features read back from `/proc/self/fdinfo/<fd>`; and the fd's `O_NONBLOCK`, which
+//! the sender chose ([`Uffd::set_non_blocking`]).
 
 use super::Uffd;
 use crate::error::{Call, Error};
@@ -30,10 +31,12 @@ impl Uffd {
     /// reported as the negotiated set.
     ///
     /// # Safety
-    /// `fd` must be open and owned by nobody else (it is closed on drop, also on error). Every
-    /// range already registered on it falls under [`register`](Self::register)'s promise,
-    /// made by the caller: no Rust value of the process whose memory it serves relies on the
-    /// contents or accessibility of those ranges while they are registered.
+    /// - `fd` must be open and owned by nobody else (it is closed on drop, also on error).
+    /// - The [capability promise](Self#the-capability), for the process whose memory the fd
+    ///   serves (the one that created it): no range the handle's range operations are applied
+    ///   to — the ranges already registered on it, and those other code of that process
+    ///   registered with other userfaultfds — holds memory a Rust value of that process
+    ///   relies on.
     ///
     /// # References
     /// - [`proc_pid_fdinfo(5)`](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
@@ -77,6 +80,77 @@ impl Uffd {
     }
 }
 
+impl Uffd {
+    /// `fcntl(fd, F_GETFL)`: whether the fd is non-blocking (`O_NONBLOCK` on its open file
+    /// description, shared by every copy of the fd, also one in another process).
+    ///
+    /// Available on every kernel.
+    ///
+    /// # References
+    /// - [`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html)
+    pub fn is_non_blocking(&self) -> Result<bool, Error> {
+        Ok(self.status_flags()? & sys::O_NONBLOCK as usize != 0)
+    }
+
+    /// `fcntl(fd, F_SETFL, flags | O_NONBLOCK)` (or without it): makes the fd non-blocking
+    /// (`on`) or blocking.
+    ///
+    /// Since Linux 4.3 for a userfaultfd (the kernel reads the flag at every `read` and `poll`).
+    /// A non-blocking fd is what [`wait`](crate::wait), async runtimes and the
+    /// [`pager`](crate::pager) need: `poll` on a blocking userfaultfd always reports `POLLERR`.
+    /// The flag lives on the open file description, so this changes it for every copy of the fd:
+    /// a handler fixing a received fd changes the sender's too (harmless for a VMM that only
+    /// holds its copy, as Firecracker does; a sender that reads its own copy sees `EAGAIN` where
+    /// it waited before).
+    ///
+    /// # References
+    /// - [`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html),
+    ///   [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
+    pub fn set_non_blocking(&self, on: bool) -> Result<(), Error> {
+        let flags = self.status_flags()?;
+        let nb = sys::O_NONBLOCK as usize;
+        let new = if on { flags | nb } else { flags & !nb };
+        if new == flags {
+            return Ok(());
+        }
+        // SAFETY: `self.fd` is open and owned by this handle; F_SETFL reads no memory.
+        unsafe { sys::fcntl(self.as_raw_fd(), sys::F_SETFL, new) }
+            .map(|_| ())
+            .map_err(|e| Error::sys(Call::Fcntl, e))
+    }
+
+    fn status_flags(&self) -> Result<usize, Error> {
+        // SAFETY: `self.fd` is open and owned by this handle; F_GETFL reads no memory.
+        unsafe { sys::fcntl(self.as_raw_fd(), sys::F_GETFL, 0) }
+            .map_err(|e| Error::sys(Call::Fcntl, e))
+    }
+}
+
+#[cfg(all(feature = "std", target_os = "linux"))]
+impl Uffd {
+    /// Adopts a received userfaultfd ([`from_received_fd`](Self::from_received_fd), taking an
+    /// `OwnedFd`): its features are read back from `/proc/self/fdinfo/<fd>`. The fd is closed
+    /// on error. `uffd::handoff::recv` gives one.
+    ///
+    /// Since Linux 4.3 (the fdinfo `API:` line).
+    ///
+    /// # Safety
+    /// The [capability promise](Self#the-capability), for the process whose memory the fd
+    /// serves (the one that created it): no range the handle's range operations are applied
+    /// to — the ranges already registered on it, and those other code of that process
+    /// registered with other userfaultfds — holds memory a Rust value of that process relies
+    /// on. (That the fd is owned, the other half of `from_received_fd`'s contract, the
+    /// `OwnedFd` guarantees.)
+    ///
+    /// # References
+    /// - [`proc_pid_fdinfo(5)`](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
+    pub unsafe fn from_owned_fd(fd: std::os::fd::OwnedFd) -> Result<Uffd, Error> {
+        use std::os::fd::IntoRawFd;
+        // SAFETY: an `OwnedFd` is open and ours alone; the capability promise is forwarded.
+        unsafe { Uffd::from_received_fd(fd.into_raw_fd()) }
+    }
+}
+
 /// Reads `/proc/self/fdinfo/<fd>` and parses its `API:` line (`None` if it has none).
 fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
     let Ok(mut n) = u32::try_from(fd) else {
@@ -100,7 +174,9 @@ fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
     let err = |e| Error::sys(Call::FdInfo, e);
     // At most 18 + 10 of the 40 bytes are written: a NUL always follows.
     let path = core::ffi::CStr::from_bytes_until_nul(&path).map_err(|_| err(Errno::EINVAL))?;
-    let info = match sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | sys::O_CLOEXEC, 0) {
+    // SAFETY: AT_FDCWD names no descriptor of anyone's.
+    let info = match unsafe { sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | sys::O_CLOEXEC, 0) }
+    {
         Ok(info) => info,
         // No fdinfo entry: no such descriptor.
         Err(Errno::ENOENT) => return Err(err(Errno::EBADF)),
@@ -110,7 +186,8 @@ fn read_api_line(fd: i32) -> Result<Option<(u64, u64, u64)>, Error> {
     // 100 bytes) comes whole in the first read of a buffer this size.
     let mut buf = [0u8; 512];
     let r = loop {
-        match sys::read(info, &mut buf) {
+        // SAFETY: `info` was opened above and is ours until the close below.
+        match unsafe { sys::read(info, &mut buf) } {
             Err(Errno::EINTR) => continue,
             r => break r.map_err(err),
         }

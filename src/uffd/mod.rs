@@ -19,6 +19,31 @@ use crate::sys;
 ///
 /// It remembers the negotiated features, the fd-wide `ioctls` mask, what the kernel offered,
 /// and the page size that range arguments are checked against.
+///
+/// # The capability
+///
+/// A userfaultfd is a capability over the memory of the process it was opened in. Its range
+/// operations ([`copy`](Self::copy), [`zeropage`](Self::zeropage),
+/// [`continue_`](Self::continue_), [`poison`](Self::poison),
+/// [`writeprotect`](Self::writeprotect), [`wake`](Self::wake)) act on **every** range of that
+/// process registered with **any** userfaultfd — this one, or one opened by other code: another
+/// crate, a C library, a VMM or GC in the same process. The kernel checks only that the
+/// destination has *a* userfaultfd context, not whose (`validate_dst_vma()` in
+/// `mm/userfaultfd.c`; only `UFFDIO_MOVE` and `UFFDIO_UNREGISTER` check the owner). So every way
+/// of getting a `Uffd` — [`Builder::create`], [`Unnegotiated::negotiate`],
+/// [`from_raw_parts`](Self::from_raw_parts), [`from_received_fd`](Self::from_received_fd) — is
+/// `unsafe`, with this contract, the **capability promise**:
+///
+/// > For as long as this fd or any duplicate of it is open, no range that its range operations
+/// > are applied to holds memory a Rust value relies on (its contents or its accessibility).
+///
+/// Ranges added with [`register`](Self::register) meet it by `register`'s own promise. A range
+/// registered by other code meets it only if that code says its memory is such (a VMM's guest
+/// RAM, an arena behind raw pointers); otherwise the holder of this `Uffd` never passes it to a
+/// range operation. A program that holds the only userfaultfd of its process, or whose other
+/// userfaultfds register only such memory, keeps the promise without further thought. The same
+/// holds for the child processes whose userfaultfds FORK events hand over. Range operations
+/// stay safe `fn`s: the promise was made where the capability was born.
 #[derive(Debug)]
 pub struct Uffd {
     fd: i32,
@@ -43,11 +68,12 @@ impl Uffd {
     /// kernel instead.
     ///
     /// # Safety
-    /// `fd` must be an open userfaultfd owned by nobody else (it is closed on drop), and its
-    /// handshake must be complete. Every range already registered on it falls under
-    /// [`register`](Self::register)'s promise, made by the caller: no Rust value of the
-    /// process whose memory it serves relies on the contents or accessibility of those ranges
-    /// while they are registered.
+    /// - `fd` must be an open userfaultfd owned by nobody else (it is closed on drop), and its
+    ///   handshake must be complete.
+    /// - The [capability promise](Self#the-capability): no range the handle's range
+    ///   operations are applied to — including every range already registered on `fd`, and
+    ///   ranges other code registered with other userfaultfds of the same process — holds
+    ///   memory a Rust value of the process whose memory it serves relies on.
     pub const unsafe fn from_raw_parts(
         fd: i32,
         features: Features,
@@ -159,9 +185,14 @@ impl Unnegotiated {
     ///
     /// Since Linux 4.3. The fd is closed if the handshake fails.
     ///
+    /// # Safety
+    /// The handle it returns carries the [capability promise](Uffd#the-capability): no range
+    /// its range operations are applied to holds memory a Rust value relies on (the kernel lets
+    /// them reach ranges other code registered with other userfaultfds of this process).
+    ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
-    pub fn negotiate(self, features: Features) -> Result<Uffd, crate::Error> {
+    pub unsafe fn negotiate(self, features: Features) -> Result<Uffd, crate::Error> {
         let got = self
             .api(crate::abi::UFFD_API, features.bits())
             .map_err(|e| crate::Error::sys(crate::Call::Api, e))?;

@@ -233,10 +233,26 @@ impl Builder {
     ///
     /// Since Linux 4.3 (each feature has its own minimum version, see [`Features`]).
     ///
+    /// # Safety
+    /// The [capability promise](super::Uffd#the-capability): for as long as the returned fd or
+    /// a duplicate of it is open, no range its range operations (`copy`, `zeropage`,
+    /// `continue_`, `poison`, `writeprotect`, `wake`) are applied to holds memory a Rust value
+    /// relies on. The kernel lets them reach every range of this process registered with *any*
+    /// userfaultfd, including ones other code (another crate, a C library) registered; ranges
+    /// added with [`Uffd::register`](super::Uffd::register) are covered by its own promise.
+    /// The `uffd-composition` test crate (`tests/composition/`) shows the program this makes
+    /// impossible: another sound crate (userfaultfd 0.9) registers a page a `Vec` owns, and a
+    /// safe `copy` through a userfaultfd that registered nothing writes into it. Without
+    /// `unsafe` it does not compile:
+    ///
+    /// ```compile_fail,E0133
+    /// let mine = uffd::Uffd::builder().create();
+    /// ```
+    ///
     /// # References
     /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
-    pub fn create(&self) -> Result<super::Uffd, Error> {
+    pub unsafe fn create(&self) -> Result<super::Uffd, Error> {
         let fd = self.open_unnegotiated()?;
         let all = self.required | self.optional;
         match fd.api(UFFD_API, all.bits()) {
@@ -287,12 +303,15 @@ pub(crate) const fn falls_back(call: Call, e: Errno) -> bool {
 
 /// `/dev/userfaultfd` → `USERFAULTFD_IOC_NEW`; the device fd is closed either way.
 fn open_device(flags: u32) -> Result<i32, (Call, Errno)> {
-    let dev = sys::openat(
-        sys::AT_FDCWD,
-        c"/dev/userfaultfd",
-        sys::O_RDWR | sys::O_CLOEXEC,
-        0,
-    )
+    // SAFETY: AT_FDCWD names no descriptor of anyone's (and the path is absolute).
+    let dev = unsafe {
+        sys::openat(
+            sys::AT_FDCWD,
+            c"/dev/userfaultfd",
+            sys::O_RDWR | sys::O_CLOEXEC,
+            0,
+        )
+    }
     .map_err(|e| (Call::OpenDevice, e))?;
     // SAFETY: `dev` is /dev/userfaultfd; USERFAULTFD_IOC_NEW takes its flags by value and
     // touches no memory.

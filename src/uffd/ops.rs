@@ -125,8 +125,9 @@ impl Uffd {
             mode: mode.bits(),
             copy: 0,
         };
-        // The kernel only reads `src`, which we borrow; `dst` is in a range registered with
-        // this userfaultfd (ENOENT otherwise), under the promise of `register`.
+        // The kernel only reads `src`, which we borrow; it writes `dst` only if it lies in a
+        // range registered with some userfaultfd of the process (ENOENT otherwise), which the
+        // capability promise made when this handle was created covers.
         let ret = self.ioctl(UFFDIO_COPY, &mut arg);
         progress(Call::Copy, ret, arg.copy, src.len())
     }
@@ -191,8 +192,10 @@ impl Uffd {
     /// userfaultfd has it; EPERM for a mapping without `VM_MAYWRITE`.
     ///
     /// # Safety
-    /// The one promise of this crate (see the guide's "Safety model"): **no Rust value relies
-    /// on the contents or the accessibility of `[start, start+len)` while it is registered.**
+    /// The promise for the ranges this adds to the handle's reach (see the guide's "Safety
+    /// model", next to the [capability promise](Self#the-capability) made at creation): **no
+    /// Rust value relies on the contents or the accessibility of `[start, start+len)` while it
+    /// is registered.**
     ///
     /// Once registered, safe calls on this userfaultfd (or on the one a FORK event hands over
     /// for a child that inherits the registration) change the range behind the borrow
@@ -203,8 +206,11 @@ impl Uffd {
     /// range must hold no live Rust object (no `&`/`&mut` into it, no `Vec`/`Box` whose buffer
     /// it is): only memory the caller manages through raw pointers, e.g. a fresh `mmap`, a
     /// guest's RAM, an arena whose allocator hands out pages only once they are resolved. The
-    /// promise lasts until [`unregister`](Self::unregister) (or the mapping is unmapped, or the
-    /// userfaultfd and every fd forked from it are closed).
+    /// promise lasts until [`unregister`](Self::unregister), or the mapping is unmapped, or
+    /// every duplicate of the fd is closed: an `OwnedFd::try_clone`, an fd inherited by a
+    /// child without `O_CLOEXEC`, or one sent to another process keeps the registration (and
+    /// any userfaultfd of the process can still resolve into it) alive after this handle
+    /// drops.
     ///
     /// Memory of another process (this userfaultfd was received from it) is not memory this
     /// process's Rust code can read: there the promise is about that process's values.
@@ -264,8 +270,10 @@ impl Uffd {
     /// `[dst, dst+src.len())` with a copy of `src` and wakes the waiters unless `DONTWAKE`.
     ///
     /// Since Linux 4.3 (`MODE_WP` 5.7). `src` need not be aligned; its length must be a
-    /// multiple of the page size. `dst` must lie in a range registered with this userfaultfd
-    /// (ENOENT otherwise), which is why this is safe: see [`register`](Self::register).
+    /// multiple of the page size. `dst` must lie in a range registered with a userfaultfd of
+    /// the process — this one or any other: the kernel does not check whose (ENOENT otherwise).
+    /// That is why this is safe only under the [capability promise](Self#the-capability) made
+    /// when the handle was created.
     /// [`Error::Exists`] if the first page is already present; [`Error::Again`] with the bytes
     /// done while a non-cooperative event is unread or when it meets a present page part-way.
     ///
@@ -356,9 +364,9 @@ impl Uffd {
     ///   `[src, src+len)`, now or afterwards: no reference into it may be used again as if it
     ///   still held its data. Unlike the destination, the source needs no registration, so
     ///   [`register`](Self::register)'s promise does not cover it.
-    /// - Destination: new bytes appear in `[dst, dst+len)`, as with [`copy`](Self::copy): it
-    ///   must be registered with this userfaultfd, under [`register`](Self::register)'s
-    ///   promise.
+    /// - Destination: new bytes appear in `[dst, dst+len)`, as with [`copy`](Self::copy): the
+    ///   kernel requires it to be registered with this userfaultfd (EINVAL otherwise), and the
+    ///   [capability promise](Self#the-capability) covers it.
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)

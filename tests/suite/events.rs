@@ -114,11 +114,15 @@ pub fn noncoop(ctx: &Ctx, via: Via, which: Features) -> Outcome {
 pub fn mmap_changing(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {
         available(via)?;
-        let u = builder(ctx, via)
-            .non_blocking(true)
-            .require(Features::EVENT_REMOVE)
-            .create()
-            .map_err(open_err)?;
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let u = unsafe {
+            builder(ctx, via)
+                .non_blocking(true)
+                .require(Features::EVENT_REMOVE)
+                .create()
+        }
+        .map_err(open_err)?;
         let ps = ctx.page_size;
         let a = area(Mem::Anon, 2 * ps)?;
         a.fill(0, ps, 1);
@@ -195,16 +199,13 @@ pub fn mmap_changing(ctx: &Ctx, via: Via) -> Outcome {
 }
 
 fn unprivileged_sysctl() -> Option<u8> {
-    let fd = uffd::sys::openat(
-        uffd::sys::AT_FDCWD,
+    let fd = rt::open(
         c"/proc/sys/vm/unprivileged_userfaultfd",
         uffd::sys::O_CLOEXEC,
-        0,
     )
     .ok()?;
-    let fd = rt::Fd(fd);
     let mut b = [0u8; 4];
-    let n = uffd::sys::read(fd.0, &mut b).ok()?;
+    let n = fd.read(&mut b).ok()?;
     (n > 0).then_some(b[0])
 }
 
@@ -225,7 +226,9 @@ pub fn unprivileged(ctx: &Ctx) -> Outcome {
                 hok!(rt::setresuid(65534), "setresuid");
                 let b = uffd::Builder::new().page_size(ps);
                 if sysctl != Some(b'1') {
-                    match b.create() {
+                    // SAFETY: this test process registers only fresh mappings of its own tests,
+                    // which no Rust value relies on, and no other code in it registers memory.
+                    match unsafe { b.create() } {
                         Err(
                             e @ Error::PermissionDenied {
                                 errno: Errno::EPERM,
@@ -245,7 +248,12 @@ pub fn unprivileged(ctx: &Ctx) -> Outcome {
                         r => return Err(msg!("want EPERM with a remedy, got {:?}", r.map(|_| ()))),
                     }
                 }
-                let u = hok!(b.user_mode_only(true).create(), "create user-mode-only");
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                let u = hok!(
+                    unsafe { b.user_mode_only(true).create() },
+                    "create user-mode-only"
+                );
                 // SAFETY: `a` is a fresh mmap that no Rust value refers to; only the kernel
                 // touches it below (the write from it is expected to fail).
                 hok!(
@@ -271,10 +279,9 @@ pub fn unprivileged(ctx: &Ctx) -> Outcome {
 pub fn nonblocking_read(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {
         available(via)?;
-        let u = builder(ctx, via)
-            .non_blocking(true)
-            .create()
-            .map_err(open_err)?;
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let u = unsafe { builder(ctx, via).non_blocking(true).create() }.map_err(open_err)?;
         let mut buf = [uffd::abi::uffd_msg::zeroed(); 4];
         let r = u.read_events(&mut buf).map(|e| e.map(|e| e.len()));
         check!(r == Ok(None), "read: {r:?}");
@@ -288,7 +295,9 @@ pub fn nonblocking_read(ctx: &Ctx, via: Via) -> Outcome {
 pub fn poll_blocking(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {
         available(via)?;
-        let u = builder(ctx, via).create().map_err(open_err)?;
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let u = unsafe { builder(ctx, via).create() }.map_err(open_err)?;
         let r = u.poll(Some(Duration::ZERO));
         check!(r == Err(Error::PollError), "poll: {r:?}");
         let _ = Status::Exited(0);

@@ -47,7 +47,9 @@ pub fn api(ctx: &Ctx, via: Via) -> Outcome {
             p.features,
             got.features
         );
-        let h = ok!(b.create(), "create");
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let h = ok!(unsafe { b.create() }, "create");
         check!(
             h.features().is_empty(),
             "nothing requested, got {:?}",
@@ -61,7 +63,12 @@ pub fn api(ctx: &Ctx, via: Via) -> Outcome {
         // A feature both required and requested is asked for once, and granted (THREAD_ID:
         // Linux 4.14, offered by every kernel the suite boots).
         let t = Features::THREAD_ID;
-        let both = ok!(b.require(t).request(t).create(), "create, THREAD_ID twice");
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let both = ok!(
+            unsafe { b.require(t).request(t).create() },
+            "create, THREAD_ID twice"
+        );
         check!(
             both.features() == t,
             "required and requested {t:?}: granted {:?}",
@@ -298,7 +305,7 @@ fn copy_dontwake_wake_once(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
             // The page is there, but nobody woke the faulter: it must still be blocked.
             rt::sleep_ms(100);
             let mut b = [0u8; 1];
-            match uffd::sys::read(done_r.0, &mut b) {
+            match done_r.read(&mut b) {
                 Err(Errno::EAGAIN) => {}
                 r => {
                     return Err(msg!(
@@ -309,7 +316,7 @@ fn copy_dontwake_wake_once(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
             hok!(u.wake(addr, ps), "wake");
             let mut waited = 0;
             loop {
-                match uffd::sys::read(done_r.0, &mut b) {
+                match done_r.read(&mut b) {
                     Ok(1) => break,
                     Err(Errno::EAGAIN) if waited < 10_000 => {
                         rt::sleep_ms(5);

@@ -55,11 +55,11 @@ fn read_remote(pid: i32, remote: usize, buf: &mut [u8]) -> Result<usize, Errno> 
 }
 
 /// Reads single bytes from a non-blocking pipe until `want` arrived or `ms` passed.
-fn read_bytes(fd: i32, out: &mut [u8], ms: isize) -> Result<(), Msg> {
+fn read_bytes(fd: &rt::Fd, out: &mut [u8], ms: isize) -> Result<(), Msg> {
     let mut got = 0;
     let mut waited = 0;
     while got < out.len() {
-        match uffd::sys::read(fd, &mut out[got..]) {
+        match fd.read(&mut out[got..]) {
             Ok(0) => return Err(msg!("pipe closed after {got} of {} bytes", out.len())),
             Ok(n) => got += n,
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => {
@@ -84,11 +84,15 @@ const BATCH: usize = 4;
 pub fn batched_read(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {
         available(via)?;
-        let u = builder(ctx, via)
-            .non_blocking(true)
-            .request(Features::THREAD_ID)
-            .create()
-            .map_err(open_err)?;
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let u = unsafe {
+            builder(ctx, via)
+                .non_blocking(true)
+                .request(Features::THREAD_ID)
+                .create()
+        }
+        .map_err(open_err)?;
         let ps = ctx.page_size;
         let a = area(Mem::Anon, BATCH * ps)?;
         let plain = ok!(rt::anon(ps), "mmap");
@@ -131,7 +135,7 @@ pub fn batched_read(ctx: &Ctx, via: Via) -> Outcome {
             *k = Some(c);
         }
         let mut tags = [0u8; BATCH];
-        ok!(read_bytes(ready_r.0, &mut tags, 10_000), "readers");
+        ok!(read_bytes(&ready_r, &mut tags, 10_000), "readers");
         if tags.contains(&b'P') {
             return Err(Outcome::Skip(msg!(
                 "process_vm_readv of the parent denied (ptrace scope, no CAP_SYS_PTRACE)"
@@ -402,12 +406,12 @@ fn wp_dontwake_wake_once(ctx: &Ctx, mem: Mem, via: Via) -> Outcome {
             );
             rt::sleep_ms(50);
             let mut b = [0u8; 1];
-            match uffd::sys::read(done_r.0, &mut b) {
+            match done_r.read(&mut b) {
                 Err(Errno::EAGAIN) => {}
                 r => return Err(msg!("the writer went on before WAKE: {r:?}")),
             }
             hok!(u.wake(base, ps), "wake");
-            read_bytes(done_r.0, &mut b, 10_000).map_err(|m| msg!("after WAKE: {}", m.as_str()))
+            read_bytes(&done_r, &mut b, 10_000).map_err(|m| msg!("after WAKE: {}", m.as_str()))
         })?;
         a.write(1, 0x22);
         let _ = rt::write(done_w.0, &1u8 as *const u8 as usize, 1);
@@ -432,7 +436,9 @@ pub fn poison_shmem(ctx: &Ctx, via: Via) -> Outcome {
         let a = area(Mem::Shmem, 2 * ps)?;
         let mut c = ok!(
             rt::spawn(|| {
-                let u = hok!(b.create(), "create");
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                let u = hok!(unsafe { b.create() }, "create");
                 // SAFETY: `a` is a fresh mmap that no Rust value refers to; the case accesses
                 // it only through raw pointers (`Map::read`).
                 let got = hok!(

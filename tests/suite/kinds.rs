@@ -129,11 +129,15 @@ pub fn wp_unpopulated(ctx: &Ctx, via: Via) -> Outcome {
 pub fn wp_async(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {
         available(via)?;
-        let u = builder(ctx, via)
-            .non_blocking(true)
-            .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
-            .create()
-            .map_err(open_err)?;
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let u = unsafe {
+            builder(ctx, via)
+                .non_blocking(true)
+                .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
+                .create()
+        }
+        .map_err(open_err)?;
         check!(
             u.features().contains(Features::WP_UNPOPULATED),
             "WP_ASYNC implies WP_UNPOPULATED"
@@ -288,7 +292,7 @@ pub fn sigbus(ctx: &Ctx, via: Via) -> Outcome {
                 e => return Err(msg!("want FORK, got {e:?}")),
             };
             // Wait for the release (the pipe readable, or hung up if the parent died).
-            let _ = wait(&mut [Waiting::raw(rel_r.0)], None);
+            let _ = wait(&mut [Waiting::fd(rel_r.borrow())], None);
             drop(child);
             Ok(())
         })?;

@@ -16,6 +16,7 @@ mod events;
 mod faults;
 mod gaps;
 mod kinds;
+mod memory;
 mod nr;
 mod pagemap;
 // `uffd::pager` needs 64-bit atomics (not on powerpc32): there, its cases skip, saying so.
@@ -234,4 +235,5 @@ pub const CASES: &[Case] = case_list![
     "pager_two_handlers" => pager::two_handlers,
     "raw_truth_syscall" => |c| surface::raw_truth(c, Syscall),
     "raw_truth_device" => |c| surface::raw_truth(c, Device),
+    "sys_memory" => memory::sys_memory,
 ];

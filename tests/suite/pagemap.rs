@@ -62,10 +62,13 @@ fn has_scan(pm: &Pagemap, m: &Map) -> Result<bool, Outcome> {
 /// that a kernel without `PAGEMAP_SCAN` reports it as [`PmError::NotSupported`]).
 fn async_wp(ctx: &Ctx, pm: &Pagemap, m: &Map) -> Result<Uffd, Outcome> {
     let scan = has_scan(pm, m)?;
-    match builder(ctx, Via::Syscall)
-        .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
-        .create()
-    {
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    match unsafe {
+        builder(ctx, Via::Syscall)
+            .require(Features::PAGEFAULT_FLAG_WP | Features::WP_ASYNC)
+            .create()
+    } {
         Ok(u) if scan => Ok(u),
         Ok(_) => Err(fail(msg!("WP_ASYNC offered but PAGEMAP_SCAN is ENOTTY"))),
         Err(uffd::Error::MissingFeatures { missing, available }) => {
@@ -371,10 +374,13 @@ pub fn entry_bits(ctx: &Ctx) -> Outcome {
             "written shared page: {:#x}",
             s[0]
         );
-        let u = match builder(ctx, Via::Syscall)
-            .require(Features::PAGEFAULT_FLAG_WP)
-            .create()
-        {
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        let u = match unsafe {
+            builder(ctx, Via::Syscall)
+                .require(Features::PAGEFAULT_FLAG_WP)
+                .create()
+        } {
             Ok(u) => u,
             // Bit 57 needs WP: the rest of the case is moot, if the raw truth agrees.
             Err(uffd::Error::MissingFeatures { missing, available }) => {

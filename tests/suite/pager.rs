@@ -81,11 +81,15 @@ fn resident(addr: usize, n: usize, ps: usize) -> Result<usize, Outcome> {
 /// A non-blocking userfaultfd (the pager's worker waits on it) requiring `features`.
 fn open_nb(ctx: &Ctx, features: Features) -> Result<Uffd, Outcome> {
     available(Via::Syscall)?;
-    builder(ctx, Via::Syscall)
-        .non_blocking(true)
-        .require(features)
-        .create()
-        .map_err(open_err)
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
+    // relies on, and no other code in it registers memory.
+    unsafe {
+        builder(ctx, Via::Syscall)
+            .non_blocking(true)
+            .require(features)
+            .create()
+    }
+    .map_err(open_err)
 }
 
 /// Runs a pager over `regions` in a forked handler while `body` runs; the handler hands its
@@ -133,7 +137,7 @@ fn serve(
             // SAFETY: the scratch mapping is this process's, unregistered, used only here.
             let buf = unsafe { core::slice::from_raw_parts_mut(scratch.ptr(0), scratch.len) };
             let mut w = hok!(pager.worker(buf), "worker");
-            let exit = hok!(w.run(Some(stop_r.0)), "run");
+            let exit = hok!(w.run(Some(stop_r.borrow())), "run");
             expect(&pager.counters(), exit)
         })();
         if r.is_err() {
@@ -146,7 +150,7 @@ fn serve(
             }
             let mut idle = 0;
             while idle < 3 {
-                let mut fds = [Waiting::uffd(u), Waiting::raw(stop_r.0)];
+                let mut fds = [Waiting::uffd(u), Waiting::fd(stop_r.borrow())];
                 if wait(&mut fds, Some(core::time::Duration::from_secs(1))) == Ok(0) {
                     idle += 1;
                     continue;
@@ -513,12 +517,7 @@ impl Pool {
         Ok(pool)
     }
     fn set(&self, v: usize) -> Result<(), Errno> {
-        let fd = Fd(uffd::sys::openat(
-            uffd::sys::AT_FDCWD,
-            NR_HUGEPAGES,
-            uffd::sys::O_RDWR | uffd::sys::O_CLOEXEC,
-            0,
-        )?);
+        let fd = rt::open(NR_HUGEPAGES, uffd::sys::O_RDWR | uffd::sys::O_CLOEXEC)?;
         let mut m = Msg::new();
         let _ = core::fmt::Write::write_fmt(&mut m, format_args!("{v}"));
         let s = m.as_str();
@@ -590,7 +589,9 @@ pub fn gone(ctx: &Ctx) -> Outcome {
         available(Via::Syscall)?;
         // Non-blocking: the pager's worker waits on it.
         let b = builder(ctx, Via::Syscall).non_blocking(true);
-        drop(b.create().map_err(open_err)?);
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        drop(unsafe { b.create() }.map_err(open_err)?);
         let ps = ctx.page_size;
         let n = 16;
         let img = image(n * ps)?;
@@ -598,7 +599,9 @@ pub fn gone(ctx: &Ctx) -> Outcome {
         let mut target = ok!(
             rt::spawn(|| {
                 let a = hok!(rt::anon(n * ps), "mmap");
-                let u = hok!(b.create(), "create");
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                let u = hok!(unsafe { b.create() }, "create");
                 // SAFETY: a fresh mapping read only through raw pointers (`Map::read`).
                 hok!(
                     unsafe { u.register(a.addr, a.len, uffd::flags::RegisterMode::MISSING) },
@@ -635,7 +638,7 @@ pub fn gone(ctx: &Ctx) -> Outcome {
                             hok!(w.serve_pending(), "serve");
                         }
                         kill(me, rt::SIGKILL);
-                        read_eof(alive_r.0)?;
+                        read_eof(&alive_r)?;
                         let exit = hok!(w.run(None), "run after the target died");
                         if exit != Exit::Gone {
                             return Err(msg!("exit {exit:?}, want Gone"));
@@ -672,7 +675,7 @@ pub fn gone(ctx: &Ctx) -> Outcome {
         let mut buf = [0u8; 200];
         let mut got = 0;
         for _ in 0..5000 {
-            match uffd::sys::read(res_r.0, &mut buf[got..]) {
+            match res_r.read(&mut buf[got..]) {
                 Ok(0) => break,
                 Ok(k) => got += k,
                 Err(_) => rt::sleep_ms(2),
@@ -690,10 +693,10 @@ fn kill(pid: i32, sig: i32) {
 }
 
 /// Waits (bounded) for EOF on a non-blocking pipe.
-fn read_eof(fd: i32) -> Result<(), Msg> {
+fn read_eof(fd: &Fd) -> Result<(), Msg> {
     let mut b = [0u8; 16];
     for _ in 0..2500 {
-        match uffd::sys::read(fd, &mut b) {
+        match fd.read(&mut b) {
             Ok(0) => return Ok(()),
             _ => rt::sleep_ms(2),
         }
@@ -868,7 +871,7 @@ pub fn two_handlers(ctx: &Ctx) -> Outcome {
                     .exit_when_populated(true);
                 let pager = hok!(Pager::new(&u, &regions, st, policy), "pager");
                 let mut w = hok!(pager.worker(&mut []), "worker");
-                let exit = hok!(w.run(Some(stop_r.0)), "run");
+                let exit = hok!(w.run(Some(stop_r.borrow())), "run");
                 let c = pager.counters();
                 // SAFETY: the shared page is mapped in both processes; each handler writes
                 // only its own words.

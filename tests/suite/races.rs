@@ -14,12 +14,12 @@ use uffd::sys::raw::*;
 use uffd::{Errno, Error, Event};
 
 /// Reads a pipe (non-blocking read end) until EOF, at most `ms` milliseconds: what was read.
-fn read_to_eof(fd: i32, ms: isize) -> Result<Msg, Msg> {
+fn read_to_eof(fd: &rt::Fd, ms: isize) -> Result<Msg, Msg> {
     let mut m = Msg::new();
     let mut buf = [0u8; 200];
     let mut waited = 0;
     loop {
-        match uffd::sys::read(fd, &mut buf) {
+        match fd.read(&mut buf) {
             Ok(0) => return Ok(m),
             Ok(n) => {
                 let _ = core::fmt::Write::write_str(
@@ -126,11 +126,15 @@ pub fn close_wakes_blocked(ctx: &Ctx, via: Via) -> Outcome {
         let b = builder(ctx, via);
         let ps = ctx.page_size;
         // Probe in the parent so a missing kernel is a skip, not a child failure.
-        drop(b.create().map_err(open_err)?);
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        drop(unsafe { b.create() }.map_err(open_err)?);
         let f = ok!(
             rt::spawn(|| {
                 let a = hok!(rt::anon(ps), "mmap");
-                let u = hok!(b.create(), "create");
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                let u = hok!(unsafe { b.create() }, "create");
                 // SAFETY: `a` is a fresh mmap that no Rust value refers to; it is accessed only
                 // through raw pointers (`Map::read`).
                 hok!(
@@ -168,14 +172,18 @@ pub fn faulter_exits_esrch(ctx: &Ctx, via: Via) -> Outcome {
         available(via)?;
         let b = builder(ctx, via);
         let ps = ctx.page_size;
-        drop(b.create().map_err(open_err)?);
+        // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust
+        // value relies on, and no other code in it registers memory.
+        drop(unsafe { b.create() }.map_err(open_err)?);
         let (res_r, res_w) = ok!(rt::pipe(), "pipe");
         let f = ok!(
             rt::spawn(|| {
                 let n = 16;
                 let a = hok!(rt::anon(n * ps), "mmap");
                 let src = hok!(rt::anon(ps), "mmap src");
-                let u = hok!(b.create(), "create");
+                // SAFETY: this test process registers only fresh mappings of its own tests, which
+                // no Rust value relies on, and no other code in it registers memory.
+                let u = hok!(unsafe { b.create() }, "create");
                 // SAFETY: `a` is a fresh mmap that no Rust value refers to; it is accessed only
                 // through raw pointers (`Map::read`).
                 hok!(
@@ -195,7 +203,7 @@ pub fn faulter_exits_esrch(ctx: &Ctx, via: Via) -> Outcome {
                         }
                         kill(me, rt::SIGKILL);
                         // EOF once the faulter's files are gone (after its mm).
-                        read_to_eof(alive_r.0, 5000)?;
+                        read_to_eof(&alive_r, 5000)?;
                         // SAFETY: `src` is an unregistered private mapping that nothing writes.
                         let page = unsafe { src.bytes(0, ps) };
                         for i in 0..n {
@@ -236,7 +244,7 @@ pub fn faulter_exits_esrch(ctx: &Ctx, via: Via) -> Outcome {
             "faulter ended {st:?}"
         );
         drop(res_w);
-        let m = ok!(read_to_eof(res_r.0, 10_000), "handler result");
+        let m = ok!(read_to_eof(&res_r, 10_000), "handler result");
         check!(m.as_str() == "OK", "handler: {}", m.as_str());
         Ok(())
     })

@@ -145,6 +145,41 @@ pub fn memfd_with(len: usize, flags: usize) -> Result<Fd, Errno> {
 
 /// An owned fd, closed on drop.
 pub struct Fd(pub i32);
+impl Fd {
+    /// The descriptor, borrowed for as long as `self` is.
+    pub fn borrow(&self) -> uffd::fd::BorrowedFd<'_> {
+        // SAFETY: we own it, and it stays open until `self` drops.
+        unsafe { uffd::fd::BorrowedFd::borrow_raw(self.0) }
+    }
+    /// `read(2)` from it.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        read(self.borrow(), buf)
+    }
+}
+/// `openat(AT_FDCWD, path, flags)`: an owned fd.
+pub fn open(path: &core::ffi::CStr, flags: u32) -> Result<Fd, Errno> {
+    // SAFETY: AT_FDCWD names no descriptor of anyone's.
+    unsafe { uffd::sys::openat(uffd::sys::AT_FDCWD, path, flags, 0) }.map(Fd)
+}
+/// Whether descriptor number `n` is closed (`ppoll` reports `POLLNVAL`), for checks that an
+/// error path closed it. Polling takes nothing from a descriptor: were the number reused by
+/// then, the check would fail without stealing anyone's data.
+pub fn is_closed(n: i32) -> bool {
+    let mut fds = [uffd::sys::PollFd {
+        fd: n,
+        events: 0,
+        revents: 0,
+    }];
+    let zero = uffd::sys::Timespec::default();
+    // SAFETY: see above: `n` is only polled, with no events asked for.
+    let r = unsafe { uffd::sys::ppoll(&mut fds, Some(&zero)) };
+    r.is_ok() && fds[0].revents & uffd::sys::POLLNVAL != 0
+}
+/// `read(2)` from a borrowed descriptor.
+pub fn read(fd: uffd::fd::BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: `fd` is borrowed, so open, for the call.
+    unsafe { uffd::sys::read(fd.as_raw_fd(), buf) }
+}
 impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: we own it.
@@ -309,7 +344,7 @@ impl Child {
     /// What a failing child sent before exiting (empty if nothing); read after `wait`.
     pub fn message(&self) -> Msg {
         let mut buf = [0u8; 200];
-        let n = uffd::sys::read(self.report.0, &mut buf).unwrap_or(0);
+        let n = self.report.read(&mut buf).unwrap_or(0);
         msg!("{}", core::str::from_utf8(&buf[..n]).unwrap_or("?"))
     }
 }
@@ -330,7 +365,8 @@ pub fn sleep_ms(ms: isize) {
         tv_sec: (ms / 1000) as i64,
         tv_nsec: (ms % 1000) as i64 * 1_000_000,
     };
-    let _ = uffd::sys::ppoll(&mut [], Some(&t));
+    // SAFETY: no descriptors are polled.
+    let _ = unsafe { uffd::sys::ppoll(&mut [], Some(&t)) };
 }
 
 /// Makes this (child) process not dumpable, so an expected SIGBUS leaves no core file.

@@ -1,7 +1,7 @@
 //! One run of one contender: the snapshot restored into fresh private anonymous memory while
 //! the toucher reads its pages in the pattern's order.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::time::{Duration, Instant};
@@ -147,12 +147,16 @@ fn verify(area: usize, w: &Work) -> Result<(), String> {
 }
 
 fn open_uffd(features: Features) -> Result<Uffd, String> {
-    Uffd::builder()
-        .user_mode_only(true)
-        .non_blocking(true)
-        .require(features)
-        .create()
-        .map_err(|e| format!("userfaultfd: {e}"))
+    // SAFETY: the benchmark registers only fresh mappings of its own, which no Rust value relies
+    // on, and no other code in this process registers memory.
+    unsafe {
+        Uffd::builder()
+            .user_mode_only(true)
+            .non_blocking(true)
+            .require(features)
+            .create()
+    }
+    .map_err(|e| format!("userfaultfd: {e}"))
 }
 
 pub fn run(c: Contender, w: &Work) -> Result<Outcome, String> {
@@ -331,7 +335,7 @@ fn run_pager(
     let r = std::thread::scope(|s| -> Result<(), String> {
         let hs: Vec<_> = (0..workers)
             .map(|i| {
-                let (pager, ready, stop_fd) = (&pager, &ready, stop_r.as_raw_fd());
+                let (pager, ready, stop_fd) = (&pager, &ready, stop_r.as_fd());
                 s.spawn(move || {
                     // The first `servers` workers only serve faults; the others also fill.
                     let mut w = pager
@@ -339,7 +343,9 @@ fn run_pager(
                         .map_err(|e| e.to_string())?
                         .fills(i >= servers);
                     ready.fetch_add(1, Release);
-                    let r = w.run(Some(stop_fd)).map_err(|e| e.to_string());
+                    let r = w
+                        .run(Some(ffi::borrowed(stop_fd)))
+                        .map_err(|e| e.to_string());
                     r.map(|e| (e, ffi::thread_cpu_ns()))
                 })
             })

@@ -140,7 +140,9 @@ pub unsafe extern "C" fn start_rust(_sp: *const usize) -> ! {
 
 fn run() -> Result<(), &'static str> {
     let mut out = Stdout;
-    let uffd = match Uffd::builder().user_mode_only(true).create() {
+    // SAFETY: this program registers only fresh mappings of its own, which no Rust value relies on,
+    // and no other code in it registers memory.
+    let uffd = match unsafe { Uffd::builder().user_mode_only(true).create() } {
         Ok(u) => u,
         Err(e) => {
             let _ = writeln!(out, "no_libc: cannot open a userfaultfd: {e}");

@@ -155,6 +155,71 @@ pub const IOCTLS: &[(&str, &str, bool)] = &[
     ("PAGEMAP_SCAN", "6.7", false),
 ];
 
+/// `(name, since)` of the `uffd::sys` values of kernel uapi headers other than
+/// `linux/userfaultfd.h` (per ABI: compared with the crate built for that ABI).
+const SYS_CONSTS: &[(&str, &str)] = &[
+    ("__NR_fcntl", "2.0"),
+    ("__NR_sendmsg", "2.0"),
+    ("__NR_recvmsg", "2.0"),
+    ("__NR_munmap", "2.0"),
+    ("__NR_madvise", "2.4"),
+    ("__NR_mremap", "2.0"),
+    ("PROT_NONE", "2.0"),
+    ("PROT_READ", "2.0"),
+    ("PROT_WRITE", "2.0"),
+    ("PROT_EXEC", "2.0"),
+    ("MAP_SHARED", "2.0"),
+    ("MAP_PRIVATE", "2.0"),
+    ("MAP_FIXED", "2.0"),
+    ("MAP_ANONYMOUS", "2.0"),
+    ("MAP_NORESERVE", "2.0"),
+    ("MAP_POPULATE", "2.6"),
+    ("MAP_HUGETLB", "2.6"),
+    ("MAP_FIXED_NOREPLACE", "4.17"),
+    ("MADV_NORMAL", "2.4"),
+    ("MADV_DONTNEED", "2.4"),
+    ("MADV_FREE", "4.5"),
+    ("MADV_REMOVE", "2.6"),
+    ("MREMAP_MAYMOVE", "2.0"),
+    ("MREMAP_FIXED", "2.4"),
+    ("MREMAP_DONTUNMAP", "5.7"),
+    ("F_GETFL", "2.0"),
+    ("F_SETFL", "2.0"),
+    ("SOL_SOCKET", "2.0"),
+];
+
+/// `(name, since)` of the `uffd::sys` values of the C library's `<sys/socket.h>`.
+const LIBC_CONSTS: &[(&str, &str)] = &[
+    ("SCM_RIGHTS", "2.0"),
+    ("MSG_CTRUNC", "2.0"),
+    ("MSG_TRUNC", "2.0"),
+    ("MSG_NOSIGNAL", "2.2"),
+    ("MSG_CMSG_CLOEXEC", "2.6"),
+];
+
+/// `(C type, uffd::sys type, fields)` of the C library's socket structs.
+const LIBC_STRUCTS: &[(&str, &str, &[&str])] = &[
+    ("struct iovec", "IoVec", &["iov_base", "iov_len"]),
+    (
+        "struct msghdr",
+        "MsgHdr",
+        &[
+            "msg_name",
+            "msg_namelen",
+            "msg_iov",
+            "msg_iovlen",
+            "msg_control",
+            "msg_controllen",
+            "msg_flags",
+        ],
+    ),
+    (
+        "struct cmsghdr",
+        "CmsgHdr",
+        &["cmsg_len", "cmsg_level", "cmsg_type"],
+    ),
+];
+
 /// A struct or union of the header: C type, Rust type, guard, since, fields.
 struct Aggregate {
     /// The C type as written in an expression (`struct uffdio_api`, or a `__typeof__` of a
@@ -563,6 +628,84 @@ pub fn items() -> Vec<Item> {
             kind: Kind::Sys,
             rust: Some(format!("uffd::sys::{name} as u64")),
         });
+    }
+    // `uffd::sys`'s memory, fcntl and socket calls: numbers from `asm/unistd.h`, constants from
+    // `asm/mman.h`, `linux/mman.h`, `asm/fcntl.h`, `asm/socket.h`.
+    let sys = |key: &str, c_expr: String, guard: &str, since: &'static str, rust: String| Item {
+        key: key.into(),
+        c_expr,
+        guard: guard.into(),
+        since,
+        unstable: false,
+        kind: Kind::Sys,
+        rust: Some(rust),
+    };
+    for &(name, since) in SYS_CONSTS {
+        v.push(sys(
+            name,
+            c(name),
+            name,
+            since,
+            format!("uffd::sys::{name} as u64"),
+        ));
+    }
+    // The number `uffd::sys::mmap` issues: `mmap2` where the ABI has it (the 32-bit ones).
+    v.push(sys(
+        "__NR_mmap2, else __NR_mmap",
+        c("PROBE_NR_MMAP"),
+        "PROBE_NR_MMAP",
+        "2.4",
+        "uffd::sys::MMAP_NR as u64".into(),
+    ));
+    // The C library's `<sys/socket.h>` (the kernel does not export these to uapi): compared
+    // where the ABI's C library headers are installed, "not in this header" where not.
+    for &(name, since) in LIBC_CONSTS {
+        v.push(sys(
+            name,
+            c(name),
+            "SCM_RIGHTS",
+            since,
+            format!("uffd::sys::{name} as u64"),
+        ));
+    }
+    for macro_ in ["CMSG_LEN", "CMSG_SPACE"] {
+        let rust = macro_
+            .strip_prefix("CMSG_")
+            .unwrap_or(macro_)
+            .to_lowercase();
+        v.push(sys(
+            &format!("{macro_}(sizeof(int))"),
+            c(&format!("{macro_}(sizeof(int))")),
+            "SCM_RIGHTS",
+            "2.2",
+            format!("uffd::sys::cmsg_{rust}(4) as u64"),
+        ));
+    }
+    for &(c_type, rust, fields) in LIBC_STRUCTS {
+        let ty = format!("uffd::sys::{rust}");
+        v.push(sys(
+            &format!("sizeof({c_type})"),
+            format!("sizeof({c_type})"),
+            "SCM_RIGHTS",
+            "2.2",
+            format!("::core::mem::size_of::<{ty}>() as u64"),
+        ));
+        v.push(sys(
+            &format!("alignof({c_type})"),
+            format!("__alignof__({c_type})"),
+            "SCM_RIGHTS",
+            "2.2",
+            format!("::core::mem::align_of::<{ty}>() as u64"),
+        ));
+        for f in fields {
+            v.push(sys(
+                &format!("offsetof({c_type}, {f})"),
+                format!("__builtin_offsetof({c_type}, {f})"),
+                "SCM_RIGHTS",
+                "2.2",
+                format!("::core::mem::offset_of!({ty}, {f}) as u64"),
+            ));
+        }
     }
     v.push(Item {
         key: "LINUX_VERSION_CODE".into(),

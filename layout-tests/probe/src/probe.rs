@@ -49,7 +49,23 @@ impl Compiler {
         for i in &self.includes {
             c.arg("-isystem").arg(i);
         }
+        // The compiler's own headers (`stddef.h`), last: the C library's `<sys/socket.h>`
+        // needs them; the kernel headers never do.
+        if let Some(own) = self.own_includes() {
+            c.arg("-isystem").arg(own);
+        }
         c
+    }
+
+    /// `program -print-file-name=include`: the compiler's own header directory.
+    fn own_includes(&self) -> Option<PathBuf> {
+        let out = Command::new(&self.program)
+            .args(&self.flags)
+            .arg("-print-file-name=include")
+            .output()
+            .ok()?;
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        dir.join("stddef.h").is_file().then_some(dir)
     }
 
     /// Where `linux/userfaultfd.h` is found.
@@ -127,10 +143,18 @@ impl Probe {
 /// The headers a probe reads. `linux/userfaultfd.h` does not include `linux/ioctl.h` itself
 /// (its users include `sys/ioctl.h` first), so the probe does. `linux/fs.h` brings
 /// `PAGEMAP_SCAN` (6.7); it includes only other uapi headers, so it compiles freestanding.
+///
+/// `linux/mman.h` (with `asm/mman.h`) and `asm/socket.h` bring the constants of `uffd::sys`'s
+/// memory and socket calls. `struct msghdr`, `struct cmsghdr`, `SCM_RIGHTS` and `MSG_*` are not
+/// uapi: they come from the C library's `<sys/socket.h>` where the include path has one (the
+/// host's, a cross compiler's sysroot), and are "not in this header" elsewhere.
 pub const INCLUDES: &str =
     "#include <linux/types.h>\n#include <linux/ioctl.h>\n#include <linux/userfaultfd.h>\n\
     #include <linux/fs.h>\n#include <linux/version.h>\n#include <asm/unistd.h>\n\
-    #include <asm/fcntl.h>\n";
+    #include <asm/fcntl.h>\n#include <linux/mman.h>\n#include <asm/socket.h>\n\
+    #if __has_include(<sys/socket.h>)\n#include <sys/socket.h>\n#endif\n\
+    #ifdef __NR_mmap2\n#define PROBE_NR_MMAP __NR_mmap2\n\
+    #elif defined(__NR_mmap)\n#define PROBE_NR_MMAP __NR_mmap\n#endif\n";
 
 /// The C probe source for `items`.
 pub fn c_source(items: &[Item]) -> String {

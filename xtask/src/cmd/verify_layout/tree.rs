@@ -75,9 +75,33 @@ impl Tree {
                 } else {
                     root.join("usr/lib/linux/uapi").join(abi.arch)
                 };
-                vec![first, root.join("usr/include")]
+                let mut v = vec![first, root.join("usr/include")];
+                v.extend(libc_includes(abi));
+                v
             }
         }
+    }
+}
+
+/// The C library headers of `abi` installed on this machine (a cross compiler's sysroot, or
+/// the host's multiarch `/usr/include`), searched after the kernel tree: only
+/// `<sys/socket.h>` (`struct msghdr`, `SCM_RIGHTS`, not in the kernel's uapi) is read from them.
+fn libc_includes(abi: &Abi) -> Vec<PathBuf> {
+    let host = Path::new("/usr/include").join(abi.triplet);
+    if !abi.triplet.is_empty() && host.join("sys/socket.h").is_file() {
+        return vec![host, PathBuf::from("/usr/include")];
+    }
+    // Debian's cross sysroots: `/usr/<gnu triplet>/include` (i386's is i686's).
+    let gnu = if abi.triplet == "i386-linux-gnu" {
+        "i686-linux-gnu"
+    } else {
+        abi.triplet
+    };
+    let cross = Path::new("/usr").join(gnu).join("include");
+    if !gnu.is_empty() && cross.join("sys/socket.h").is_file() {
+        vec![cross]
+    } else {
+        Vec::new()
     }
 }
 
