@@ -59,6 +59,9 @@ pub struct Cfg {
     pub touchers: usize,
     pub ops: usize,
     pub forks: bool,
+    /// The regions' source is a callback that takes this long per call (µs), as a
+    /// decompressing or fetching source would; `None`: the snapshot's bytes directly.
+    pub slow: Option<u64>,
 }
 
 impl Cfg {
@@ -75,6 +78,7 @@ impl Cfg {
             touchers: r.range(2, 4),
             ops,
             forks: r.chance(60),
+            slow: r.chance(50).then(|| r.range(5, 60) as u64),
         }
     }
 }
@@ -97,7 +101,12 @@ fn env(name: &str, default: u64) -> u64 {
 
 /// Everything the threads of one seed share.
 pub struct Shared {
-    pub model: RwLock<Model>,
+    /// The model; held only to pick pages and to change them (with their stripes).
+    pub model: Mutex<Model>,
+    /// Page locks by stripe (`stripe`): a toucher holds its page's while reading it (a
+    /// fault may keep it waiting), the chaos thread those of the pages it changes. So chaos
+    /// goes on beside touchers blocked in faults elsewhere, as in a real program.
+    pub stripes: Vec<RwLock<()>>,
     pub progress: AtomicU64,
     pub verified: AtomicU64,
     pub quit: AtomicBool,
@@ -109,6 +118,10 @@ pub struct Shared {
     pub ps: usize,
     pub lo: usize,
     pub hi: AtomicU64,
+    /// Where the touchers crowd and chaos strikes often: several threads faulting on one
+    /// page, served by different workers, then the page unmapped or moved at once, is how
+    /// a fault still queued in one worker goes stale.
+    pub hot: AtomicU64,
 }
 
 impl Shared {
@@ -132,6 +145,26 @@ fn pin(cpus: u64) {
 }
 
 const ARENA: usize = 4 << 30;
+const STRIPES: usize = 256;
+
+impl Shared {
+    fn stripe(&self, addr: usize) -> usize {
+        (addr / self.ps) % STRIPES
+    }
+    /// The write locks of the stripes of `n` pages from `start` (in stripe order).
+    fn lock_pages(&self, start: usize, n: usize) -> Vec<std::sync::RwLockWriteGuard<'_, ()>> {
+        let mut ids: Vec<usize> = (0..n).map(|i| self.stripe(start + i * self.ps)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .map(|i| self.stripes[i].write().unwrap())
+            .collect()
+    }
+    /// Every stripe's write lock: no toucher is reading.
+    fn lock_all(&self) -> Vec<std::sync::RwLockWriteGuard<'_, ()>> {
+        self.stripes.iter().map(|l| l.write().unwrap()).collect()
+    }
+}
 
 #[test]
 fn storm() {
@@ -230,12 +263,28 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
     }
     .map_err(|e| format!("arena: {e}"))?
     .as_ptr() as usize;
+    let slow = cfg.slow.unwrap_or(0);
+    let fetch = |off: u64, buf: &mut [u8]| -> Result<(), uffd::pager::SourceError> {
+        let t = Instant::now();
+        buf.copy_from_slice(&img[off as usize..off as usize + buf.len()]);
+        while t.elapsed() < Duration::from_micros(slow) {
+            std::hint::spin_loop();
+        }
+        Ok(())
+    };
+    let source = match cfg.slow {
+        Some(_) => Source::Callback {
+            source: &fetch,
+            len: img.len() as u64,
+        },
+        None => Source::Bytes(&img),
+    };
     let mut model = Model::default();
     let mut regions = Vec::new();
     let (mut at, mut off) = (arena, 0usize);
     for &n in &cfg.regions {
         map_fixed(at, n * ps)?;
-        regions.push(Region::new(at, n * ps, ps, Source::Bytes(&img)).offset(off as u64));
+        regions.push(Region::new(at, n * ps, ps, source).offset(off as u64));
         for i in 0..n {
             let src = (off + i * ps) as u64;
             model
@@ -246,7 +295,8 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
         off += n * ps;
     }
     let shared = Shared {
-        model: RwLock::new(model),
+        model: Mutex::new(model),
+        stripes: (0..STRIPES).map(|_| RwLock::new(())).collect(),
         progress: AtomicU64::new(0),
         verified: AtomicU64::new(0),
         quit: AtomicBool::new(false),
@@ -256,6 +306,7 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
         ps,
         lo: arena,
         hi: AtomicU64::new(at as u64),
+        hot: AtomicU64::new(arena as u64),
     };
     let mut st = OwnedStorage::new(&regions, 4 * cfg.ops + 16);
     let mut policy = Policy::demand().idle(Duration::from_millis(20));
@@ -353,25 +404,33 @@ fn map_fixed(at: usize, len: usize) -> Result<(), String> {
 fn toucher(sh: &Shared, seed: u64) {
     let mut rng = Rng::new(seed);
     while !sh.quit.load(Acquire) {
-        let m = sh.model.read().unwrap();
-        let hi = sh.hi.load(Relaxed) as usize;
-        for _ in 0..4 {
-            let Some((addr, want)) = m.page(&mut rng, sh.lo, hi, sh.ps) else {
+        let (addr, want, _page) = {
+            let m = sh.model.lock().unwrap();
+            let hi = sh.hi.load(Relaxed) as usize;
+            let hot = sh.hot.load(Relaxed) as usize;
+            let pick = if rng.chance(40) {
+                m.page(&mut rng, hot, hot + 4 * sh.ps, sh.ps)
+            } else {
+                m.page(&mut rng, sh.lo, hi, sh.ps)
+            };
+            let Some((addr, want)) = pick else {
                 break;
             };
-            if let Err(e) = want.check(addr, sh.ps) {
-                sh.fail(format!("toucher: {e}"));
-                return;
-            }
-            sh.verified.fetch_add(1, Relaxed);
-            sh.progress.fetch_add(1, Relaxed);
+            (addr, want, sh.stripes[sh.stripe(addr)].read().unwrap())
+        };
+        if let Err(e) = want.check(addr, sh.ps) {
+            sh.fail(format!("toucher: {e}"));
+            return;
         }
+        sh.verified.fetch_add(1, Relaxed);
+        sh.progress.fetch_add(1, Relaxed);
     }
 }
 
 /// Verifies every live page.
 fn final_pass(sh: &Shared) {
-    let m = sh.model.write().unwrap();
+    let m = sh.model.lock().unwrap();
+    let _all = sh.lock_all();
     for (&addr, want) in &m.pages {
         if let Err(e) = want.check(addr, sh.ps) {
             sh.fail(format!("final pass: {e}"));
@@ -402,10 +461,27 @@ fn chaos(
             std::thread::sleep(Duration::from_micros(rng.range(50, 500) as u64));
             continue;
         }
-        let mut m = sh.model.write().unwrap();
+        let mut m = sh.model.lock().unwrap();
         let hi = sh.hi.load(Relaxed) as usize;
-        let Some((start, n)) = m.run(&mut rng, sh.lo, hi, ps, 32) else {
+        if rng.chance(25) {
+            if let Some((a, _)) = m.page(&mut rng, sh.lo, hi, ps) {
+                sh.hot.store(a as u64, Relaxed);
+            }
+        }
+        let hot = sh.hot.load(Relaxed) as usize;
+        let run = if rng.chance(40) {
+            m.run(&mut rng, hot, hot + ps, ps, 4)
+        } else {
+            m.run(&mut rng, sh.lo, hi, ps, 32)
+        };
+        let Some((start, n)) = run else {
             break;
+        };
+        let fork_now = roll >= 96;
+        let _pages = if fork_now {
+            sh.lock_all()
+        } else {
+            sh.lock_pages(start, n)
         };
         let len = n * ps;
         let ptr = NonNull::new(start as *mut std::ffi::c_void).unwrap();
