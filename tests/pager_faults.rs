@@ -839,3 +839,110 @@ fn when_the_handler_dies_faulting_threads_wait_until_the_last_copy_closes() {
         .expect("the thread read something other than zeros");
     unmap(addr, n * ps);
 }
+
+/// A pager learns that the process it serves is gone only from an operation's `ESRCH`: an
+/// idle one (everything populated, nothing faulting) probes the target at each idle timeout,
+/// so it still returns `Exit::Gone` once the target exits. The target here is a forked child
+/// served through the FORK event's userfaultfd; its pager fills everything while the child
+/// still runs, then sits idle until the child exits.
+#[test]
+fn an_idle_pager_notices_its_target_is_gone() {
+    let _g = serial();
+    if !common::raw_has_userfaultfd("EVENT_FORK") {
+        return;
+    }
+    // SAFETY: this test process registers only fresh mappings of its own tests, which no
+    // Rust value relies on, and no other code in it registers memory.
+    let made = unsafe {
+        Uffd::builder()
+            .non_blocking(true)
+            .user_mode_only(true)
+            .require(Features::EVENT_FORK)
+            .create()
+    };
+    let u = match made {
+        Err(e @ Error::FeatureNotPermitted { .. }) => return println!("SKIP: EVENT_FORK: {e}"),
+        r => match common::created("EVENT_FORK", r) {
+            Some(u) => u,
+            None => return,
+        },
+    };
+    let ps = u.page_size();
+    let n = 8;
+    let img = image(n * ps);
+    let addr = anon(n * ps);
+    let regions = [Region::new(addr, n * ps, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: a fresh mapping reached only through raw pointers (in the child too).
+    unsafe { pager.register() }.unwrap();
+    let forked: Mutex<Option<Uffd>> = Mutex::new(None);
+    let on_fork = |c: Uffd| *forked.lock().unwrap() = Some(c);
+    let (r, w) = rt::pipe().unwrap();
+    let stop = Stop::new().unwrap();
+    let pid = std::thread::scope(|s| {
+        let hs = pager.spawn(s, 1, &stop, Some(&on_fork));
+        // The worker must be running before fork(): glibc's fork() holds the allocator's
+        // locks while the kernel waits for the FORK event to be read, and a thread still
+        // starting up allocates.
+        page_is(addr, ps, Some(0));
+        // SAFETY: the child only waits on a pipe and calls _exit.
+        let pid = unsafe { fork() };
+        if pid == 0 {
+            // Waits for the parent's word (a byte, or EOF), then exits.
+            let mut b = [0u8; 1];
+            loop {
+                // SAFETY: reads one byte into `b`.
+                match unsafe { uffd::sys::read(r.0, &mut b) } {
+                    Err(uffd::Errno::EAGAIN) => rt::sleep_ms(1),
+                    _ => break,
+                }
+            }
+            // SAFETY: ends the child without running the parent's state.
+            unsafe { _exit(0) }
+        }
+        assert!(pid > 0);
+        stop.stop();
+        assert_eq!(hs.join(), Ok(Exit::Stopped));
+        pid
+    });
+    let t = Instant::now();
+    let child = loop {
+        if let Some(c) = forked.lock().unwrap().take() {
+            break c;
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "no FORK event");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let mut st2 = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand()
+        .fill(n * ps)
+        .idle(Duration::from_millis(20));
+    let child_pager = Pager::new(&child, &regions, st2.storage(), policy).unwrap();
+    let (exit, took) = std::thread::scope(|s| {
+        let h = s.spawn(|| child_pager.worker(&mut []).unwrap().run(None));
+        // Everything populated while the child lives: the worker has nothing left to do.
+        let t = Instant::now();
+        while !child_pager.is_fully_populated() {
+            assert!(t.elapsed() < Duration::from_secs(5));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!h.is_finished());
+        rt::write(w.0, addr, 1).ok();
+        let mut status = 0;
+        // SAFETY: waits for our own child; writes one int.
+        assert_eq!(unsafe { waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(status, 0);
+        let t = Instant::now();
+        finished_within(&h, 5, || child_pager.stop(), "the idle pager never noticed");
+        (h.join().unwrap(), t.elapsed())
+    });
+    println!(
+        "exit {exit:?} {took:?} after the child's end; {:?}",
+        child_pager.counters()
+    );
+    assert_eq!(exit, Ok(Exit::Gone));
+    drop(r);
+    unmap(addr, n * ps);
+}

@@ -126,6 +126,12 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// came in is read. A parent that wants the child's userfaultfd must wait for the
     /// callback, not for `fork()`. The child runs meanwhile; its faults wait in the new
     /// userfaultfd until someone serves it.
+    ///
+    /// The worker that reads the FORK event must be running already and must not allocate
+    /// until it has read it (nor may the callback): glibc's `fork()` holds the allocator's
+    /// locks while the kernel waits for that read, so a worker thread still starting up (std
+    /// allocates there) or a callback that allocates deadlocks with the forking thread.
+    /// [`Worker::run`] itself never allocates.
     pub fn on_fork(mut self, f: &'w mut (dyn FnMut(Uffd) + 'w)) -> Self {
         self.on_fork = Some(f);
         self
@@ -404,7 +410,8 @@ impl<'w, 'a> Worker<'w, 'a> {
     ///
     /// Returns [`Exit::Stopped`] when `stop` is readable or hung up or [`Pager::stop`] was
     /// called, [`Exit::Gone`] when an operation says the target process is gone (`ESRCH`;
-    /// other workers then return `Gone` too, within the idle time), and
+    /// other workers then return `Gone` too, within the idle time; an idle worker asks the
+    /// kernel once per idle period, so it notices too), and
     /// [`Exit::FullyPopulated`] if the policy asks for it. An error ends this worker and
     /// marks the pager failed: the other workers return [`Exit::PeerFailed`] within the idle
     /// time (at once if they wait on a stop descriptor that the caller then writes, as
@@ -448,11 +455,11 @@ impl<'w, 'a> Worker<'w, 'a> {
                 stop.map_or(Waiting::uffd(p.uffd), Waiting::fd),
             ];
             let n = 1 + stop.is_some() as usize;
-            match wait(&mut fds[..n], Some(timeout)) {
-                Ok(_) => {}
+            let ready = match wait(&mut fds[..n], Some(timeout)) {
+                Ok(k) => k,
                 Err(e) if e.errno() == Some(Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
-            }
+            };
             if let Some(exit) = self.exit_now() {
                 return Ok(exit);
             }
@@ -478,6 +485,9 @@ impl<'w, 'a> Worker<'w, 'a> {
                 self.serve_pending().map(drop)
             } else if filling {
                 self.fill_piece().map(drop)
+            } else if ready == 0 && !timeout.is_zero() {
+                // A whole idle period without a message.
+                self.probe_target()
             } else {
                 Ok(())
             };
@@ -494,6 +504,29 @@ impl<'w, 'a> Worker<'w, 'a> {
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Whether the process whose memory is served still exists. The kernel tells only
+    /// through an operation, with `ESRCH` once that process's memory is gone; a worker with
+    /// nothing to do issues none, so after an idle period it asks: `UFFDIO_CONTINUE` of one
+    /// base page at the start of a piece of the table, without waking anyone. That changes
+    /// nothing: anonymous memory refuses it (`EINVAL`); in shmem and hugetlbfs it maps a page
+    /// only if the page cache holds it, which is what the kernel's own fault does there (a
+    /// MISSING fault comes only for a page the cache lacks, and in a MINOR region `CONTINUE`
+    /// is the pager's own answer). Any answer but `ESRCH` means "still there".
+    fn probe_target(&self) -> Result<(), PagerError> {
+        let p = self.pager;
+        let _held = p.gate.shared();
+        let Some(piece) = (0..p.table.len()).find_map(|i| p.table.get(i)) else {
+            return Ok(());
+        };
+        match p
+            .uffd
+            .continue_(piece.start, p.base, crate::flags::ContinueMode::DONTWAKE)
+        {
+            Err(e) if e.errno() == Some(Errno::ESRCH) => Err(e.into()),
+            _ => Ok(()),
         }
     }
 

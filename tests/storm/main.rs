@@ -713,12 +713,26 @@ fn fork_child(
             unsafe { kill(pid, 9) };
             let _ = wait_child(pid, Duration::from_secs(5));
         }
+        // The child is gone: its pager notices by itself (an idle worker asks the kernel
+        // once per idle period).
+        let ended = workers.wait_any(Some(Duration::from_secs(8)));
         stop.stop();
-        (status, workers.join())
+        let exit = workers.join();
+        (
+            status,
+            if ended.is_some() {
+                exit
+            } else {
+                Ok(Exit::Stopped)
+            },
+        )
     });
     let k = pager.counters();
     match (status, exit) {
-        (Some(0), Ok(Exit::Stopped | Exit::Gone)) => Ok(()),
+        (Some(0), Ok(Exit::Gone)) => Ok(()),
+        (Some(0), Ok(Exit::Stopped)) => Err(format!(
+            "the forked child exited, and its pager did not notice within 8 s: {k:?}"
+        )),
         (None, e) => Err(format!(
             "the forked child did not exit within 8 s; its pager: {e:?}, {k:?}"
         )),
