@@ -9,7 +9,7 @@
 
 #[allow(dead_code)]
 mod common;
-#[allow(unused_macros, unused_imports, dead_code)]
+#[allow(unused_macros, unused_imports)]
 mod suite;
 
 use std::num::NonZeroUsize;
@@ -832,7 +832,7 @@ fn when_the_handler_dies_faulting_threads_wait_until_the_last_copy_closes() {
     asleep(toucher_tid.load(Acquire));
     // The last copy of the userfaultfd closes: the kernel wakes the thread and serves the
     // page itself (zeros: `page_is(.., None)` in the thread).
-    drop(pager);
+    // (The pager only borrows `u`: its use ended above.)
     drop(u);
     toucher
         .join()
@@ -891,12 +891,9 @@ fn an_idle_pager_notices_its_target_is_gone() {
         if pid == 0 {
             // Waits for the parent's word (a byte, or EOF), then exits.
             let mut b = [0u8; 1];
-            loop {
-                // SAFETY: reads one byte into `b`.
-                match unsafe { uffd::sys::read(r.0, &mut b) } {
-                    Err(uffd::Errno::EAGAIN) => rt::sleep_ms(1),
-                    _ => break,
-                }
+            // SAFETY: reads one byte into `b`.
+            while let Err(uffd::Errno::EAGAIN) = unsafe { uffd::sys::read(r.0, &mut b) } {
+                rt::sleep_ms(1);
             }
             // SAFETY: ends the child without running the parent's state.
             unsafe { _exit(0) }

@@ -18,7 +18,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod model;
-#[allow(unused_macros, unused_imports, dead_code)]
+#[allow(unused_macros, unused_imports)]
 #[path = "../suite/mod.rs"]
 mod suite;
 mod watch;
@@ -368,7 +368,7 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
     totals.pages_verified = shared.verified.load(Relaxed);
     totals.counters = pager.counters();
     watch::release(&u, arena, ARENA);
-    drop(pager);
+    // (The pager only borrows `u`: its use ended above.)
     drop(u);
     // SAFETY: the arena and everything the storm moved inside it.
     let _ = unsafe { mman::munmap(NonNull::new(arena as *mut _).unwrap(), ARENA) };
@@ -607,7 +607,7 @@ fn child_regions<'i>(m: &Model, ps: usize, img: &'i [u8]) -> Vec<Region<'i>> {
     let mut out: Vec<Region<'i>> = Vec::new();
     let mut cur: Option<(usize, usize, Option<u64>)> = None;
     for (&a, w) in &m.pages {
-        let src = w.from_source().then_some(w.src);
+        let src = w.sourced().then_some(w.src);
         let extend = match cur {
             Some((s, n, cs)) => {
                 a == s + n * ps

@@ -81,7 +81,7 @@ impl Want {
     }
     /// Whether the snapshot's bytes are among the candidates (a forked child's pager then
     /// serves it from the snapshot; otherwise zeros).
-    pub fn from_source(&self) -> bool {
+    pub fn sourced(&self) -> bool {
         matches!(self.content, Content::Src(_)) || self.or_src.is_some()
     }
     /// Whether word `i` of a page being `got` fits one of the candidates still open

@@ -96,6 +96,18 @@ fn run_steps() -> Result<()> {
             "--",
             "-D",
             "warnings",
+        ]))?;
+        // The std-only targets (the pager's threaded tests, the storm, the std examples).
+        sh(cargo().args([
+            "clippy",
+            "-p",
+            "uffd",
+            "--all-targets",
+            "--features",
+            "std",
+            "--",
+            "-D",
+            "warnings",
         ]))
     })?;
     step("no_std builds", || {
