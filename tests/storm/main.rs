@@ -344,6 +344,12 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
                 }
             });
             let dog = w.spawn(move || watch::watchdog(sh, pager, cfg, watchdog));
+            // A worker must be in its loop before the first fork: glibc's fork() holds the
+            // allocator's locks while the kernel waits for the FORK event to be read, and a
+            // thread still starting up allocates (seed 175 deadlocked so once).
+            if let Err(e) = first_service(sh, pager) {
+                sh.fail(e);
+            }
             let touchers: Vec<_> = (0..cfg.touchers)
                 .map(|t| w.spawn(move || toucher(sh, cfg.seed * 16 + t as u64)))
                 .collect();
@@ -398,6 +404,28 @@ fn map_fixed(at: usize, len: usize) -> Result<(), String> {
     }
     .map(drop)
     .map_err(|e| format!("mmap: {e}"))
+}
+
+/// Reads the first live page and waits until a worker has done something (served it, or
+/// filled): one is in its loop.
+fn first_service(sh: &Shared, pager: &Pager<'_>) -> Result<(), String> {
+    let (addr, want) = {
+        let m = sh.model.lock().unwrap();
+        let (&a, &w) = m.pages.iter().next().ok_or("no pages")?;
+        (a, w)
+    };
+    want.check(addr, sh.ps)?;
+    let t = Instant::now();
+    loop {
+        let k = pager.counters();
+        if k.faults + k.fill_pieces + k.exists > 0 {
+            return Ok(());
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            return Err(format!("no worker served anything within 10 s: {k:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Reads random live pages and checks each against the model until told to quit.

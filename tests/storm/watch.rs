@@ -67,6 +67,19 @@ pub fn watchdog(sh: &Shared, pager: &Pager<'_>, cfg: &Cfg, limit: Duration) {
             continue;
         }
         if since.elapsed() >= limit {
+            // What follows allocates, which blocks for good if a thread hangs in fork()
+            // (glibc holds the allocator's locks there): say so without allocating, and let
+            // SIGALRM end the process if the diagnosis cannot finish.
+            let line = b"storm: no progress; diagnosing (SIGALRM in 10 s if this hangs)\n";
+            extern "C" {
+                fn write(fd: i32, buf: *const u8, n: usize) -> isize;
+                fn alarm(secs: u32) -> u32;
+            }
+            // SAFETY: writes a static buffer to stderr; arms a timer.
+            unsafe {
+                write(2, line.as_ptr(), line.len());
+                alarm(10);
+            }
             let log = sh.log.lock().map(|l| l.iter().cloned().collect::<Vec<_>>());
             eprintln!(
                 "storm: seed {}: no progress for {:?} ({cfg:?})\n  pager: {:?}, queued faults \
