@@ -15,7 +15,18 @@
 //! - **Events**: REMOVE'd pages are served as zeros afterwards (and never filled); UNMAP and
 //!   REMAP keep the region table right; FORK's new userfaultfd goes to the caller; `EEXIST`
 //!   is a wake and a count; `EAGAIN` reads the pending events and retries; `ESRCH` (the
-//!   target process is gone) ends the workers with [`Exit::Gone`].
+//!   target process is gone) ends the workers with [`Exit::Gone`] (an idle worker asks the
+//!   kernel once per idle period, so it notices too).
+//! - **Faults outside the table** never end a worker: stale ones (the page was unmapped or
+//!   moved after the fault was read) are woken, live ones (a mapping grown with `mremap`,
+//!   `MREMAP_DONTUNMAP`'s old range) get zeros; see [`Counters::stale`] and
+//!   [`Counters::outside`].
+//! - **Failures are typed and reach the caller**: a blocking userfaultfd is
+//!   [`ConfigError::Blocking`]; a fill the kernel refuses with no event to explain it is
+//!   [`PagerError::Unregistered`], at once; a worker that fails stops the others
+//!   ([`Exit::PeerFailed`]), and with `std` `Workers::join` returns its error. The faulting
+//!   process learns nothing: its threads wait in their faults while any copy of the
+//!   userfaultfd is open.
 //! - **State from the caller**: the region table ([`Slot`]s) and two page bitmaps
 //!   (`&[AtomicU64]`, shared by every worker and the fill) come in a [`Storage`]; each
 //!   [`Worker`] gets its own scratch buffer. Counters and a latency histogram of fixed size
