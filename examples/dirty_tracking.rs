@@ -32,7 +32,7 @@ use uffd::abi::page_region;
 use uffd::flags::{Features, PagefaultFlags, RegisterMode, WriteprotectMode};
 use uffd::pagemap::{self, Pagemap, Region};
 use uffd::wait::{wait, Waiting};
-use uffd::{Errno, Error, Event, Uffd};
+use uffd::{Error, Event, Uffd};
 
 const PAGES: usize = 64;
 
@@ -81,14 +81,7 @@ fn wp_handler(uffd: &Uffd, stop: UnixStream, dirty: &Mutex<BTreeSet<usize>>) -> 
     let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
     loop {
         let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop.as_fd())];
-        match wait(&mut fds, None) {
-            Ok(_)
-            | Err(Error::Sys {
-                errno: Errno::EINTR,
-                ..
-            }) => {}
-            Err(e) => return Err(e),
-        }
+        wait(&mut fds, None)?;
         let [u, stop] = fds;
         if u.is_error() {
             return Err(Error::PollError);

@@ -121,6 +121,24 @@ pub enum Error {
         /// What `userfaultfd(2)` gave afterwards.
         syscall: Errno,
     },
+    /// `UFFD_USER_MODE_ONLY` was asked for ([`Builder::user_mode_only`]) and the kernel does
+    /// not know the flag: `userfaultfd(2)` answers EINVAL before Linux 5.11 (5.10 LTS, Amazon
+    /// Linux 2, Debian 11). [`Error::errno`] is EINVAL.
+    ///
+    /// The crate never retries without the flag by itself: a userfaultfd without it also
+    /// reports faults that the kernel raises on the process's behalf (`read(2)` into a
+    /// registered range, a `copy_from_user` in any system call), which then block in the
+    /// kernel until the handler resolves them, and creating one needs `CAP_SYS_PTRACE` or
+    /// `vm.unprivileged_userfaultfd = 1`. A caller that has that privilege and whose handler
+    /// serves every fault of its ranges (as a handler for user faults normally does) gets the
+    /// same service on such a kernel with `user_mode_only(false)`; an unprivileged caller gets
+    /// no userfaultfd there at all.
+    ///
+    /// [`Builder::user_mode_only`]: crate::Builder::user_mode_only
+    UserModeOnlyUnsupported {
+        /// The call that refused the flag ([`Call::Userfaultfd`]).
+        call: Call,
+    },
     /// Features the caller required are not offered by the running kernel.
     MissingFeatures {
         /// Required but not offered.
@@ -194,6 +212,7 @@ impl Error {
             | Error::FeatureNotPermitted { errno, .. }
             | Error::OpenFailed { syscall: errno, .. } => Some(errno),
             Error::Exists { .. } => Some(Errno::EEXIST),
+            Error::UserModeOnlyUnsupported { .. } => Some(Errno::EINVAL),
             Error::Again { .. } => Some(Errno::EAGAIN),
             _ => None,
         }
@@ -258,6 +277,13 @@ impl fmt::Display for RangeError {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            Error::Sys {
+                call: Call::OpenDevice,
+                errno: Errno::ENOENT,
+            } => f.write_str(
+                "OpenDevice: ENOENT: no /dev/userfaultfd (it exists since Linux 6.1); \
+                 OpenStrategy::DeviceThenSyscall falls back to userfaultfd(2)",
+            ),
             Error::Sys { call, errno } => {
                 write!(f, "{call:?}: {errno}")?;
                 enoent_meaning(f, call, errno)
@@ -292,6 +318,15 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "no userfaultfd: /dev/userfaultfd ({device_call:?}): {device}; then Userfaultfd: {syscall}"
+            ),
+            Error::UserModeOnlyUnsupported { call } => write!(
+                f,
+                "{call:?}: EINVAL: this kernel has no UFFD_USER_MODE_ONLY (it needs Linux 5.11 or \
+                 newer). Without the flag a userfaultfd also receives faults the kernel raises \
+                 (e.g. read(2) into a registered range) and needs CAP_SYS_PTRACE or \
+                 vm.unprivileged_userfaultfd=1: a privileged caller whose handler serves those \
+                 too can open with Builder::user_mode_only(false); the crate does not drop the \
+                 flag by itself"
             ),
             Error::MissingFeatures { missing, available } => write!(
                 f,
@@ -411,6 +446,19 @@ mod tests {
     use super::{Call, Error};
     use crate::sys::Errno;
     use std::format;
+
+    /// A kernel before 5.11 refusing the flag: the version and the privileged choice are named.
+    #[test]
+    fn user_mode_only_unsupported_names_the_kernel_and_the_choice() {
+        let e = Error::UserModeOnlyUnsupported {
+            call: Call::Userfaultfd,
+        };
+        assert_eq!(e.errno(), Some(Errno::EINVAL));
+        let m = format!("{e}");
+        for want in ["5.11", "user_mode_only(false)", "CAP_SYS_PTRACE", "EINVAL"] {
+            assert!(m.contains(want), "{want} missing in {m}");
+        }
+    }
 
     /// ENOENT from a range operation says what it usually means; from other calls (opening a
     /// path, reading fdinfo) it stays the bare errno.

@@ -9,7 +9,7 @@
 //! | `lazy_alloc` | memory materialised on first touch by the [`pager`](crate::pager) (zeros, and a callback source filling a template), an allocator on top |
 //! | `snapshot_restore` | a handler *process* serving a child's faults from a mapped file with the [`pager`](crate::pager); the uffd sent over a Unix socket (`SCM_RIGHTS`); `REMOVE` events from `MADV_DONTNEED` served as zeros |
 //! | `vmm_restore` | the external-handler VMM restore: a received uffd (`Uffd::from_received_fd`), two guest regions at their snapshot offsets, the pager with readahead and a background fill to fully populated, then unregister |
-//! | `firecracker_handler` | Firecracker's page-fault handler protocol (`firecracker_handler <uffd socket path> <memory snapshot file>`): the fd and the JSON region table received with [`handoff`](crate::handoff), served by the pager, balloon REMOVEs as zeros, exit 0 when the VM is gone |
+//! | `firecracker_handler` | Firecracker's page-fault handler protocol (`firecracker_handler <uffd socket path> <memory snapshot file>`): the fd and the JSON region table received with `uffd::handoff` (`std`), served by the pager, balloon REMOVEs as zeros, exit 0 when the VM is gone |
 //! | `dirty_tracking` | write-protect epochs: sync WP faults, and `WP_ASYNC` (6.7) read back from the pagemap |
 //! | `async_tokio` | a non-blocking uffd in tokio's `AsyncFd` |
 //! | `no_libc` | a `#![no_std]` `#![no_main]` static binary without libc, resolving its faults from a forked handler |
@@ -346,10 +346,7 @@
 //!     loop {
 //!         if pending.is_empty() {
 //!             let mut fds = [Waiting::uffd(uffd), Waiting::fd(stop)];
-//!             match wait(&mut fds, None) {
-//!                 Ok(_) | Err(Error::Sys { errno: Errno::EINTR, .. }) => {}
-//!                 Err(e) => return Err(e),
-//!             }
+//!             wait(&mut fds, None)?; // a caught signal does not end it (EINTR is retried)
 //!             let [u, stop] = fds;
 //!             if u.is_error() {
 //!                 return Err(Error::PollError); // not O_NONBLOCK, or no handshake
@@ -463,11 +460,11 @@
 //! A userfaultfd acts on the address space of the process that created it, whoever holds the
 //! fd. A VMM can therefore create it, register guest memory and pass the fd to a separate
 //! handler process over a Unix socket (`SCM_RIGHTS`), as Firecracker does.
-//! [`handoff::send`](crate::handoff::send) and [`handoff::recv`](crate::handoff::recv) (`std`)
+//! `uffd::handoff::send` and `uffd::handoff::recv` (`std`)
 //! pass the fd with a payload in one message (Firecracker's is a JSON region table: the
 //! `firecracker_handler` example parses it with `serde_json`), with typed errors for a message
 //! without a descriptor, with several, or cut short. The receiver adopts the fd with
-//! [`Uffd::from_owned_fd`](crate::Uffd::from_owned_fd) (or
+//! `Uffd::from_owned_fd` (`std`; or
 //! [`Uffd::from_received_fd`](crate::Uffd::from_received_fd) for a bare number), which reads the
 //! negotiated features back from the kernel (`/proc/self/fdinfo/<fd>` shows
 //! `API:\t<api>:<features>:<ioctls>`), so `thread_id`, `WP_ASYNC` and the rest are not lost on

@@ -79,30 +79,36 @@ impl<'fd> Waiting<'fd> {
 /// timeout passes; returns how many are ready (0: timed out). Look at each with
 /// [`Waiting::is_readable`] and friends.
 ///
-/// `None` waits indefinitely. EINTR is returned, not retried.
-/// On 32-bit architectures this is `ppoll_time64` (Linux 5.1) with a fallback to `ppoll`.
+/// `None` waits indefinitely. A signal caught meanwhile does not end the wait: EINTR is
+/// retried with the time left (the kernel writes it back), as [`Uffd::read_events`] retries
+/// it, so one signal policy holds for the whole handler loop (a signal handler that wants the
+/// loop to stop writes a descriptor it waits on, e.g. a stop pipe). On 32-bit architectures
+/// this is `ppoll_time64` (Linux 5.1) with a fallback to `ppoll`.
 ///
 /// # References
 /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
 pub fn wait(fds: &mut [Waiting<'_>], timeout: Option<Duration>) -> Result<usize, Error> {
-    let timeout = timeout.map(Timespec::from_duration);
+    let mut timeout = timeout.map(Timespec::from_duration);
     // SAFETY: `Waiting` is `repr(transparent)` over `PollFd` (its other field is a ZST), so
     // the slice has the same layout and length; the borrow is the same exclusive one.
     let raw = unsafe { &mut *(fds as *mut [Waiting<'_>] as *mut [PollFd]) };
-    // SAFETY: every descriptor is borrowed for the `Waiting`'s lifetime (a `Uffd` or a
-    // `BorrowedFd`), which outlasts this call.
-    match unsafe { sys::ppoll(raw, timeout.as_ref()) } {
-        // The kernel writes every entry's `revents` back once it has polled them, also when a
-        // signal ends the wait (fs/select.c, do_sys_poll), so nothing is reset beforehand on
-        // the fault path.
-        Ok(n) => Ok(n),
-        Err(e) => {
-            // EFAULT, EINVAL, ENOMEM come before any entry is polled: clear what an earlier
-            // wait left, so nothing reads as ready.
-            for w in raw.iter_mut() {
-                w.revents = 0;
+    loop {
+        // SAFETY: every descriptor is borrowed for the `Waiting`'s lifetime (a `Uffd` or a
+        // `BorrowedFd`), which outlasts this call.
+        match unsafe { sys::ppoll(raw, timeout.as_mut()) } {
+            // The kernel writes every entry's `revents` back once it has polled them, also
+            // when a signal ends the wait (fs/select.c, do_sys_poll), so nothing is reset
+            // beforehand on the fault path.
+            Ok(n) => return Ok(n),
+            Err(Errno::EINTR) => continue,
+            Err(e) => {
+                // EFAULT, EINVAL, ENOMEM come before any entry is polled: clear what an
+                // earlier wait left, so nothing reads as ready.
+                for w in raw.iter_mut() {
+                    w.revents = 0;
+                }
+                return Err(Error::sys(Call::Poll, e));
             }
-            Err(Error::sys(Call::Poll, e))
         }
     }
 }
@@ -113,8 +119,8 @@ impl Uffd {
     /// too, use [`wait`].
     ///
     /// Since Linux 4.3. A userfaultfd without `O_NONBLOCK` always reports `POLLERR`, returned
-    /// as [`Error::PollError`]; EINTR is returned, not retried. A closed fd (`POLLNVAL`) is
-    /// EBADF, not "nothing pending".
+    /// as [`Error::PollError`]. EINTR is retried with the time left, as in [`wait`]. A closed
+    /// fd (`POLLNVAL`) is EBADF, not "nothing pending".
     ///
     /// # References
     /// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
@@ -131,9 +137,15 @@ impl Uffd {
             events: sys::POLLIN,
             revents: 0,
         }];
-        let ts = timeout.map(Timespec::from_duration);
-        // SAFETY: `fd` is this handle's own, open while `self` is borrowed.
-        unsafe { sys::ppoll(&mut fds, ts.as_ref()) }.map_err(|e| Error::sys(Call::Poll, e))?;
+        let mut ts = timeout.map(Timespec::from_duration);
+        loop {
+            // SAFETY: `fd` is this handle's own, open while `self` is borrowed.
+            match unsafe { sys::ppoll(&mut fds, ts.as_mut()) } {
+                Ok(_) => break,
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::sys(Call::Poll, e)),
+            }
+        }
         let revents = fds[0].revents;
         if revents & sys::POLLNVAL != 0 {
             return Err(Error::sys(Call::Poll, Errno::EBADF));

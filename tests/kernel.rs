@@ -148,6 +148,7 @@ pager_readahead_fill
 pager_remove_zeros
 pager_unmap_remap
 pager_minor_shmem
+pager_minor_refused
 pager_hugetlb
 pager_gone
 pager_bad_config

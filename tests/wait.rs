@@ -133,3 +133,98 @@ fn a_reused_array_reports_only_what_is_ready_now() {
         "stale revents: {fds:?}"
     );
 }
+
+/// Signals caught while `Uffd::poll` and `wait` wait (a no-op SIGUSR1 handler, without
+/// `SA_RESTART`, sent five times, 100 ms apart, to the waiting thread): neither returns EINTR,
+/// and a timed wait continues with the time left rather than starting over (a 600 ms poll
+/// ends before 1000 ms; started over after the last signal it would take at least 1100 ms).
+#[test]
+fn a_caught_signal_does_not_end_a_wait() {
+    use nix::libc;
+    use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::SeqCst};
+    static CAUGHT: AtomicUsize = AtomicUsize::new(0);
+    extern "C" fn on_usr1(_: libc::c_int) {
+        CAUGHT.fetch_add(1, SeqCst);
+    }
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(u) = open("a_caught_signal_does_not_end_a_wait") else {
+        return;
+    };
+    // SAFETY: a handler that only increments an atomic (async-signal-safe), for SIGUSR1,
+    // which nothing else in this test binary uses; `sa` is fully initialised by zeroed().
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as usize;
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    let signal_five_times = |tid: &AtomicI32| {
+        while tid.load(SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(100));
+            // SAFETY: tgkill(2) to a thread of this process (ESRCH once it has ended: the
+            // assertions on its result then say why).
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_tgkill,
+                    libc::getpid(),
+                    tid.load(SeqCst),
+                    libc::SIGUSR1,
+                )
+            };
+            if r != 0 {
+                break;
+            }
+        }
+    };
+    let (stop_r, mut stop_w) = std::io::pipe().unwrap();
+    let (tid, tid2) = (AtomicI32::new(0), AtomicI32::new(0));
+    std::thread::scope(|s| {
+        // Uffd::poll with a timeout: it waits out the whole timeout, once.
+        let before = CAUGHT.load(SeqCst);
+        let t = s.spawn(|| {
+            // SAFETY: gettid(2) takes no arguments.
+            tid.store(unsafe { libc::gettid() }, SeqCst);
+            let start = Instant::now();
+            (u.poll(Some(Duration::from_millis(600))), start.elapsed())
+        });
+        signal_five_times(&tid);
+        let (r, took) = t.join().unwrap();
+        assert_eq!(
+            r.map_err(|e| e.to_string()),
+            Ok(false),
+            "poll under signals"
+        );
+        assert!(
+            CAUGHT.load(SeqCst) - before >= 4,
+            "the signals were not caught"
+        );
+        assert!(
+            took >= Duration::from_millis(600) && took < Duration::from_millis(1000),
+            "a 600 ms poll under five signals took {took:?}"
+        );
+        // wait() without a timeout: signals do not end it; the stop pipe does.
+        let tid = &tid2;
+        let before = CAUGHT.load(SeqCst);
+        let stop = common::borrowed(stop_r.as_fd());
+        let u = &u;
+        let t = s.spawn(move || {
+            // SAFETY: as above.
+            tid.store(unsafe { libc::gettid() }, SeqCst);
+            let mut fds = [Waiting::uffd(u), Waiting::fd(stop)];
+            let r = wait(&mut fds, None);
+            (r, fds[1].is_readable())
+        });
+        signal_five_times(tid);
+        assert!(!t.is_finished(), "wait(None) ended under signals");
+        stop_w.write_all(b"x").unwrap();
+        let (r, stop_readable) = t.join().unwrap();
+        assert_eq!(r, Ok(1));
+        assert!(stop_readable);
+        assert!(
+            CAUGHT.load(SeqCst) - before >= 4,
+            "the signals were not caught"
+        );
+    });
+}

@@ -133,8 +133,15 @@ pub const _UFFDIO_ZEROPAGE: u32 = 0x04;
 /// Command number of `UFFDIO_MOVE`. Since Linux 6.8.
 pub const _UFFDIO_MOVE: u32 = 0x05;
 /// Command number of `UFFDIO_WRITEPROTECT`. Since Linux 5.7.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el, riscv64, loongarch64, aarch64 before 6.10
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_WP` in the kernels `cargo xtask vm-test` boots; riscv64
+/// needs the Svrsw60t59b extension, which QEMU's CPU
+/// lacks). Kernels before 6.1 (5.10) offer `PAGEFAULT_FLAG_WP` and `MODE_WP` on every
+/// architecture though only x86_64 then delivers WP faults. See KERNELS.md.
 pub const _UFFDIO_WRITEPROTECT: u32 = 0x06;
 /// Command number of `UFFDIO_CONTINUE`. Since Linux 5.13.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_MINOR`). See KERNELS.md.
 pub const _UFFDIO_CONTINUE: u32 = 0x07;
 /// Command number of `UFFDIO_POISON`. Since Linux 6.6.
 pub const _UFFDIO_POISON: u32 = 0x08;
@@ -247,6 +254,11 @@ pub const UFFD_PAGEFAULT_FLAG_RWP: u64 = 1 << 3;
 
 /// Write-protect faults are reported (`UFFDIO_REGISTER_MODE_WP` on anonymous memory).
 /// Since Linux 5.7.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el, riscv64, loongarch64, aarch64 before 6.10
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_WP` in the kernels `cargo xtask vm-test` boots; riscv64
+/// needs the Svrsw60t59b extension, which QEMU's CPU
+/// lacks). Kernels before 6.1 (5.10) offer `PAGEFAULT_FLAG_WP` and `MODE_WP` on every
+/// architecture though only x86_64 then delivers WP faults. See KERNELS.md.
 pub const UFFD_FEATURE_PAGEFAULT_FLAG_WP: u64 = 1 << 0;
 /// `UFFD_EVENT_FORK`. Needs CAP_SYS_PTRACE. Since Linux 4.11.
 pub const UFFD_FEATURE_EVENT_FORK: u64 = 1 << 1;
@@ -265,19 +277,42 @@ pub const UFFD_FEATURE_SIGBUS: u64 = 1 << 7;
 /// `arg.pagefault.feat.ptid` carries the faulting thread's id. Since Linux 4.14.
 pub const UFFD_FEATURE_THREAD_ID: u64 = 1 << 8;
 /// MINOR registration of hugetlbfs ranges. Since Linux 5.13.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_MINOR`). See KERNELS.md.
 pub const UFFD_FEATURE_MINOR_HUGETLBFS: u64 = 1 << 9;
 /// MINOR registration of shmem ranges. Since Linux 5.14.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_MINOR`). See KERNELS.md.
 pub const UFFD_FEATURE_MINOR_SHMEM: u64 = 1 << 10;
-/// `arg.pagefault.address` is not rounded down to the page. Since Linux 5.18.
+/// `arg.pagefault.address` is not rounded down to the page. Since Linux 5.18. Offered on every
+/// architecture, but s390x still reports the page address (its hardware reports only the page),
+/// and armv7 did until 6.12 (6.1's fault handler rounds it).
 pub const UFFD_FEATURE_EXACT_ADDRESS: u64 = 1 << 11;
 /// WP registration of shmem and hugetlbfs ranges. Since Linux 5.19.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el, riscv64, loongarch64, aarch64 before 6.10
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_WP` in the kernels `cargo xtask vm-test` boots; riscv64
+/// needs the Svrsw60t59b extension, which QEMU's CPU
+/// lacks). Kernels before 6.1 (5.10) offer `PAGEFAULT_FLAG_WP` and `MODE_WP` on every
+/// architecture though only x86_64 then delivers WP faults. See KERNELS.md.
 pub const UFFD_FEATURE_WP_HUGETLBFS_SHMEM: u64 = 1 << 12;
 /// Write protection also applies to unpopulated anonymous pages. Since Linux 6.4.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el, riscv64, loongarch64, aarch64 before 6.10
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_WP` in the kernels `cargo xtask vm-test` boots; riscv64
+/// needs the Svrsw60t59b extension, which QEMU's CPU
+/// lacks). Kernels before 6.1 (5.10) offer `PAGEFAULT_FLAG_WP` and `MODE_WP` on every
+/// architecture though only x86_64 then delivers WP faults. See KERNELS.md.
 pub const UFFD_FEATURE_WP_UNPOPULATED: u64 = 1 << 13;
-/// `UFFDIO_POISON`. Since Linux 6.6.
+/// `UFFDIO_POISON`: a later access to a poisoned page raises SIGBUS (SIGSEGV on armv7, whose
+/// fault handler has no case for hwpoison; on mips64el 6.12 it is a kernel `BUG()` in
+/// `__do_page_fault`, which leaves the task hung). Since Linux 6.6.
 pub const UFFD_FEATURE_POISON: u64 = 1 << 14;
 /// Asynchronous write protection: the kernel resolves WP faults itself (implies
 /// `WP_UNPOPULATED`). Since Linux 6.7.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el, riscv64, loongarch64, aarch64 before 6.10
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_WP` in the kernels `cargo xtask vm-test` boots; riscv64
+/// needs the Svrsw60t59b extension, which QEMU's CPU
+/// lacks). Kernels before 6.1 (5.10) offer `PAGEFAULT_FLAG_WP` and `MODE_WP` on every
+/// architecture though only x86_64 then delivers WP faults. See KERNELS.md.
 pub const UFFD_FEATURE_WP_ASYNC: u64 = 1 << 15;
 /// `UFFDIO_MOVE`. Since Linux 6.8.
 pub const UFFD_FEATURE_MOVE: u64 = 1 << 16;
@@ -295,9 +330,16 @@ pub const UFFD_FEATURE_RWP_ASYNC: u64 = 1 << 18;
 /// `uffdio_register.mode`: report faults on missing pages. Since Linux 4.3.
 pub const UFFDIO_REGISTER_MODE_MISSING: u64 = 1 << 0;
 /// `uffdio_register.mode`: report write-protect faults. Since Linux 5.7.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el, riscv64, loongarch64, aarch64 before 6.10
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_WP` in the kernels `cargo xtask vm-test` boots; riscv64
+/// needs the Svrsw60t59b extension, which QEMU's CPU
+/// lacks). Kernels before 6.1 (5.10) offer `PAGEFAULT_FLAG_WP` and `MODE_WP` on every
+/// architecture though only x86_64 then delivers WP faults. See KERNELS.md.
 pub const UFFDIO_REGISTER_MODE_WP: u64 = 1 << 1;
 /// `uffdio_register.mode`: report minor faults (page in the page cache, not mapped).
 /// Since Linux 5.13.
+/// Not offered on: i686, armv7, ppc64le, s390x, mips64el
+/// (no `CONFIG_HAVE_ARCH_USERFAULTFD_MINOR`). See KERNELS.md.
 pub const UFFDIO_REGISTER_MODE_MINOR: u64 = 1 << 2;
 /// `uffdio_register.mode`: report read-write-protect faults. 7.3-rc, provisional.
 #[cfg(feature = "unstable-7-3")]
@@ -343,5 +385,6 @@ pub const UFFDIO_RWPROTECT_MODE_DONTWAKE: u64 = 1 << 1;
 // ---------------------------------------------------------------------------------------------
 
 /// Flag of `userfaultfd(2)` and `USERFAULTFD_IOC_NEW`: handle only faults raised in user mode;
-/// needs no privilege. Since Linux 5.11.
+/// needs no privilege. Since Linux 5.11 (before: EINVAL). A kernel access to a missing page then
+/// fails with EFAULT, except on mips64el 6.12, which oopses in `__raw_copy_from_user`.
 pub const UFFD_USER_MODE_ONLY: u32 = 1;

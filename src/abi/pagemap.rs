@@ -176,7 +176,8 @@ pub const PM_SOFT_DIRTY: u64 = 1 << 55;
 pub const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
 /// Bit 57: the pte is uffd-wp write-protected (cleared when the page is unprotected, by
 /// `UFFDIO_WRITEPROTECT` or by an async write fault). From
-/// `Documentation/admin-guide/mm/pagemap.rst`; since Linux 5.13.
+/// `Documentation/admin-guide/mm/pagemap.rst`; since Linux 5.13 (always clear before, e.g. on
+/// 5.10: there every present page of a write-protected range reads as written).
 pub const PM_UFFD_WP: u64 = 1 << 57;
 /// Bit 58: the pte is a guard region (`MADV_GUARD_INSTALL`). From
 /// `Documentation/admin-guide/mm/pagemap.rst`; since Linux 6.15.

@@ -292,6 +292,21 @@ impl Regions<'_> {
 }
 
 impl Regions<'_> {
+    /// The next region already in the buffer, if any: a field compare and a copy.
+    #[inline]
+    fn take_buffered(&mut self) -> Option<Region> {
+        if self.next >= self.filled || self.failed {
+            return None;
+        }
+        let r = self.buf[self.next];
+        self.next += 1;
+        Some(Region {
+            start: r.start as usize,
+            end: r.end as usize,
+            categories: Categories::from_bits_retain(r.categories),
+        })
+    }
+
     /// The rest of [`next`](Iterator::next), once the buffered regions are used up: the next
     /// `PAGEMAP_SCAN` (kept out of line so that `next`'s buffered path inlines into the
     /// caller's loop, across crates).
@@ -301,14 +316,8 @@ impl Regions<'_> {
             if self.failed {
                 return None;
             }
-            if self.next < self.filled {
-                let r = self.buf[self.next];
-                self.next += 1;
-                return Some(Ok(Region {
-                    start: r.start as usize,
-                    end: r.end as usize,
-                    categories: Categories::from_bits_retain(r.categories),
-                }));
+            if let Some(r) = self.take_buffered() {
+                return Some(Ok(r));
             }
             if self.complete {
                 return None;
@@ -325,17 +334,10 @@ impl Iterator for Regions<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        // The buffered regions: a field compare and a copy, inlined into the caller's loop.
-        if self.next < self.filled && !self.failed {
-            let r = self.buf[self.next];
-            self.next += 1;
-            return Some(Ok(Region {
-                start: r.start as usize,
-                end: r.end as usize,
-                categories: Categories::from_bits_retain(r.categories),
-            }));
+        match self.take_buffered() {
+            Some(r) => Some(Ok(r)),
+            None => self.next_slow(),
         }
-        self.next_slow()
     }
 }
 

@@ -5,7 +5,7 @@ use core::fmt;
 
 use super::config::SourceError;
 use crate::error::Error;
-use crate::flags::Ioctls;
+use crate::flags::{Features, Ioctls};
 
 /// A configuration that cannot work, found before serving starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +67,20 @@ pub enum ConfigError {
         region: usize,
         /// The ioctls needed and missing.
         missing: Ioctls,
+    },
+    /// A [`Source::Continue`](super::Source::Continue) region to be registered with
+    /// `MODE_MINOR` ([`Pager::register`](super::Pager::register)) on a userfaultfd that did
+    /// not negotiate the MINOR feature of its memory: `MINOR_SHMEM` (Linux 5.14) for a
+    /// base-page region, `MINOR_HUGETLBFS` (5.13) for a hugetlb one. Before those kernels
+    /// (5.10 LTS), and on architectures without `CONFIG_HAVE_ARCH_USERFAULTFD_MINOR`, the
+    /// kernel does not offer it and would refuse the registration with a bare EINVAL: serve
+    /// the region from bytes or a callback there. Where the kernel offers it, ask for it with
+    /// `Builder::require` or `Builder::request`.
+    MinorNotNegotiated {
+        /// Index of the region.
+        region: usize,
+        /// The feature the region needs.
+        needed: Features,
     },
     /// Fewer slots than regions.
     TooFewSlots {
@@ -139,6 +153,13 @@ impl fmt::Display for ConfigError {
             ConfigError::Unsupported { region, missing } => write!(
                 f,
                 "pager: region {region}: its registration lacks {missing:?}"
+            ),
+            ConfigError::MinorNotNegotiated { region, needed } => write!(
+                f,
+                "pager: region {region}: Source::Continue needs {needed:?} negotiated on the \
+                 userfaultfd (MINOR_SHMEM: Linux 5.14, MINOR_HUGETLBFS: 5.13, and an \
+                 architecture with CONFIG_HAVE_ARCH_USERFAULTFD_MINOR); require or request it \
+                 with Builder, or serve the region from bytes or a callback"
             ),
             ConfigError::TooFewSlots { needed, available } => {
                 write!(f, "pager: {available} slots for {needed} regions")

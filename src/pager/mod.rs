@@ -241,7 +241,10 @@ impl<'a> Pager<'a> {
     /// [`Source::Continue`], `MODE_MISSING` otherwise (hugetlb regions through
     /// [`Uffd::hugetlb`]). The returned ioctl masks are checked: a hugetlb mapping under a
     /// base-page region (or the reverse) is [`ConfigError::PageSizeMismatch`], a missing ioctl
-    /// [`ConfigError::Unsupported`]; the region is unregistered again then.
+    /// [`ConfigError::Unsupported`]; the region is unregistered again then. A
+    /// [`Source::Continue`] region needs `MINOR_SHMEM` (or, for hugetlb, `MINOR_HUGETLBFS`)
+    /// negotiated on the userfaultfd, else [`ConfigError::MinorNotNegotiated`] before any
+    /// region is registered.
     ///
     /// Since Linux 4.3 (anonymous), 4.11 (shmem, hugetlb), 5.13/5.14 (MINOR).
     ///
@@ -252,6 +255,18 @@ impl<'a> Pager<'a> {
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
     pub unsafe fn register(&self) -> Result<(), PagerError> {
+        for (i, r) in self.regions.iter().enumerate() {
+            if matches!(r.source, Source::Continue) {
+                let needed = if r.page_size == self.base {
+                    Features::MINOR_SHMEM
+                } else {
+                    Features::MINOR_HUGETLBFS
+                };
+                if !self.uffd.features().contains(needed) {
+                    return Err(ConfigError::MinorNotNegotiated { region: i, needed }.into());
+                }
+            }
+        }
         for (i, r) in self.regions.iter().enumerate() {
             let mode = match r.source {
                 Source::Continue => RegisterMode::MINOR,

@@ -415,7 +415,7 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// [`Exit::FullyPopulated`] if the policy asks for it. An error ends this worker and
     /// marks the pager failed: the other workers return [`Exit::PeerFailed`] within the idle
     /// time (at once if they wait on a stop descriptor that the caller then writes, as
-    /// [`Pager::spawn`] does). Issues `ppoll`, `read` and the `UFFDIO_*` resolutions.
+    /// `Pager::spawn` does). Issues `ppoll`, `read` and the `UFFDIO_*` resolutions.
     ///
     /// The target process learns nothing when a worker ends: its threads that fault in the
     /// served ranges stay blocked for as long as any copy of the userfaultfd is open.
@@ -455,11 +455,7 @@ impl<'w, 'a> Worker<'w, 'a> {
                 stop.map_or(Waiting::uffd(p.uffd), Waiting::fd),
             ];
             let n = 1 + stop.is_some() as usize;
-            let ready = match wait(&mut fds[..n], Some(timeout)) {
-                Ok(k) => k,
-                Err(e) if e.errno() == Some(Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
-            };
+            let ready = wait(&mut fds[..n], Some(timeout))?;
             if let Some(exit) = self.exit_now() {
                 return Ok(exit);
             }

@@ -14,12 +14,16 @@
 mod errno;
 mod fcntl;
 mod mm;
+mod page;
+mod poll;
 pub mod raw;
 mod socket;
 
 pub use errno::Errno;
 pub use fcntl::*;
 pub use mm::*;
+pub use page::*;
+pub use poll::*;
 pub use socket::*;
 
 use core::ffi::CStr;
@@ -183,53 +187,6 @@ pub const AT_FDCWD: i32 = -100;
 pub const O_RDONLY: u32 = 0;
 /// `O_RDWR` (2 on every arch).
 pub const O_RDWR: u32 = 2;
-/// `POLLIN` (1 on every arch).
-pub const POLLIN: i16 = 0x1;
-/// `POLLERR` (8 on every arch).
-pub const POLLERR: i16 = 0x8;
-/// `POLLHUP` (0x10 on every arch).
-pub const POLLHUP: i16 = 0x10;
-/// `POLLNVAL` (0x20 on every arch): the fd is not open.
-pub const POLLNVAL: i16 = 0x20;
-
-/// `struct pollfd`, the same on every architecture.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PollFd {
-    /// The file descriptor.
-    pub fd: i32,
-    /// Requested events (`POLLIN`, ...).
-    pub events: i16,
-    /// Returned events, written by the kernel.
-    pub revents: i16,
-}
-
-/// `struct __kernel_timespec`: 64-bit seconds and nanoseconds on every ABI, as `ppoll` reads it
-/// on 64-bit architectures and `ppoll_time64` on 32-bit ones (no year-2038 end).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Timespec {
-    /// Seconds.
-    pub tv_sec: i64,
-    /// Nanoseconds, below 1 000 000 000.
-    pub tv_nsec: i64,
-}
-
-impl Timespec {
-    /// `d` as a timespec (seconds saturated at `i64::MAX`).
-    pub const fn from_duration(d: core::time::Duration) -> Self {
-        let secs = d.as_secs();
-        Timespec {
-            tv_sec: if secs > i64::MAX as u64 {
-                i64::MAX
-            } else {
-                secs as i64
-            },
-            tv_nsec: d.subsec_nanos() as i64,
-        }
-    }
-}
-
 /// `userfaultfd(flags)`: creates a userfaultfd, returning the new file descriptor.
 ///
 /// `flags` is `O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY` (the last since Linux 5.11). Since
@@ -394,132 +351,6 @@ unsafe fn pread64_words(fd: usize, ptr: usize, len: usize, offset: u64) -> Resul
 pub unsafe fn close(fd: i32) -> Result<(), Errno> {
     // SAFETY: close reads no memory; ownership of `fd` is the caller's promise.
     unsafe { raw::syscall1(__NR_close, fd as isize as usize) }.map(|_| ())
-}
-
-/// `ppoll(fds, nfds, timeout, NULL)`: waits for events on `fds`, returning how many have one.
-///
-/// `timeout` of `None` waits indefinitely. On 32-bit architectures this is `ppoll_time64`
-/// (Linux 5.1), falling back to the old `ppoll` (seconds clamped to `i32::MAX`) where that
-/// gives ENOSYS; kernels built without `COMPAT_32BIT_TIME` have only the former. Available on
-/// every kernel this crate supports (since Linux 2.6.16). Note that a userfaultfd without
-/// `O_NONBLOCK` always reports `POLLERR`.
-///
-/// # Safety
-/// Every non-negative `fd` in `fds` must be an open descriptor the caller may use (I/O
-/// safety): polling a stale number reports another component's descriptor. (`ppoll` itself
-/// only reads and writes `fds`.)
-///
-/// # References
-/// - [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
-#[inline(always)]
-pub unsafe fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
-    #[cfg(target_pointer_width = "32")]
-    {
-        use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
-        static NO_TIME64: AtomicBool = AtomicBool::new(false);
-        if !NO_TIME64.load(Relaxed) {
-            match ppoll_raw(
-                arch::__NR_ppoll_time64,
-                fds,
-                timeout.map(|t| t as *const _ as usize),
-            ) {
-                Err(Errno::ENOSYS) => NO_TIME64.store(true, Relaxed),
-                r => return r,
-            }
-        }
-        // `struct old_timespec32`: two 32-bit words.
-        let old = timeout.map(|t| {
-            let secs = if t.tv_sec > i32::MAX as i64 {
-                i32::MAX
-            } else {
-                t.tv_sec as i32
-            };
-            [secs, t.tv_nsec as i32]
-        });
-        ppoll_raw(
-            __NR_ppoll,
-            fds,
-            old.as_ref().map(|t| t as *const _ as usize),
-        )
-    }
-    #[cfg(not(target_pointer_width = "32"))]
-    {
-        ppoll_raw(
-            __NR_ppoll,
-            fds,
-            timeout.map(|t| t as *const Timespec as usize),
-        )
-    }
-}
-
-/// `ppoll` by number `nr` with `ts` the address of the timespec its ABI reads (or none).
-#[inline(always)]
-fn ppoll_raw(nr: usize, fds: &mut [PollFd], ts: Option<usize>) -> Result<usize, Errno> {
-    // SAFETY: the kernel reads and writes `fds.len()` pollfds in `fds` (borrowed mutably),
-    // reads one timespec of the layout `nr` expects at `ts` if given (our callers pass one
-    // that lives across the call), and the signal mask pointer is NULL.
-    unsafe {
-        raw::syscall5(
-            nr,
-            fds.as_mut_ptr() as usize,
-            fds.len(),
-            ts.unwrap_or(0),
-            0,
-            core::mem::size_of::<u64>(),
-        )
-    }
-}
-
-/// The page size of the running kernel.
-///
-/// Where the architecture has one page size (x86, x86_64, arm, riscv64, s390x: 4 KiB) it is a
-/// constant and costs nothing. Elsewhere (aarch64, powerpc, powerpc64, mips64, loongarch64:
-/// 4, 16 or 64 KiB by kernel configuration) it is found once with `mincore(2)` — the kernel
-/// rejects an address that is not page-aligned with EINVAL before looking at anything else,
-/// so the smallest power of two it accepts (4 KiB .. 1 MiB) is the page size, one to nine
-/// calls — and remembered for the life of the process. Available on every kernel.
-///
-/// # References
-/// - [`mincore(2)`](https://man7.org/linux/man-pages/man2/mincore.2.html)
-/// - [`getauxval(3)`](https://man7.org/linux/man-pages/man3/getauxval.3.html) (`AT_PAGESZ`, the
-///   libc way)
-#[inline]
-pub fn page_size() -> Result<usize, Errno> {
-    if let Some(size) = arch::PAGE_SIZE {
-        return Ok(size);
-    }
-    use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-    static FOUND: AtomicUsize = AtomicUsize::new(0);
-    match FOUND.load(Relaxed) {
-        0 => {
-            let size = page_size_by_mincore()?;
-            FOUND.store(size, Relaxed);
-            Ok(size)
-        }
-        size => Ok(size),
-    }
-}
-
-/// The page size found with `mincore(2)` (see [`page_size`]), uncached.
-///
-/// Only the kernel's answers to an aligned or unaligned probe count: EINVAL (not page-aligned:
-/// try the next power of two), ENOMEM (aligned, nothing mapped there) or success (aligned and
-/// mapped). Any other error — ENOSYS or EPERM from a seccomp filter, say — is returned, never
-/// taken for a page size.
-pub fn page_size_by_mincore() -> Result<usize, Errno> {
-    let mut size = 4096usize;
-    let mut vec = [0u8; 1];
-    while size <= 1 << 20 {
-        // SAFETY: `size` is a low address that is never mapped (below mmap_min_addr); the kernel
-        // writes at most one byte of `vec`, and only if the page were mapped.
-        let r = unsafe { raw::syscall3(__NR_mincore, size, 1, vec.as_mut_ptr() as usize) };
-        match r {
-            Err(Errno::EINVAL) => size <<= 1,
-            Ok(_) | Err(Errno::ENOMEM) => return Ok(size),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(Errno::EINVAL)
 }
 
 /// `read(fd, msgs, n * sizeof(struct uffd_msg))`: reads userfaultfd messages into `msgs`,

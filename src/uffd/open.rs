@@ -85,6 +85,8 @@ impl Builder {
     /// `UFFD_USER_MODE_ONLY` (Linux 5.11+, default off): only faults from user mode are
     /// reported; a kernel access to a missing page fails with EFAULT instead. Needs no
     /// privilege, unlike the default (`CAP_SYS_PTRACE` or `vm.unprivileged_userfaultfd=1`).
+    /// Before 5.11 opening fails with [`Error::UserModeOnlyUnsupported`] (the kernel answers
+    /// EINVAL to the unknown flag), which says what a privileged caller may do instead.
     pub const fn user_mode_only(mut self, on: bool) -> Self {
         self.user_mode_only = on;
         self
@@ -155,10 +157,18 @@ impl Builder {
             user_mode_only: self.user_mode_only,
             device,
         };
+        // EINVAL from userfaultfd(2) means an unknown flag: with O_CLOEXEC and O_NONBLOCK
+        // known since 4.3, that is UFFD_USER_MODE_ONLY on a kernel before 5.11.
+        let refused = |e: Errno| match e {
+            Errno::EINVAL if self.user_mode_only => Error::UserModeOnlyUnsupported {
+                call: Call::Userfaultfd,
+            },
+            e => Error::sys(Call::Userfaultfd, e),
+        };
         let syscall = |device: Option<Errno>| match sys::userfaultfd(flags) {
             Ok(fd) => Ok(fd),
             Err(Errno::EPERM) => Err(denied(Call::Userfaultfd, Errno::EPERM, device)),
-            Err(e) => Err(Error::sys(Call::Userfaultfd, e)),
+            Err(e) => Err(refused(e)),
         };
         let device_failed = |device_call, device, syscall: Error| match syscall {
             Error::Sys {
@@ -198,7 +208,7 @@ impl Builder {
                         syscall: first,
                     }),
                 },
-                Err(e) => Err(Error::sys(Call::Userfaultfd, e)),
+                Err(e) => Err(refused(e)),
             },
         }
     }

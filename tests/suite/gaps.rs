@@ -431,6 +431,7 @@ pub fn poison_shmem(ctx: &Ctx, via: Via) -> Outcome {
     run(|| {
         let features = Features::POISON | Features::MISSING_SHMEM;
         drop(open(ctx, via, features)?);
+        poison_access_survivable()?;
         let b = builder(ctx, via).require(features);
         let ps = ctx.page_size;
         let a = area(Mem::Shmem, 2 * ps)?;
@@ -480,8 +481,9 @@ pub fn poison_shmem(ctx: &Ctx, via: Via) -> Outcome {
         );
         let s = ok!(c.wait(), "wait4");
         check!(
-            s == Status::Signaled(rt::SIGBUS),
-            "child: {s:?}, want SIGBUS ({})",
+            s == Status::Signaled(rt::POISON_SIGNAL),
+            "child: {s:?}, want signal {} ({})",
+            rt::POISON_SIGNAL,
             c.message().as_str()
         );
         // The file: the copied page is in the page cache, the poisoned one never was.

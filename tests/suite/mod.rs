@@ -18,6 +18,7 @@ mod gaps;
 mod kinds;
 mod memory;
 mod nr;
+pub mod offers;
 mod pagemap;
 // `uffd::pager` needs 64-bit atomics (not on powerpc32): there, its cases skip, saying so.
 #[cfg(target_has_atomic = "64")]
@@ -38,6 +39,7 @@ mod pager {
     pub(super) use absent as bad_config;
     pub(super) use absent as gone;
     pub(super) use absent as hugetlb;
+    pub(super) use absent as minor_refused;
     pub(super) use absent as minor_shmem;
     pub(super) use absent as readahead_fill;
     pub(super) use absent as remove_zeros;
@@ -230,6 +232,7 @@ pub const CASES: &[Case] = case_list![
     "pager_remove_zeros" => pager::remove_zeros,
     "pager_unmap_remap" => pager::unmap_remap,
     "pager_minor_shmem" => pager::minor_shmem,
+    "pager_minor_refused" => pager::minor_refused,
     "pager_hugetlb" => pager::hugetlb,
     "pager_gone" => pager::gone,
     "pager_bad_config" => pager::bad_config,

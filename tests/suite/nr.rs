@@ -30,6 +30,7 @@ pub mod nr {
     pub const setresgid: usize = 119;
     pub const pipe2: usize = 293;
     pub const write: usize = 1;
+    pub const read: usize = 0;
     pub const ftruncate: usize = 77;
     pub const prctl: usize = 157;
 }
@@ -56,6 +57,7 @@ pub mod nr {
     pub const setresgid: usize = 210;
     pub const pipe2: usize = 331;
     pub const write: usize = 4;
+    pub const read: usize = 3;
     pub const ftruncate: usize = 93;
     pub const prctl: usize = 172;
 }
@@ -82,6 +84,7 @@ pub mod nr {
     pub const setresgid: usize = 149;
     pub const pipe2: usize = 59;
     pub const write: usize = 64;
+    pub const read: usize = 63;
     pub const ftruncate: usize = 46;
     pub const prctl: usize = 167;
 }
@@ -108,6 +111,7 @@ pub mod nr {
     pub const setresgid: usize = 210;
     pub const pipe2: usize = 359;
     pub const write: usize = 4;
+    pub const read: usize = 3;
     pub const ftruncate: usize = 93;
     pub const prctl: usize = 172;
 }
@@ -134,6 +138,7 @@ pub mod nr {
     pub const setresgid: usize = 149;
     pub const pipe2: usize = 59;
     pub const write: usize = 64;
+    pub const read: usize = 63;
     pub const ftruncate: usize = 46;
     pub const prctl: usize = 167;
 }
@@ -160,6 +165,7 @@ pub mod nr {
     pub const setresgid: usize = 149;
     pub const pipe2: usize = 59;
     pub const write: usize = 64;
+    pub const read: usize = 63;
     pub const ftruncate: usize = 46;
     pub const prctl: usize = 167;
 }
@@ -186,6 +192,7 @@ pub mod nr {
     pub const setresgid: usize = 169;
     pub const pipe2: usize = 317;
     pub const write: usize = 4;
+    pub const read: usize = 3;
     pub const ftruncate: usize = 93;
     pub const prctl: usize = 171;
 }
@@ -212,6 +219,7 @@ pub mod nr {
     pub const setresgid: usize = 169;
     pub const pipe2: usize = 317;
     pub const write: usize = 4;
+    pub const read: usize = 3;
     pub const ftruncate: usize = 93;
     pub const prctl: usize = 171;
 }
@@ -238,6 +246,7 @@ pub mod nr {
     pub const setresgid: usize = 210;
     pub const pipe2: usize = 325;
     pub const write: usize = 4;
+    pub const read: usize = 3;
     pub const ftruncate: usize = 93;
     pub const prctl: usize = 172;
 }
@@ -264,6 +273,7 @@ pub mod nr {
     pub const setresgid: usize = 5117;
     pub const pipe2: usize = 5287;
     pub const write: usize = 5001;
+    pub const read: usize = 5000;
     pub const ftruncate: usize = 5075;
     pub const prctl: usize = 5153;
 }

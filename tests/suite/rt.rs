@@ -30,6 +30,13 @@ pub const SIGKILL: i32 = 9;
 pub const SIGBUS: i32 = 10;
 #[cfg(not(target_arch = "mips64"))]
 pub const SIGBUS: i32 = 7;
+/// The signal an access to a `UFFDIO_POISON`ed page raises: SIGBUS, but SIGSEGV on arm32,
+/// whose `do_page_fault` (arch/arm/mm/fault.c) gives SIGBUS only for `VM_FAULT_SIGBUS` and
+/// SIGSEGV for the `VM_FAULT_HWPOISON` a poison marker answers (seen on armmp 6.12).
+#[cfg(target_arch = "arm")]
+pub const POISON_SIGNAL: i32 = 11;
+#[cfg(not(target_arch = "arm"))]
+pub const POISON_SIGNAL: i32 = SIGBUS;
 #[cfg(target_arch = "mips64")]
 pub const SIGCHLD: usize = 18;
 #[cfg(not(target_arch = "mips64"))]
@@ -170,9 +177,9 @@ pub fn is_closed(n: i32) -> bool {
         events: 0,
         revents: 0,
     }];
-    let zero = uffd::sys::Timespec::default();
+    let mut zero = uffd::sys::Timespec::default();
     // SAFETY: see above: `n` is only polled, with no events asked for.
-    let r = unsafe { uffd::sys::ppoll(&mut fds, Some(&zero)) };
+    let r = unsafe { uffd::sys::ppoll(&mut fds, Some(&mut zero)) };
     r.is_ok() && fds[0].revents & uffd::sys::POLLNVAL != 0
 }
 /// `read(2)` from a borrowed descriptor.
@@ -361,12 +368,12 @@ impl Drop for Child {
 
 /// Sleeps about `ms` milliseconds (`ppoll` with no fds).
 pub fn sleep_ms(ms: isize) {
-    let t = uffd::sys::Timespec {
+    let mut t = uffd::sys::Timespec {
         tv_sec: (ms / 1000) as i64,
         tv_nsec: (ms % 1000) as i64 * 1_000_000,
     };
     // SAFETY: no descriptors are polled.
-    let _ = unsafe { uffd::sys::ppoll(&mut [], Some(&t)) };
+    let _ = unsafe { uffd::sys::ppoll(&mut [], Some(&mut t)) };
 }
 
 /// Makes this (child) process not dumpable, so an expected SIGBUS leaves no core file.

@@ -130,6 +130,14 @@ pub fn received_fd(ctx: &Ctx, via: Via) -> Outcome {
 pub fn unprivileged_fork(ctx: &Ctx) -> Outcome {
     run(|| {
         available(Via::Syscall)?;
+        // Nobody opens with UFFD_USER_MODE_ONLY: a kernel before 5.11 refuses the flag itself.
+        if super::truth::syscall(true).failed_at(super::truth::Step::Userfaultfd)
+            == Some(Errno::EINVAL)
+        {
+            return Err(Outcome::Skip(msg!(
+                "kernel lacks UFFD_USER_MODE_ONLY (5.11): raw userfaultfd(UFFD_USER_MODE_ONLY) is EINVAL"
+            )));
+        }
         if rt::getuid_is_root() != Some(true) {
             return Err(Outcome::Skip(msg!(
                 "not root: cannot compare root and nobody"

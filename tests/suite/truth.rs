@@ -17,20 +17,20 @@ use uffd::sys::raw::{syscall1, syscall3, syscall4};
 use uffd::Errno;
 
 /// `O_RDWR`, asm-generic/fcntl.h (`1 << 1`), the same on every arch the suite runs on.
-const O_RDWR: usize = 2;
+pub(super) const O_RDWR: usize = 2;
 /// `O_CLOEXEC`, asm-generic/fcntl.h (`1 << 19`); not overridden by x86, arm, powerpc, s390,
 /// mips, riscv, loongarch (only alpha, parisc, sparc differ).
-const O_CLOEXEC: usize = 1 << 19;
+pub(super) const O_CLOEXEC: usize = 1 << 19;
 /// `UFFD_USER_MODE_ONLY`, linux/userfaultfd.h (`1`, since 5.11).
 const UFFD_USER_MODE_ONLY: usize = 1;
 /// `AT_FDCWD`, linux/fcntl.h.
-const AT_FDCWD: isize = -100;
+pub(super) const AT_FDCWD: isize = -100;
 /// `UFFD_API`, linux/userfaultfd.h (`(__u64)0xAA`).
-const UFFD_API: u64 = 0xAA;
+pub(super) const UFFD_API: u64 = 0xAA;
 /// `UFFDIO_API` = `_IOWR(0xAA, 0x3F, struct uffdio_api)`: direction read|write in the top
 /// bits (`3 << 30` with asm-generic/ioctl.h; `(2|4) << 29` on powerpc and mips, the same
 /// word), the 24-byte size at bit 16, type 0xAA at bit 8, number 0x3F.
-const UFFDIO_API: usize = (3 << 30) | (24 << 16) | (0xAA << 8) | 0x3F;
+pub(super) const UFFDIO_API: usize = (3 << 30) | (24 << 16) | (0xAA << 8) | 0x3F;
 /// `USERFAULTFD_IOC_NEW` = `_IO(0xAA, 0x00)`: no direction bits with asm-generic/ioctl.h;
 /// powerpc and mips (`_IOC_NONE` = 1 at bit 29, asm/ioctl.h) set one.
 #[cfg(any(
@@ -48,10 +48,10 @@ const USERFAULTFD_IOC_NEW: usize = 0xAA << 8;
 
 /// `struct uffdio_api` (linux/userfaultfd.h): three `__u64`, 24 bytes.
 #[repr(C)]
-struct RawApi {
-    api: u64,
-    features: u64,
-    ioctls: u64,
+pub(super) struct RawApi {
+    pub(super) api: u64,
+    pub(super) features: u64,
+    pub(super) ioctls: u64,
 }
 const _: () = assert!(core::mem::size_of::<RawApi>() == 24);
 
@@ -114,7 +114,7 @@ fn flags(user_mode_only: bool) -> usize {
         }
 }
 
-fn close(fd: usize) {
+pub(super) fn close(fd: usize) {
     // SAFETY: `fd` was opened by this module and is used by nothing else.
     let _ = unsafe { syscall1(nr::close, fd) };
 }
@@ -192,4 +192,49 @@ pub fn offered() -> Option<u64> {
     syscall(false)
         .features()
         .or_else(|| device(false).features())
+}
+
+/// `O_RDONLY`, asm-generic/fcntl.h.
+pub(super) const O_RDONLY: usize = 0;
+
+/// The running kernel's release as (major, minor), from `/proc/sys/kernel/osrelease` read
+/// with our own `openat`/`read` (e.g. `5.10.0-32-amd64` is `(5, 10)`); `None` without procfs.
+///
+/// For behaviour no feature bit announces (the uffd-wp bit in pagemap entries, 5.13; hugetlb
+/// `MADV_DONTNEED`, 5.18; 5.10 offering `PAGEFAULT_FLAG_WP` on architectures that cannot do
+/// it): decided here, by the kernel, never by the crate.
+pub fn release() -> Option<(u32, u32)> {
+    let path = b"/proc/sys/kernel/osrelease\0";
+    // SAFETY: a NUL-terminated path that outlives the call; the fd is closed below.
+    let fd = unsafe {
+        syscall4(
+            nr::openat,
+            AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            O_RDONLY | O_CLOEXEC,
+            0,
+        )
+    }
+    .ok()?;
+    let mut buf = [0u8; 64];
+    // SAFETY: `buf` is writable for its length and outlives the call.
+    let n = unsafe { syscall3(nr::read, fd, buf.as_mut_ptr() as usize, buf.len()) };
+    close(fd);
+    let text = core::str::from_utf8(&buf[..n.ok()?]).ok()?;
+    let mut parts = text.trim().split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether the kernel offers `UFFD_FEATURE_PAGEFAULT_FLAG_WP` on an architecture with no
+/// uffd-wp page-table bit: kernels before 6.1 offered it everywhere (5.10 does on aarch64,
+/// armv7 and i686, where `CONFIG_HAVE_ARCH_USERFAULTFD_WP` is x86_64's alone), and a
+/// write-protected page is then written without any fault. Decided by the architecture, the
+/// kernel release and the raw `UFFDIO_API`, none of them the crate's.
+pub fn wp_offered_but_unimplemented() -> bool {
+    const PAGEFAULT_FLAG_WP: u64 = 1;
+    !cfg!(target_arch = "x86_64")
+        && release().is_some_and(|r| r < (6, 1))
+        && offered().is_some_and(|f| f & PAGEFAULT_FLAG_WP != 0)
 }

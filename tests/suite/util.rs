@@ -81,6 +81,32 @@ pub fn available(via: Via) -> R {
     Ok(())
 }
 
+/// Skips a case that needs `PAGEFAULT_FLAG_WP` where the kernel offers it but the
+/// architecture cannot deliver WP faults ([`truth::wp_offered_but_unimplemented`]: 5.10 off
+/// x86_64): the case would wait for a fault that never comes.
+pub fn wp_implemented(features: Features) -> R {
+    if features.contains(Features::PAGEFAULT_FLAG_WP) && truth::wp_offered_but_unimplemented() {
+        let (major, minor) = truth::release().unwrap_or((0, 0));
+        return Err(Outcome::Skip(msg!(
+            "kernel {major}.{minor} offers PAGEFAULT_FLAG_WP but this architecture has no \
+             uffd-wp bit before 6.1 (x86_64 only): no WP fault would come"
+        )));
+    }
+    Ok(())
+}
+
+/// Skips a POISON case on mips64: touching a `UFFDIO_POISON`ed page hits `BUG()` in the mips
+/// `__do_page_fault` (it has no case for `VM_FAULT_HWPOISON`; "Kernel bug detected" on
+/// 5kc-malta 6.12), and the oopsed child never reaps. Decided by the architecture.
+pub fn poison_access_survivable() -> R {
+    if cfg!(target_arch = "mips64") {
+        return Err(Outcome::Skip(msg!(
+            "an access to a poisoned page is a kernel BUG() on mips (VM_FAULT_HWPOISON unhandled)"
+        )));
+    }
+    Ok(())
+}
+
 /// The raw truth for the path a failed crate call took (`OpenDevice`/`DeviceNew`: the device).
 fn raw_for(call: uffd::Call) -> Raw {
     match call {
@@ -171,6 +197,7 @@ pub fn open_err(e: Error) -> Outcome {
 /// Opens a negotiated fd requiring `features`.
 pub fn open(ctx: &Ctx, via: Via, features: Features) -> Result<Uffd, Outcome> {
     available(via)?;
+    wp_implemented(features)?;
     // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
     // relies on, and no other code in it registers memory.
     unsafe { builder(ctx, via).require(features).create() }.map_err(open_err)

@@ -318,11 +318,42 @@ mod tests {
         check(&compile("mx32", "gcc", &["-mx32"]).expect("gcc"), true);
     }
 
-    /// Big-endian ELF64 and ELF32, with whichever big-endian cross compilers are installed
-    /// (`verify-layout --arch all` reads them all); at least one must be.
+    /// Big-endian ELF64 and ELF32 objects of `testdata/t.c`, made once by Debian's cross
+    /// compilers (`testdata/make.sh` has the commands): no cross compiler needed here.
     #[test]
     fn big_endian_objects() {
-        let mut ran = Vec::new();
+        for (name, obj, class64) in [
+            (
+                "s390x",
+                &include_bytes!("../testdata/be64-s390x.o")[..],
+                true,
+            ),
+            (
+                "powerpc",
+                &include_bytes!("../testdata/be32-powerpc.o")[..],
+                false,
+            ),
+            (
+                "powerpc64",
+                &include_bytes!("../testdata/be64-powerpc64.o")[..],
+                true,
+            ),
+            (
+                "mips64",
+                &include_bytes!("../testdata/be64-mips64.o")[..],
+                true,
+            ),
+        ] {
+            assert_eq!(obj[4], if class64 { 2 } else { 1 }, "{name}: ELF class");
+            assert_eq!(obj[5], 2, "{name}: big-endian");
+            check(obj, false);
+        }
+    }
+
+    /// The same source compiled now by whichever big-endian cross compilers are installed
+    /// (`verify-layout --arch all` installs them); none installed is not a failure.
+    #[test]
+    fn big_endian_objects_compiled_here() {
         for (cc, args) in [
             ("s390x-linux-gnu-gcc", &[][..]),
             ("powerpc-linux-gnu-gcc", &[][..]),
@@ -331,14 +362,8 @@ mod tests {
         ] {
             if let Some(obj) = compile(&format!("{cc}{}", args.join("")), cc, args) {
                 check(&obj, false);
-                ran.push(cc);
             }
         }
-        assert!(
-            !ran.is_empty(),
-            "no big-endian cross compiler installed (apt-get install gcc-s390x-linux-gnu; \
-             `cargo xtask ci` does)"
-        );
     }
 
     #[test]

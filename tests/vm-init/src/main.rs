@@ -7,6 +7,7 @@
 //! ```text
 //! uffd-suite: begin arch=<arch> page_size=<n> cases=<n>
 //! uffd-suite: features=0x<mask>            (or: features=none (<why>))
+//! uffd-offers: ...                           (what the kernel offers: tests/suite/offers.rs)
 //! uffd-suite: running <name>                 (before each case)
 //! uffd-case: <name> ... pass
 //! uffd-case: <name> ... skip: <reason>
@@ -115,6 +116,7 @@ fn run(start: &Start) -> bool {
         mount_filesystems(&mut out);
     }
     features(&mut out);
+    suite::offers::print(&mut out, page_size);
     let ctx = suite::Ctx { page_size };
     let (mut passed, mut skipped, mut failed) = (0, 0, 0);
     for case in suite::CASES {

@@ -42,6 +42,9 @@ pub struct Report {
     pub panics: Vec<String>,
     /// The case of the last `running` line.
     pub running: Option<String>,
+    /// `uffd-offers: <subject> key=value ...` as `"<subject>.<key>" -> value` (e.g.
+    /// `"open.device" -> "ENOENT"`, `"register anon.wp" -> "0x5c"`).
+    pub offers: BTreeMap<String, String>,
 }
 
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -54,7 +57,17 @@ pub fn parse(text: &str) -> Report {
     let mut r = Report::default();
     for raw in text.lines() {
         let line = raw.trim_end_matches('\r');
-        if let Some(i) = line.find("uffd-case: ") {
+        if let Some(i) = line.find("uffd-offers: ") {
+            let rest = &line[i + "uffd-offers: ".len()..];
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let n = words.iter().take_while(|w| !w.contains('=')).count();
+            let subject = words[..n].join(" ");
+            for w in &words[n..] {
+                if let Some((k, v)) = w.split_once('=') {
+                    r.offers.insert(format!("{subject}.{k}"), v.to_string());
+                }
+            }
+        } else if let Some(i) = line.find("uffd-case: ") {
             let rest = &line[i + "uffd-case: ".len()..];
             let Some((name, result)) = rest.split_once(" ... ") else {
                 r.panics.push(format!("malformed result line: {line:?}"));

@@ -19,7 +19,7 @@ pub struct Image {
 /// forky/unstable on, its `linux-binary-*` package holding the kernel file), downloads (cached)
 /// and unpacks it, and returns the kernel file.
 pub fn fetch(k: &Kernel) -> Result<Image> {
-    let a = arch(k.arch)?;
+    let a = arch(k.on)?;
     let apt = PrivateApt::new(
         &format!("kernel-{}-{}", k.suite, a.debarch),
         k.suite,
