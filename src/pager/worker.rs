@@ -411,7 +411,7 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// Returns [`Exit::Stopped`] when `stop` is readable or hung up or [`Pager::stop`] was
     /// called, [`Exit::Gone`] when an operation says the target process is gone (`ESRCH`;
     /// other workers then return `Gone` too, within the idle time; an idle worker asks the
-    /// kernel once per idle period, so it notices too), and
+    /// kernel once per idle period, so it notices too, since Linux 5.13), and
     /// [`Exit::FullyPopulated`] if the policy asks for it. An error ends this worker and
     /// marks the pager failed: the other workers return [`Exit::PeerFailed`] within the idle
     /// time (at once if they wait on a stop descriptor that the caller then writes, as
@@ -510,7 +510,9 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// nothing: anonymous memory refuses it (`EINVAL`); in shmem and hugetlbfs it maps a page
     /// only if the page cache holds it, which is what the kernel's own fault does there (a
     /// MISSING fault comes only for a page the cache lacks, and in a MINOR region `CONTINUE`
-    /// is the pager's own answer). Any answer but `ESRCH` means "still there".
+    /// is the pager's own answer). Any answer but `ESRCH` means "still there". Kernels
+    /// before 5.13 lack `UFFDIO_CONTINUE` (`EINVAL` always): there an idle worker notices
+    /// only at its next operation.
     fn probe_target(&self) -> Result<(), PagerError> {
         let p = self.pager;
         let _held = p.gate.shared();
