@@ -341,6 +341,14 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
                 }
                 if workers.ended() > 0 {
                     watch::release(pager.uffd(), sh.lo, ARENA);
+                    // Nobody reads events now: an munmap or mremap of the chaos thread would
+                    // wait for its event for ever. Read and drop them until it has stopped.
+                    let mut buf = [uffd::abi::uffd_msg::zeroed(); 16];
+                    while !sh.done.load(Acquire) {
+                        if let Ok(None) | Err(_) = pager.uffd().read_events(&mut buf) {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
                 }
             });
             let dog = w.spawn(move || watch::watchdog(sh, pager, cfg, watchdog));
@@ -360,11 +368,11 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
             for t in touchers {
                 t.join().unwrap();
             }
-            guard.join().unwrap();
             if sh.failure.lock().unwrap().is_none() {
                 final_pass(sh);
             }
             sh.done.store(true, Release);
+            guard.join().unwrap();
             dog.join().unwrap();
         });
         stop.stop();
