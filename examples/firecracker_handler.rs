@@ -98,14 +98,10 @@ fn run() -> Res<Exit> {
             while let Ok(1..) = (&stream).read(&mut [0u8; 64]) {}
             stop.stop();
         });
-        let workers = pager.spawn(s, 1, &stop, &|_| {});
-        let exits: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+        // No FORK events to pass on; `join`: the first worker's error, if any.
+        let exit = pager.spawn(s, 1, &stop, None).join();
         stop.stop();
         let _ = stream.shutdown(Shutdown::Both); // ends the reader if the workers ended first
-        let mut last = Exit::Stopped;
-        for exit in exits {
-            last = exit.map_err(|_| "a worker panicked")??;
-        }
-        Ok(last)
+        Ok(exit?)
     })
 }

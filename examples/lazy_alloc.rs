@@ -135,12 +135,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stop = Stop::new()?;
     let touched = std::thread::scope(|s| -> Result<_, Box<dyn std::error::Error>> {
-        let workers = pager.spawn(s, 1, &stop, &|_| {});
+        let workers = pager.spawn(s, 1, &stop, None);
         let touched = workload(base, len, page)?;
         stop.stop();
-        for w in workers {
-            assert_eq!(w.join().expect("worker panicked")?, Exit::Stopped);
-        }
+        assert_eq!(workers.join()?, Exit::Stopped);
         Ok(touched)
     })?;
 

@@ -246,10 +246,10 @@ fn run_handler(dir: &Path) -> Res<()> {
     let pager = Pager::new(&uffd, &regions, storage.storage(), policy)?;
     let stop = Stop::new()?;
     let exits = std::thread::scope(|s| -> Res<Vec<Exit>> {
-        let workers = pager.spawn(s, 2, &stop, &|_| {});
+        let workers = pager.spawn(s, 2, &stop, None);
         stream.write_all(b"g")?; // the VM resumes now
         let mut exits = Vec::new();
-        for w in workers {
+        for w in workers.into_handles() {
             exits.push(w.join().expect("worker panicked")?);
         }
         Ok(exits)

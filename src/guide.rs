@@ -283,8 +283,12 @@
 //!   into a range an `mremap` has just moved fails with `ENOENT` *before* its `REMAP` event
 //!   is read (not `EAGAIN`), and a range an `munmap` is removing does the same before its
 //!   `UNMAP`; a range split under it (`mprotect` of part) is refused whole while each part
-//!   would work. So do not stop on it: read the pending events, retry smaller or at the new
-//!   place, and give the page up only if no event comes (the pager waits up to 100 ms).
+//!   would work. So do not stop on it: retry smaller (a split), and retry the one page
+//!   once: the kernel raises `mmap_changing` before an `munmap`/`mremap` changes a registered
+//!   mapping and lowers it only once its event has been read, and `COPY` checks it first, so
+//!   while the event is pending the second try is `EAGAIN` (read the events, then copy at the
+//!   new place). `ENOENT` twice with no event read in between: the page is not registered
+//!   (the pager stops with `PagerError::Unregistered`, naming it, at once).
 //!   `ESRCH`: the process that owns the memory has exited. `EFAULT` (COPY): the source is
 //!   unreadable. `EINVAL`: an argument the kernel refused before doing anything.
 //!
@@ -429,11 +433,12 @@
 //! let pager = Pager::new(&uffd, &regions, storage.storage(), Policy::demand())?;
 //! let stop = Stop::new()?; // `stop.stop()` from anywhere ends the workers
 //! std::thread::scope(|s| {
-//!     for w in pager.spawn(s, 2, &stop, &|_fork_uffd| {}) {
-//!         // `Exit::Gone` when the process whose memory it serves has exited.
-//!         let exit: Exit = w.join().expect("worker panicked")?;
-//!         println!("{exit:?}; {:?}", pager.counters());
-//!     }
+//!     // `None`: no FORK events to pass on (`Some(&|child_uffd| ..)` otherwise).
+//!     let workers = pager.spawn(s, 2, &stop, None);
+//!     // `Exit::Gone` when the process whose memory it serves has exited; the first
+//!     // worker's error if one failed (the others then stop too).
+//!     let exit: Exit = workers.join()?;
+//!     println!("{exit:?}; {:?}", pager.counters());
 //!     Ok::<_, uffd::pager::PagerError>(())
 //! })?;
 //! # Ok(())

@@ -153,6 +153,7 @@ pager_hugetlb
 pager_gone
 pager_bad_config
 pager_two_handlers
+pager_outside
 raw_truth_syscall
 raw_truth_device
 sys_memory

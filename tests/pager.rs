@@ -145,8 +145,6 @@ fn madvise_dontneed(addr: usize, len: usize) {
     .expect("madvise");
 }
 
-fn no_fork(_: Uffd) {}
-
 /// Unregisters every mapping of this process from `u`, so that threads blocked on faults no
 /// worker serves any more get the kernel's own handling: a broken pager then fails a test on
 /// contents instead of hanging it.
@@ -172,15 +170,15 @@ fn with_workers<R>(pager: &Pager<'_>, workers: usize, body: impl FnOnce() -> R) 
     let stop = Stop::new().expect("pipe");
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let hs = pager.spawn(s, workers, &stop, &no_fork);
+        let hs = pager.spawn(s, workers, &stop, None);
         let r = std::thread::scope(|w| {
             w.spawn(|| {
                 while !done.load(Acquire) {
-                    if hs.iter().any(|h| h.is_finished()) {
+                    let _ = hs.wait_any(Some(std::time::Duration::from_millis(5)));
+                    if hs.ended() > 0 {
                         release(pager.uffd());
                         break;
                     }
-                    std::thread::sleep(std::time::Duration::from_millis(5));
                 }
             });
             let r = body();
@@ -189,6 +187,7 @@ fn with_workers<R>(pager: &Pager<'_>, workers: usize, body: impl FnOnce() -> R) 
         });
         stop.stop();
         let exits = hs
+            .into_handles()
             .into_iter()
             .map(|h| h.join().expect("worker panicked").expect("worker"))
             .collect();
@@ -364,11 +363,14 @@ fn background_fill_populates_everything_once_and_reports_it() {
     unsafe { pager.register() }.unwrap();
     let stop = Stop::new().unwrap();
     let exits: Vec<_> = std::thread::scope(|s| {
-        let hs = pager.spawn(s, 2, &stop, &no_fork);
+        let hs = pager.spawn(s, 2, &stop, None);
         for i in shuffled(len / ps, 11).into_iter().take(200) {
             check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
         }
-        hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+        hs.into_handles()
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect()
     });
     assert_eq!(exits, [Exit::FullyPopulated, Exit::FullyPopulated]);
     let k = pager.counters();
@@ -729,11 +731,14 @@ fn minor_mode_continue_on_shmem() {
     unsafe { pager.register() }.unwrap();
     let stop = Stop::new().unwrap();
     let exits: Vec<_> = std::thread::scope(|s| {
-        let hs = pager.spawn(s, 1, &stop, &no_fork);
+        let hs = pager.spawn(s, 1, &stop, None);
         for i in shuffled(n, 9) {
             check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
         }
-        hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+        hs.into_handles()
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect()
     });
     assert_eq!(exits, [Exit::FullyPopulated]);
     let k = pager.counters();
@@ -892,7 +897,7 @@ fn fork_goes_to_the_caller_and_a_gone_target_ends_workers() {
     let on_fork = |c: Uffd| *forked.lock().unwrap() = Some(c);
     let stop = Stop::new().unwrap();
     let (status, child_exit, child_k) = std::thread::scope(|s| {
-        let hs = pager.spawn(s, 1, &stop, &on_fork);
+        let hs = pager.spawn(s, 1, &stop, Some(&on_fork));
         for i in 0..4 {
             check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
         }
@@ -908,9 +913,7 @@ fn fork_goes_to_the_caller_and_a_gone_target_ends_workers() {
         }
         assert!(pid > 0, "fork");
         stop.stop();
-        for h in hs {
-            assert_eq!(h.join().unwrap().unwrap(), Exit::Stopped);
-        }
+        assert_eq!(hs.join().unwrap(), Exit::Stopped);
         let child_u = forked
             .lock()
             .unwrap()

@@ -106,6 +106,12 @@ pub enum ConfigError {
     },
     /// A readahead or fill size of 0, or a readahead start larger than its maximum.
     BadPolicy,
+    /// The userfaultfd is blocking (no `O_NONBLOCK`): the kernel answers every `poll` of it
+    /// with `POLLERR`, so a worker could never wait on it. Make it with
+    /// [`Builder::non_blocking`](crate::Builder::non_blocking); a process that hands the fd
+    /// to a handler (over `SCM_RIGHTS`) must make it non-blocking before sending (the flag
+    /// belongs to the open file, shared by every copy of the fd).
+    Blocking,
 }
 
 impl fmt::Display for ConfigError {
@@ -168,6 +174,10 @@ impl fmt::Display for ConfigError {
             ConfigError::BadPolicy => {
                 f.write_str("pager: readahead or fill size 0, or readahead start above its maximum")
             }
+            ConfigError::Blocking => f.write_str(
+                "pager: the userfaultfd is blocking (poll reports POLLERR): create it with \
+                 O_NONBLOCK (Builder::non_blocking(true)), also when another process sends it",
+            ),
         }
     }
 }
@@ -181,11 +191,30 @@ pub enum PagerError {
     Uffd(Error),
     /// The configuration cannot work.
     Config(ConfigError),
-    /// A fault at an address no region covers (a range registered outside the pager, or
-    /// moved by an mremap without `EVENT_REMAP`). The faulting thread stays blocked.
+    /// A fault at an address no region covers that the pager cannot answer with zeros
+    /// either: hugetlb memory of a huge page size no region has (grown or registered outside
+    /// the pager). The fault was woken (its thread faults again). Faults outside the table
+    /// that can be answered never end a worker: stale ones (the page was unmapped or moved
+    /// after the fault was read: counted in [`Counters::stale`](super::Counters::stale)) are
+    /// woken; live ones (a mapping grown with `mremap`, the old range of an
+    /// `MREMAP_DONTUNMAP`, a range registered outside the pager: counted in
+    /// [`Counters::outside`](super::Counters::outside)) get zeros.
     NoRegion {
         /// The fault address.
         address: usize,
+    },
+    /// The kernel refused to fill pages of a region (`ENOENT`: no mapping registered with
+    /// this userfaultfd there), and no UNMAP or REMAP event explains it: the region was
+    /// given at the wrong address or never registered, or it was unmapped, moved or
+    /// unregistered without `EVENT_UNMAP`/`EVENT_REMAP` negotiated (negotiate them if the
+    /// program may do that). Found by the background fill, at once (no retries).
+    Unregistered {
+        /// The region.
+        region: usize,
+        /// Where the refused range starts.
+        start: usize,
+        /// Its length in bytes.
+        len: usize,
     },
     /// A split (UNMAP of a region's middle, REMAP of part of one) found no free [`Slot`](super::Slot).
     TableFull,
@@ -217,8 +246,19 @@ impl fmt::Display for PagerError {
             PagerError::Uffd(e) => write!(f, "pager: {e}"),
             PagerError::Config(e) => e.fmt(f),
             PagerError::NoRegion { address } => {
-                write!(f, "pager: fault at {address:#x} outside every region")
+                write!(
+                    f,
+                    "pager: fault at {address:#x} outside every region, in memory no zero page \
+                     answers (hugetlb of a page size no region has)"
+                )
             }
+            PagerError::Unregistered { region, start, len } => write!(
+                f,
+                "pager: region {region}: [{start:#x}, {:#x}) is not registered with this \
+                 userfaultfd (ENOENT, and no UNMAP/REMAP event explains it: a wrong address, or \
+                 unmapped/moved without EVENT_UNMAP/EVENT_REMAP)",
+                start + len
+            ),
             PagerError::TableFull => f.write_str("pager: no free slot to split a region"),
             PagerError::Source {
                 region,

@@ -47,6 +47,8 @@ impl Pager<'_> {
     /// `[start, end)` leave the table (a region's middle splits it in two).
     pub(crate) fn apply_unmap(&self, start: usize, end: usize) -> Result<(), PagerError> {
         add(&self.stats.unmaps, 1);
+        self.epoch
+            .fetch_add(1, core::sync::atomic::Ordering::AcqRel);
         let mut full = false;
         for i in 0..self.table.len() {
             let Some(p) = self.table.get(i) else { continue };
@@ -92,6 +94,8 @@ impl Pager<'_> {
     /// now at `to`, with their contents; their piece moves (a part of a region splits it).
     pub(crate) fn apply_remap(&self, from: usize, to: usize, len: usize) -> Result<(), PagerError> {
         add(&self.stats.remaps, 1);
+        self.epoch
+            .fetch_add(1, core::sync::atomic::Ordering::AcqRel);
         let Some(end) = from.checked_add(len) else {
             return Ok(());
         };

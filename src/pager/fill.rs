@@ -1,15 +1,11 @@
 //! The background fill: populates every page not yet present, one capped piece at a time, so
 //! demand faults wait for at most one piece.
 
-use core::sync::atomic::Ordering::Relaxed;
-use core::time::Duration;
-
-use crate::wait::{wait, Waiting};
-
 use super::resolve::{cap, Placed, Run, Want};
 use super::stats::add;
 use super::worker::Worker;
 use super::{Pager, PagerError};
+use core::sync::atomic::Ordering::Relaxed;
 
 /// What one [`Worker::fill_piece`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,10 +24,6 @@ pub enum Fill {
 
 /// Pieces looked at per call when they turn out populated already.
 const SCAN: usize = 256;
-
-/// How long the fill waits for the event that explains an `ENOENT` (the mremap or munmap
-/// that caused it queues its event right after), before taking the page as gone.
-const ENOENT_GRACE: Duration = Duration::from_millis(100);
 
 impl Pager<'_> {
     /// Claims the next piece of pages `[lo, hi)` (bits, all in one region) for the fill, from
@@ -72,7 +64,52 @@ impl Pager<'_> {
     }
 }
 
+/// What a second try at a page refused with `ENOENT` found.
+enum Recheck {
+    /// It worked this time (the page is populated).
+    Placed,
+    /// The page is there (`EEXIST`).
+    Present,
+    /// `CONTINUE` found no page in the page cache (`EFAULT`).
+    NoPage,
+    /// The table changed, or an event is on its way (`EAGAIN`): read events, fill later.
+    Changing,
+}
+
 impl Worker<'_, '_> {
+    /// After `ENOENT` at the one page of `run` (planned at table epoch `epoch`): tries once
+    /// more. The kernel raises `mmap_changing` before an munmap or mremap changes a
+    /// registered mapping and lowers it only once the UNMAP/REMAP event has been read, and a
+    /// `COPY` checks it before anything else: so while the event is pending the second try
+    /// gets `EAGAIN` (the first may have passed that check just before the change began), and
+    /// once another worker has read it the table epoch has moved. `ENOENT` again, with the
+    /// table unchanged, means nothing is coming: [`PagerError::Unregistered`], at once.
+    fn recheck(&mut self, run: Run, epoch: usize) -> Result<Recheck, PagerError> {
+        let p = self.pager;
+        let _held = p.gate.shared();
+        if p.epoch() != epoch {
+            return Ok(Recheck::Changing);
+        }
+        Ok(
+            match p.place(run, Want::Source, self.scratch, &mut self.scratch_zero)? {
+                Placed::Done(_) => Recheck::Placed,
+                Placed::Exists => Recheck::Present,
+                Placed::NoPage => Recheck::NoPage,
+                Placed::Again(_) => {
+                    add(&p.stats.again, 1);
+                    Recheck::Changing
+                }
+                Placed::Unmapped => {
+                    return Err(PagerError::Unregistered {
+                        region: run.region,
+                        start: run.addr,
+                        len: p.regions[run.region].page_size,
+                    })
+                }
+            },
+        )
+    }
+
     /// Populates one piece (at most the policy's piece size; at least one page) of pages not
     /// yet present, in runs of `UFFDIO_COPY` / `UFFDIO_ZEROPAGE` / `UFFDIO_CONTINUE` from the
     /// regions' sources; REMOVE'd and unmapped pages are left alone. Call it when no fault is
@@ -107,25 +144,6 @@ impl Worker<'_, '_> {
         } else {
             Fill::Piece(0)
         })
-    }
-
-    /// After an `ENOENT` at a page the table still maps: reads events for up to
-    /// [`ENOENT_GRACE`] until one changes the table (REMAP, UNMAP, REMOVE). True if one did.
-    fn await_table_change(&mut self) -> Result<bool, PagerError> {
-        let p = self.pager;
-        let changes = || {
-            let k = &p.stats;
-            [&k.remaps, &k.unmaps, &k.removes].map(|c| c.load(Relaxed))
-        };
-        let before = changes();
-        for _ in 0..ENOENT_GRACE.as_millis() {
-            self.read_batch()?;
-            if changes() != before {
-                return Ok(true);
-            }
-            let _ = wait(&mut [Waiting::uffd(p.uffd)], Some(Duration::from_millis(1)));
-        }
-        Ok(false)
     }
 
     /// Fills the missing pages among bits `[lo, hi)` of `region`; the bytes placed, or `None`
@@ -170,6 +188,7 @@ impl Worker<'_, '_> {
                 index,
                 pages: (e - s).min(most),
             };
+            let epoch = p.epoch();
             match p.place(run, Want::Source, self.scratch, &mut self.scratch_zero)? {
                 Placed::Done(k) | Placed::Again(k) if k > 0 => {
                     p.mark_populated(s, k);
@@ -185,18 +204,31 @@ impl Worker<'_, '_> {
                     p.skip(s);
                     b = s + 1;
                 }
-                // The page's mapping is gone from where the table has it: moved by an
-                // mremap or unmapped by an munmap whose event is still to come (the kernel
-                // refuses the COPY before the event is read). Let the event fix the table and
-                // try again later; with no event (unregistered, or events not negotiated), the
-                // page is not the pager's any more.
+                // The page's mapping is gone from where the table has it (`place` has halved
+                // the run down to its first page). An UNMAP or REMAP on its way explains it;
+                // nothing else does.
                 Placed::Unmapped => {
                     drop(held);
-                    if self.await_table_change()? {
-                        return Ok(if bytes > 0 { Some(bytes) } else { None });
+                    let one = Run { pages: 1, ..run };
+                    match self.recheck(one, epoch)? {
+                        Recheck::Placed => {
+                            p.mark_populated(s, 1);
+                            bytes += ps;
+                            b = s + 1;
+                        }
+                        Recheck::Present => {
+                            p.mark_populated(s, 1);
+                            add(&p.stats.exists, 1);
+                            b = s + 1;
+                        }
+                        Recheck::NoPage => {
+                            p.skip(s);
+                            b = s + 1;
+                        }
+                        Recheck::Changing => {
+                            return Ok(if bytes > 0 { Some(bytes) } else { None });
+                        }
                     }
-                    p.skip(s);
-                    b = s + 1;
                 }
                 _ => {
                     add(&p.stats.again, 1);

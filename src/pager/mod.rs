@@ -15,7 +15,18 @@
 //! - **Events**: REMOVE'd pages are served as zeros afterwards (and never filled); UNMAP and
 //!   REMAP keep the region table right; FORK's new userfaultfd goes to the caller; `EEXIST`
 //!   is a wake and a count; `EAGAIN` reads the pending events and retries; `ESRCH` (the
-//!   target process is gone) ends the workers with [`Exit::Gone`].
+//!   target process is gone) ends the workers with [`Exit::Gone`] (an idle worker asks the
+//!   kernel once per idle period, so it notices too).
+//! - **Faults outside the table** never end a worker: stale ones (the page was unmapped or
+//!   moved after the fault was read) are woken, live ones (a mapping grown with `mremap`,
+//!   `MREMAP_DONTUNMAP`'s old range) get zeros; see [`Counters::stale`] and
+//!   [`Counters::outside`].
+//! - **Failures are typed and reach the caller**: a blocking userfaultfd is
+//!   [`ConfigError::Blocking`]; a fill the kernel refuses with no event to explain it is
+//!   [`PagerError::Unregistered`], at once; a worker that fails stops the others
+//!   ([`Exit::PeerFailed`]), and with `std` `Workers::join` returns its error. The faulting
+//!   process learns nothing: its threads wait in their faults while any copy of the
+//!   userfaultfd is open.
 //! - **State from the caller**: the region table ([`Slot`]s) and two page bitmaps
 //!   (`&[AtomicU64]`, shared by every worker and the fill) come in a [`Storage`]; each
 //!   [`Worker`] gets its own scratch buffer. Counters and a latency histogram of fixed size
@@ -51,6 +62,7 @@ mod state;
 mod stats;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod std_glue;
+mod stray;
 mod validate;
 mod worker;
 
@@ -60,7 +72,7 @@ pub use fill::Fill;
 pub use state::Slot;
 pub use stats::{Counters, Histogram, BUCKETS};
 #[cfg(all(feature = "std", target_os = "linux"))]
-pub use std_glue::{monotonic_ns, OwnedStorage, Stop};
+pub use std_glue::{monotonic_ns, OwnedStorage, Stop, Workers};
 pub use worker::{Exit, Worker};
 
 use core::fmt;
@@ -114,6 +126,11 @@ pub struct Pager<'a> {
     latency: Latency,
     stop: AtomicBool,
     gone: AtomicBool,
+    /// A worker's `run` ended with an error: the others stop ([`Exit::PeerFailed`]).
+    failed: AtomicBool,
+    /// UNMAP and REMAP events applied so far: a fault read before a change of the table
+    /// that leaves its address uncovered is stale.
+    epoch: AtomicUsize,
     t0: u64,
 }
 
@@ -127,12 +144,25 @@ impl fmt::Debug for Pager<'_> {
     }
 }
 
+/// Whether `uffd` lacks `O_NONBLOCK`: `poll` reports `POLLERR` for a negotiated userfaultfd
+/// exactly then (`userfaultfd_poll` in `fs/userfaultfd.c`). Other poll errors (EINTR, a closed
+/// fd) are left to the workers, which report them.
+fn is_blocking(uffd: &Uffd) -> bool {
+    matches!(
+        uffd.poll(Some(core::time::Duration::ZERO)),
+        Err(Error::PollError)
+    )
+}
+
 impl<'a> Pager<'a> {
     /// A pager serving `regions` through `uffd` with `policy`, keeping its state in `storage`.
     ///
     /// Checks the configuration: regions non-empty, aligned to their page size (a power of
     /// two at least the base page), not overlapping, sources long enough, registrations
-    /// (when given with [`Region::registered`]) matching the page size; storage big enough.
+    /// (when given with [`Region::registered`]) matching the page size; storage big enough;
+    /// the userfaultfd non-blocking ([`ConfigError::Blocking`] otherwise: one `ppoll` with a
+    /// zero timeout, which the kernel answers with `POLLERR` for a negotiated userfaultfd
+    /// without `O_NONBLOCK`; this holds for one received from another process too).
     /// Resets the storage. Ranges registered by someone else are served as they are; use
     /// [`register`](Self::register) to register them here.
     pub fn new(
@@ -143,6 +173,9 @@ impl<'a> Pager<'a> {
     ) -> Result<Self, ConfigError> {
         let base = uffd.page_size();
         let pages = validate::validate(base, regions, &policy)?;
+        if is_blocking(uffd) {
+            return Err(ConfigError::Blocking);
+        }
         let Storage {
             slots,
             populated,
@@ -198,6 +231,8 @@ impl<'a> Pager<'a> {
             latency: Latency::new(),
             stop: AtomicBool::new(false),
             gone: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            epoch: AtomicUsize::new(0),
             t0: policy.clock.map_or(0, |c| c()),
         })
     }
@@ -331,11 +366,25 @@ impl<'a> Pager<'a> {
     }
     /// Asks every worker to return [`Exit::Stopped`] (at once if it was given a stop
     /// descriptor that becomes readable, otherwise within the policy's idle time).
+    ///
+    /// Permanent: the pager stays stopped, and a worker started on it afterwards returns
+    /// [`Exit::Stopped`] at once. Serve again with a new `Pager` (the same storage and
+    /// regions may be reused: [`new`](Self::new) resets the storage, so pages populated
+    /// before count as missing and are found present, `EEXIST`, when filled).
     pub fn stop(&self) {
         self.stop.store(true, Release);
     }
     /// Whether [`stop`](Self::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.stop.load(Acquire)
+    }
+    /// Whether a worker's [`run`](Worker::run) ended with an error (the other workers then
+    /// return [`Exit::PeerFailed`]). Like [`stop`](Self::stop), this is for good.
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Acquire)
+    }
+    /// The table epoch: UNMAP and REMAP events applied so far.
+    pub(crate) fn epoch(&self) -> usize {
+        self.epoch.load(Acquire)
     }
 }

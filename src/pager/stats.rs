@@ -42,6 +42,20 @@ pub struct Counters {
     pub forks: u64,
     /// Pages never populated and not to be (REMOVE'd or unmapped before the first fill).
     pub pages_skipped: u64,
+    /// Faults whose page was gone from where it faulted by the time they were served: the
+    /// table stopped covering the address after the fault was read (an UNMAP or REMAP of it,
+    /// e.g. another worker's fill populated the page, its thread went on and the program
+    /// then unmapped or moved it), or the kernel refused the page (`ENOENT`). Woken, nothing
+    /// placed: a thread still waiting there faults again, or gets `SIGSEGV`/`EFAULT` if the
+    /// page is unmapped.
+    pub stale: u64,
+    /// Faults at an address no region covers though the table did not change since they
+    /// were read: registered memory the pager was never told about (a mapping grown with
+    /// `mremap`, the old range of an `MREMAP_DONTUNMAP`, a range registered outside the
+    /// pager). Answered with zeros, as the kernel would fill fresh anonymous memory
+    /// (`UFFDIO_ZEROPAGE`; a zeroed huge page for hugetlb memory of a region's page size);
+    /// woken instead if the page turned out present or gone.
+    pub outside: u64,
     /// When every page became populated, in ns after the pager was made (the policy's
     /// clock); 0 if not (yet), or without a clock.
     pub populated_at_ns: u64,
@@ -65,6 +79,8 @@ pub(crate) struct Stats {
     pub remaps: AtomicU64,
     pub forks: AtomicU64,
     pub pages_skipped: AtomicU64,
+    pub stale: AtomicU64,
+    pub outside: AtomicU64,
     pub populated_at_ns: AtomicU64,
 }
 
@@ -91,6 +107,8 @@ impl Stats {
             remaps: AtomicU64::new(0),
             forks: AtomicU64::new(0),
             pages_skipped: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+            outside: AtomicU64::new(0),
             populated_at_ns: AtomicU64::new(0),
         }
     }
@@ -112,6 +130,8 @@ impl Stats {
             remaps: l(&self.remaps),
             forks: l(&self.forks),
             pages_skipped: l(&self.pages_skipped),
+            stale: l(&self.stale),
+            outside: l(&self.outside),
             populated_at_ns: l(&self.populated_at_ns),
         }
     }

@@ -1,11 +1,12 @@
-//! `std` conveniences: owned storage, a stop pipe, a clock, and spawning workers on threads.
+//! `std` conveniences: owned storage, a stop pipe, a clock, and spawning workers on threads
+//! ([`Workers`]: wait for the first to end, or for all, with the first error).
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::atomic::AtomicU64;
-use std::sync::OnceLock;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{Scope, ScopedJoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::config::Source;
 use super::{Exit, Pager, PagerError, Region, Slot, Storage};
@@ -105,32 +106,174 @@ impl<'a> Pager<'a> {
 
     /// Spawns `workers` threads in `scope`, each running a [`Worker`](super::Worker) with a
     /// scratch buffer of [`scratch_len`](Self::scratch_len) bytes until `stop`, the target's
-    /// exit, or full population (if the policy exits then). A worker that ends for one of the
-    /// last two reasons signals `stop`, so the others end at once (with the same [`Exit`]).
-    /// FORK events' userfaultfds go to `on_fork`.
+    /// exit, full population (if the policy exits then), or an error. A worker that ends for
+    /// any reason but `stop` signals `stop`, so the others end at once: with the same
+    /// [`Exit`], or [`Exit::PeerFailed`] after an error. FORK events' userfaultfds go to
+    /// `on_fork` (`None` for a program that never forks with `EVENT_FORK`: they are closed).
+    ///
+    /// [`Workers::join`] waits for them all and returns the first error; [`Workers::wait_any`]
+    /// returns as soon as one has ended.
     pub fn spawn<'s, 'e>(
         &'s self,
         scope: &'s Scope<'s, 'e>,
         workers: usize,
         stop: &'s Stop,
-        on_fork: &'s (dyn Fn(Uffd) + Sync),
-    ) -> Vec<ScopedJoinHandle<'s, Result<Exit, PagerError>>>
+        on_fork: Option<&'s (dyn Fn(Uffd) + Sync)>,
+    ) -> Workers<'s>
     where
         'a: 's,
     {
-        (0..workers)
+        let ended = Arc::new(Ended::default());
+        let handles = (0..workers)
             .map(|_| {
+                let ended = Arc::clone(&ended);
                 scope.spawn(move || {
-                    let mut scratch = vec![0u8; self.scratch_len()];
-                    let mut forward = |u: Uffd| on_fork(u);
-                    let mut w = self.worker(&mut scratch)?.on_fork(&mut forward);
-                    let r = w.run(Some(stop.as_fd().into()));
-                    if matches!(r, Ok(Exit::Gone | Exit::FullyPopulated)) {
+                    // Counts the worker as ended even if it panics.
+                    let mut report = Report {
+                        ended: &ended,
+                        result: None,
+                    };
+                    let r = (|| {
+                        let mut scratch = vec![0u8; self.scratch_len()];
+                        let mut forward = |u: Uffd| {
+                            if let Some(f) = on_fork {
+                                f(u)
+                            }
+                        };
+                        let mut w = self.worker(&mut scratch)?.on_fork(&mut forward);
+                        w.run(Some(stop.as_fd().into()))
+                    })();
+                    if !matches!(r, Ok(Exit::Stopped)) {
+                        // Gone, fully populated, failed: the others end too.
                         stop.stop();
                     }
+                    report.result = Some(r);
                     r
                 })
             })
-            .collect()
+            .collect();
+        Workers { handles, ended }
+    }
+}
+
+/// What the workers of one [`Pager::spawn`] share: how many ended, and how.
+#[derive(Debug, Default)]
+struct Ended {
+    state: Mutex<EndedState>,
+    cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct EndedState {
+    /// Workers that ended (returned or panicked).
+    count: usize,
+    /// The result of the first to end (`None` if it panicked or none ended yet).
+    first: Option<Result<Exit, PagerError>>,
+    /// The first error, if any.
+    error: Option<PagerError>,
+}
+
+/// Records a worker's end on drop (a panic included).
+struct Report<'r> {
+    ended: &'r Ended,
+    result: Option<Result<Exit, PagerError>>,
+}
+
+impl Drop for Report<'_> {
+    fn drop(&mut self) {
+        let mut s = self.ended.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.count == 0 {
+            s.first = self.result;
+        }
+        s.count += 1;
+        if let Some(Err(e)) = self.result {
+            s.error.get_or_insert(e);
+        }
+        drop(s);
+        self.ended.cv.notify_all();
+    }
+}
+
+/// The workers [`Pager::spawn`] started: wait for the first to end, or for all.
+#[derive(Debug)]
+pub struct Workers<'s> {
+    handles: Vec<ScopedJoinHandle<'s, Result<Exit, PagerError>>>,
+    ended: Arc<Ended>,
+}
+
+impl<'s> Workers<'s> {
+    /// How many workers were started.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+    /// Whether none was started.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+    /// How many have ended so far.
+    pub fn ended(&self) -> usize {
+        self.ended
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .count
+    }
+    /// Waits until one worker has ended (at most `timeout`; `None`: as long as it takes) and
+    /// returns how: the [`PagerError`] that ended one, if any did, else the [`Exit`] of the
+    /// first to end (a worker that stopped because another failed waits here for that
+    /// error). `None` if none ended in time, or if the first panicked (then
+    /// [`join`](Self::join) re-raises the panic). After anything but `Exit::Stopped` the
+    /// others are ending too (`spawn` signalled the stop pipe).
+    pub fn wait_any(&self, timeout: Option<Duration>) -> Option<Result<Exit, PagerError>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut s = self.ended.state.lock().unwrap_or_else(|e| e.into_inner());
+        // A worker that stopped because another failed may end before the failed one has
+        // reported: wait for the error then (or for every worker, if the failed one was not
+        // spawned here).
+        let settled = |s: &EndedState| {
+            s.count > 0
+                && (s.error.is_some()
+                    || s.first != Some(Ok(Exit::PeerFailed))
+                    || s.count == self.handles.len())
+        };
+        while !settled(&s) {
+            s = match deadline {
+                None => self.ended.cv.wait(s).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.checked_duration_since(Instant::now())?;
+                    self.ended
+                        .cv
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        s.error.map(Err).or(s.first)
+    }
+    /// Waits for every worker to end and returns the first error any of them returned, or
+    /// else the [`Exit`] of the first to end. A worker's panic is re-raised here. Signal the
+    /// stop pipe first if they are to stop now.
+    pub fn join(self) -> Result<Exit, PagerError> {
+        let mut first = None;
+        for h in self.handles {
+            match h.join() {
+                Ok(r) => {
+                    first.get_or_insert(r);
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        let s = self.ended.state.lock().unwrap_or_else(|e| e.into_inner());
+        match (s.error, s.first) {
+            (Some(e), _) => Err(e),
+            (None, Some(r)) => r,
+            // No worker (`workers == 0`): nothing ran, nothing stopped it.
+            (None, None) => first.unwrap_or(Ok(Exit::Stopped)),
+        }
+    }
+    /// The join handles, one per worker, for waiting on each by hand.
+    pub fn into_handles(self) -> Vec<ScopedJoinHandle<'s, Result<Exit, PagerError>>> {
+        self.handles
     }
 }

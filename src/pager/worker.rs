@@ -19,6 +19,16 @@ const BATCH: usize = 64;
 /// Faults a worker holds (read, not yet served).
 const QUEUE: usize = 2 * BATCH;
 
+/// A fault read and not yet served.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Queued {
+    pub address: usize,
+    /// When it was read (the policy's clock; 0 without one).
+    pub read_at: u64,
+    /// The pager's table epoch when it was read.
+    pub epoch: usize,
+}
+
 /// Why [`Worker::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -32,6 +42,13 @@ pub enum Exit {
     /// may still fault later: [`Pager::unregister`] hands them to the kernel (zeros), or keep
     /// a worker serving.
     FullyPopulated,
+    /// Another worker of the pager failed: its [`run`](Worker::run) returned the error
+    /// (see [`Pager::has_failed`]); this one stopped because of it. Nobody serves the
+    /// userfaultfd any more: threads that fault in its ranges stay blocked for as long as
+    /// any copy of the userfaultfd is open, in any process (close them all, or
+    /// [`Pager::unregister`], to hand the ranges to the kernel: they then read as the
+    /// kernel fills them, zeros for anonymous memory, not as the source).
+    PeerFailed,
 }
 
 /// One fault-serving loop over a [`Pager`]; made by [`Pager::worker`]. Run one per thread (or
@@ -44,6 +61,8 @@ pub struct Worker<'w, 'a> {
     queue: [usize; QUEUE],
     /// When each queued fault was read (the policy's clock; 0 without one).
     stamps: [u64; QUEUE],
+    /// The pager's table epoch when each queued fault was read (see [`Pager::epoch`]).
+    epochs: [usize; QUEUE],
     head: usize,
     len: usize,
     on_fork: Option<&'w mut (dyn FnMut(Uffd) + 'w)>,
@@ -76,6 +95,7 @@ impl<'w, 'a> Worker<'w, 'a> {
             msgs: [uffd_msg::zeroed(); BATCH],
             queue: [0; QUEUE],
             stamps: [0; QUEUE],
+            epochs: [0; QUEUE],
             head: 0,
             len: 0,
             on_fork: None,
@@ -100,6 +120,18 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// the registered ranges). Called while the worker holds the pager's event gate: keep it
     /// short (store or send the [`Uffd`]). Without one, it is dropped: closing it leaves the
     /// child's ranges to the kernel (zero pages).
+    ///
+    /// It runs *after* the kernel has let `fork()` return in the parent: the forking thread
+    /// waits only until the FORK message is read, and the callback runs once the batch it
+    /// came in is read. A parent that wants the child's userfaultfd must wait for the
+    /// callback, not for `fork()`. The child runs meanwhile; its faults wait in the new
+    /// userfaultfd until someone serves it.
+    ///
+    /// The worker that reads the FORK event must be running already and must not allocate
+    /// until it has read it (nor may the callback): glibc's `fork()` holds the allocator's
+    /// locks while the kernel waits for that read, so a worker thread still starting up (std
+    /// allocates there) or a callback that allocates deadlocks with the forking thread.
+    /// [`Worker::run`] itself never allocates.
     pub fn on_fork(mut self, f: &'w mut (dyn FnMut(Uffd) + 'w)) -> Self {
         self.on_fork = Some(f);
         self
@@ -110,13 +142,27 @@ impl<'w, 'a> Worker<'w, 'a> {
         self.len
     }
 
-    fn pop(&mut self) -> Option<(usize, u64)> {
+    fn pop(&mut self) -> Option<Queued> {
         (self.len > 0).then(|| {
-            let a = (self.queue[self.head], self.stamps[self.head]);
-            self.head = (self.head + 1) % QUEUE;
+            let h = self.head;
+            let a = Queued {
+                address: self.queue[h],
+                read_at: self.stamps[h],
+                epoch: self.epochs[h],
+            };
+            self.head = (h + 1) % QUEUE;
             self.len -= 1;
             a
         })
+    }
+
+    /// Puts `q` back at the head of the queue (its thread still waits).
+    fn unpop(&mut self, q: Queued) {
+        self.head = (self.head + QUEUE - 1) % QUEUE;
+        self.queue[self.head] = q.address;
+        self.stamps[self.head] = q.read_at;
+        self.epochs[self.head] = q.epoch;
+        self.len += 1;
     }
 
     /// `read(fd, msgs, n * 32)` once (non-blocking), under the gate's exclusive side: faults
@@ -132,6 +178,7 @@ impl<'w, 'a> Worker<'w, 'a> {
             msgs,
             queue,
             stamps,
+            epochs,
             head,
             len,
             on_fork,
@@ -152,8 +199,12 @@ impl<'w, 'a> Worker<'w, 'a> {
         for ev in events {
             let r = match ev {
                 Ok(Event::Pagefault { address, .. }) => {
-                    queue[(*head + *len) % QUEUE] = address;
-                    stamps[(*head + *len) % QUEUE] = now;
+                    let at = (*head + *len) % QUEUE;
+                    queue[at] = address;
+                    stamps[at] = now;
+                    // Before the events that follow it in this batch are applied: a fault
+                    // whose page an UNMAP/REMAP of the same batch takes away is stale.
+                    epochs[at] = p.epoch();
                     *len += 1;
                     got += 1;
                     Ok(())
@@ -193,13 +244,13 @@ impl<'w, 'a> Worker<'w, 'a> {
     pub fn serve_pending(&mut self) -> Result<usize, PagerError> {
         self.read_batch()?;
         let mut served = 0;
-        while let Some((a, t)) = self.pop() {
-            if let Err(e) = self.serve_fault(a, t) {
-                // Keep the fault for the next call (its thread still waits).
-                self.head = (self.head + QUEUE - 1) % QUEUE;
-                self.queue[self.head] = a;
-                self.stamps[self.head] = t;
-                self.len += 1;
+        while let Some(q) = self.pop() {
+            if let Err(e) = self.serve_fault(q) {
+                // Keep the fault for the next call (its thread still waits), unless it can
+                // never be answered (it was woken: its thread faults again if it must).
+                if !matches!(e, PagerError::NoRegion { .. }) {
+                    self.unpop(q);
+                }
                 return Err(e);
             }
             served += 1;
@@ -212,7 +263,7 @@ impl<'w, 'a> Worker<'w, 'a> {
 
     /// Reads pending events after an `EAGAIN`; if none were there (the event's own thread has
     /// not finished with it yet), waits briefly so that thread can run.
-    fn drain(&mut self) -> Result<(), PagerError> {
+    pub(crate) fn drain(&mut self) -> Result<(), PagerError> {
         add(&self.pager.stats.again, 1);
         if self.read_batch()? == 0 {
             let mut w = [Waiting::uffd(self.pager.uffd)];
@@ -222,13 +273,14 @@ impl<'w, 'a> Worker<'w, 'a> {
     }
 
     /// Serves one fault: its page, and the readahead window after it.
-    fn serve_fault(&mut self, address: usize, read_at: u64) -> Result<(), PagerError> {
+    fn serve_fault(&mut self, q: Queued) -> Result<(), PagerError> {
         let p = self.pager;
-        let t0 = p.now().map(|_| read_at);
+        let t0 = p.now().map(|_| q.read_at);
         loop {
             let held = p.gate.shared();
-            let Some(loc) = p.locate(address) else {
-                return Err(PagerError::NoRegion { address });
+            let Some(loc) = p.locate(q.address) else {
+                drop(held);
+                return self.outside(q);
             };
             let ps = loc.page_size;
             // The fault is the truth: the page is missing now, whatever the bitmap says (it
@@ -302,6 +354,7 @@ impl<'w, 'a> Worker<'w, 'a> {
                 Placed::Unmapped => {
                     drop(held);
                     let _ = p.wake(ps, loc.addr);
+                    add(&p.stats.stale, 1);
                     self.read_batch()?;
                     return Ok(());
                 }
@@ -357,14 +410,33 @@ impl<'w, 'a> Worker<'w, 'a> {
     ///
     /// Returns [`Exit::Stopped`] when `stop` is readable or hung up or [`Pager::stop`] was
     /// called, [`Exit::Gone`] when an operation says the target process is gone (`ESRCH`;
-    /// other workers then return `Gone` too, within the idle time), and
-    /// [`Exit::FullyPopulated`] if the policy asks for it. Issues `ppoll`, `read` and the
-    /// `UFFDIO_*` resolutions.
+    /// other workers then return `Gone` too, within the idle time; an idle worker asks the
+    /// kernel once per idle period, so it notices too, since Linux 5.13), and
+    /// [`Exit::FullyPopulated`] if the policy asks for it. An error ends this worker and
+    /// marks the pager failed: the other workers return [`Exit::PeerFailed`] within the idle
+    /// time (at once if they wait on a stop descriptor that the caller then writes, as
+    /// `Pager::spawn` does). Issues `ppoll`, `read` and the `UFFDIO_*` resolutions.
+    ///
+    /// The target process learns nothing when a worker ends: its threads that fault in the
+    /// served ranges stay blocked for as long as any copy of the userfaultfd is open.
+    ///
+    /// A userfaultfd made blocking after [`Pager::new`] (e.g. `fcntl` by another holder of
+    /// the same open file) is [`ConfigError::Blocking`](super::ConfigError::Blocking) here.
     ///
     /// # References
     /// - [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html),
     ///   [`ppoll(2)`](https://man7.org/linux/man-pages/man2/ppoll.2.html)
     pub fn run(&mut self, stop: Option<BorrowedFd<'_>>) -> Result<Exit, PagerError> {
+        let r = self.serve_until(stop);
+        if r.is_err() {
+            self.pager
+                .failed
+                .store(true, core::sync::atomic::Ordering::Release);
+        }
+        r
+    }
+
+    fn serve_until(&mut self, stop: Option<BorrowedFd<'_>>) -> Result<Exit, PagerError> {
         let p = self.pager;
         let mut filling = self.fills && p.policy.fill_piece.is_some();
         loop {
@@ -383,10 +455,7 @@ impl<'w, 'a> Worker<'w, 'a> {
                 stop.map_or(Waiting::uffd(p.uffd), Waiting::fd),
             ];
             let n = 1 + stop.is_some() as usize;
-            match wait(&mut fds[..n], Some(timeout)) {
-                Ok(_) => {}
-                Err(e) => return Err(e.into()),
-            }
+            let ready = wait(&mut fds[..n], Some(timeout))?;
             if let Some(exit) = self.exit_now() {
                 return Ok(exit);
             }
@@ -395,7 +464,8 @@ impl<'w, 'a> Worker<'w, 'a> {
             }
             let u = fds[0];
             if u.is_error() {
-                return Err(Error::PollError.into());
+                // POLLERR on a negotiated userfaultfd: it lacks O_NONBLOCK.
+                return Err(super::ConfigError::Blocking.into());
             }
             if u.is_invalid() {
                 return Err(Error::Sys {
@@ -411,6 +481,9 @@ impl<'w, 'a> Worker<'w, 'a> {
                 self.serve_pending().map(drop)
             } else if filling {
                 self.fill_piece().map(drop)
+            } else if ready == 0 && !timeout.is_zero() {
+                // A whole idle period without a message.
+                self.probe_target()
             } else {
                 Ok(())
             };
@@ -430,10 +503,37 @@ impl<'w, 'a> Worker<'w, 'a> {
         }
     }
 
+    /// Whether the process whose memory is served still exists. The kernel tells only
+    /// through an operation, with `ESRCH` once that process's memory is gone; a worker with
+    /// nothing to do issues none, so after an idle period it asks: `UFFDIO_CONTINUE` of one
+    /// base page at the start of a piece of the table, without waking anyone. That changes
+    /// nothing: anonymous memory refuses it (`EINVAL`); in shmem and hugetlbfs it maps a page
+    /// only if the page cache holds it, which is what the kernel's own fault does there (a
+    /// MISSING fault comes only for a page the cache lacks, and in a MINOR region `CONTINUE`
+    /// is the pager's own answer). Any answer but `ESRCH` means "still there". Kernels
+    /// before 5.13 lack `UFFDIO_CONTINUE` (`EINVAL` always): there an idle worker notices
+    /// only at its next operation.
+    fn probe_target(&self) -> Result<(), PagerError> {
+        let p = self.pager;
+        let _held = p.gate.shared();
+        let Some(piece) = (0..p.table.len()).find_map(|i| p.table.get(i)) else {
+            return Ok(());
+        };
+        match p
+            .uffd
+            .continue_(piece.start, p.base, crate::flags::ContinueMode::DONTWAKE)
+        {
+            Err(e) if e.errno() == Some(Errno::ESRCH) => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     fn exit_now(&self) -> Option<Exit> {
         let p = self.pager;
         if p.gone.load(core::sync::atomic::Ordering::Acquire) {
             Some(Exit::Gone)
+        } else if p.has_failed() {
+            Some(Exit::PeerFailed)
         } else if p.policy.exit_when_populated && p.is_fully_populated() {
             Some(Exit::FullyPopulated)
         } else if p.is_stopped() {

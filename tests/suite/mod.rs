@@ -45,6 +45,7 @@ mod pager {
     pub(super) use absent as remove_zeros;
     pub(super) use absent as sources;
     pub(super) use absent as two_handlers;
+    pub(super) use absent as outside;
     pub(super) use absent as unmap_remap;
 }
 mod races;
@@ -236,6 +237,7 @@ pub const CASES: &[Case] = case_list![
     "pager_gone" => pager::gone,
     "pager_bad_config" => pager::bad_config,
     "pager_two_handlers" => pager::two_handlers,
+    "pager_outside" => pager::outside,
     "raw_truth_syscall" => |c| surface::raw_truth(c, Syscall),
     "raw_truth_device" => |c| surface::raw_truth(c, Device),
     "sys_memory" => memory::sys_memory,

@@ -147,6 +147,8 @@ fn serve(
             // 3 s without an event.
             for g in regions {
                 let _ = u.unregister(g.start(), g.len());
+                // As much again after it: a case may have grown the region (`outside`).
+                let _ = u.unregister(g.start() + g.len(), g.len());
             }
             let mut idle = 0;
             while idle < 3 {
@@ -421,6 +423,51 @@ pub fn unmap_remap(ctx: &Ctx) -> Outcome {
             }
             for i in (0..20).chain(28..40).chain(48..n) {
                 page_is(a.addr + i * ps, ps, Some(i * ps))?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// A registered mapping grown with `mremap` keeps its registration over the new part, and no
+/// event says so: the pager answers faults there with zeros (the kernel's own fill for fresh
+/// anonymous memory; counted `outside`) and goes on serving the region.
+pub fn outside(ctx: &Ctx) -> Outcome {
+    run(|| {
+        let ps = ctx.page_size;
+        let n = 16;
+        let img = image(n * ps)?;
+        let a = ok!(rt::anon(2 * n * ps), "mmap");
+        ok!(rt::munmap(a.addr + n * ps, n * ps), "munmap the upper half");
+        // Opened after the mapping, so closed before it is unmapped.
+        let u = open_nb(ctx, Features::EVENT_REMAP)?;
+        // SAFETY: as above.
+        let regions = [Region::new(
+            a.addr,
+            n * ps,
+            ps,
+            Source::Bytes(unsafe { img.bytes(0, img.len) }),
+        )];
+        // SAFETY: a fresh mapping read only through raw pointers.
+        unsafe { register(&u, &regions) }?;
+        let expect = |k: &Counters, _| -> Result<(), Msg> {
+            if (k.outside, k.stale, k.faults) != (2, 0, 2) {
+                return Err(msg!("{k:?}"));
+            }
+            Ok(())
+        };
+        serve_while(ctx, &u, &regions, Policy::demand(), expect, || {
+            page_is(a.addr + ps, ps, Some(ps))?;
+            // In place if the space after it is still free; moved (a REMAP) otherwise.
+            let to = ok!(
+                rt::mremap(a.addr, n * ps, 2 * n * ps, rt::MREMAP_MAYMOVE, 0),
+                "mremap grow"
+            );
+            page_is(to + (n + 2) * ps, ps, None)?;
+            page_is(to + (2 * n - 1) * ps, ps, None)?;
+            page_is(to + 3 * ps, ps, Some(3 * ps))?;
+            if to != a.addr {
+                let _ = rt::munmap(to, 2 * n * ps);
             }
             Ok(())
         })

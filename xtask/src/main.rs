@@ -8,7 +8,7 @@
 //! | path | what | imports |
 //! |---|---|---|
 //! | `main.rs` | the command line (with [`bpaf`]) and the dispatch | `cmd` |
-//! | `cmd/` | one module per command: `ci`, `bench`, `stress`, `cross` (`cross-test`), `vm` (`vm-test`), `verify_layout`, `msrv`, `mutants`, `package` | `targets`, `env`, `util` |
+//! | `cmd/` | one module per command: `ci`, `bench`, `stress`, `storm`, `cross` (`cross-test`), `vm` (`vm-test`), `verify_layout`, `msrv`, `mutants`, `package` | `targets`, `env`, `util` |
 //! | `targets.rs` | the Rust targets (cross compiler, Debian arch, QEMU), the cargo command for one, building `tests/vm-init` | `env`, `util` |
 //! | `env/` | what the machine must have: rustup targets, components and toolchains, Debian packages (host apt, and the private apt for kernels and headers), cross compilers, QEMU. Installed as root; named with the exact command otherwise | `util` |
 //! | `util/` | leaves: running programs, the workspace's paths, the suite's result lines and tables | nothing |
@@ -43,7 +43,7 @@ mod targets;
 mod util;
 
 use bpaf::{construct, Args, OptionParser, ParseFailure, Parser};
-use cmd::{bench, ci, cross, msrv, mutants, package, stress, verify_layout, vm};
+use cmd::{bench, ci, cross, msrv, mutants, package, storm, stress, verify_layout, vm};
 use std::process::ExitCode;
 
 /// A command and its options.
@@ -55,6 +55,7 @@ enum Cmd {
     VmTest(vm::Args),
     Bench(bench::Args),
     Stress(stress::Args),
+    Storm(storm::Args),
     Msrv(msrv::Args),
     Mutants(mutants::Args),
     Package(package::Args),
@@ -85,6 +86,7 @@ fn cli() -> OptionParser<Cmd> {
     let vm = command("vm-test", vm::ABOUT, vm::parser().map(Cmd::VmTest));
     let bench = command("bench", bench::ABOUT, bench::parser().map(Cmd::Bench));
     let stress = command("stress", stress::ABOUT, stress::parser().map(Cmd::Stress));
+    let storm = command("storm", storm::ABOUT, storm::parser().map(Cmd::Storm));
     let msrv = command("msrv", msrv::ABOUT, msrv::parser().map(Cmd::Msrv));
     let mutants = command(
         "mutants",
@@ -96,7 +98,7 @@ fn cli() -> OptionParser<Cmd> {
         package::ABOUT,
         package::parser().map(Cmd::Package),
     );
-    construct!([ci, verify, cross, vm, bench, stress, msrv, mutants, package])
+    construct!([ci, verify, cross, vm, bench, stress, storm, msrv, mutants, package])
         .to_options()
         .descr("The uffd project's checks and tools. `cargo xtask <COMMAND> --help` for one's options.")
 }
@@ -161,6 +163,7 @@ fn main() -> ExitCode {
         Cmd::VmTest(a) => vm::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::Stress(a) => stress::run(a),
+        Cmd::Storm(a) => storm::run(a),
         Cmd::Msrv(a) => msrv::run(a),
         Cmd::Mutants(a) => mutants::run(a),
         Cmd::Package(a) => package::run(a),
@@ -196,6 +199,7 @@ mod tests {
             "vm-test",
             "bench",
             "stress",
+            "storm",
             "msrv",
             "mutants",
             "package",
@@ -218,6 +222,7 @@ mod tests {
             ("vm-test", "--kernel"),
             ("bench", "--callgrind"),
             ("stress", "--bytes"),
+            ("storm", "--seeds"),
             ("msrv", ""),
             ("package", ""),
         ] {
@@ -270,5 +275,10 @@ mod tests {
             panic!()
         };
         assert_eq!(s.bytes, 1 << 30);
+        let Ok(Cmd::Storm(s)) = parse(&args("storm --seeds 500 --from 7")) else {
+            panic!()
+        };
+        assert_eq!((s.seeds, s.from, s.ops, s.watchdog), (500, 7, 400, 30));
+        assert!(parse(&args("storm --seeds x")).is_err());
     }
 }

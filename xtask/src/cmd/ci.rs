@@ -5,7 +5,7 @@
 //! (`bench`, `msrv`, `package`, `verify-layout`, `cross-test`, `vm-test`) provisions what it needs
 //! itself; `ci` calls them through their `run` only.
 
-use super::{bench, cross, msrv, package, verify_layout, vm};
+use super::{bench, cross, msrv, package, storm, verify_layout, vm};
 use crate::env::{apt, rustup, tools};
 use crate::util::process::{cargo, output, root, run as sh, target_dir, Result};
 use bpaf::{pure, Parser};
@@ -91,6 +91,18 @@ fn run_steps() -> Result<()> {
             "--",
             "-D",
             "warnings",
+        ]))?;
+        // The std-only targets (the pager's threaded tests, the storm, the std examples).
+        sh(cargo().args([
+            "clippy",
+            "-p",
+            "uffd",
+            "--all-targets",
+            "--features",
+            "std",
+            "--",
+            "-D",
+            "warnings",
         ]))
     })?;
     step("no_std builds", || {
@@ -112,6 +124,15 @@ fn run_steps() -> Result<()> {
         sh(cargo().args(["test", "--workspace"]))?;
         // The pager's threaded tests need its std conveniences.
         sh(cargo().args(["test", "-p", "uffd", "--features", "std", "--test", "pager"]))?;
+        sh(cargo().args([
+            "test",
+            "-p",
+            "uffd",
+            "--features",
+            "std",
+            "--test",
+            "pager_faults",
+        ]))?;
         // Firecracker's handoff against the example handler, which the test runs from
         // `target/debug/examples/` (a `--test` run alone does not build examples).
         sh(cargo().args([
@@ -133,6 +154,9 @@ fn run_steps() -> Result<()> {
             "firecracker",
         ]))
     })?;
+    // The pager's randomized storm, short (release build, about a minute): the long run is
+    // `cargo xtask storm` (300 seeds by default).
+    step("storm (short)", || storm::run(&storm::Args::SHORT))?;
     // The event and partial-progress decoders under libFuzzer (nightly, cargo-fuzz; fuzz/ is its
     // own workspace): 20 s per target, about 45 s warm (1.5 min more for a cold build). The
     // long run is by hand: `cd fuzz && cargo +nightly fuzz run -O <target> -- -runs=10000000`.

@@ -10,6 +10,7 @@ pub mod cross;
 pub mod msrv;
 pub mod mutants;
 pub mod package;
+pub mod storm;
 pub mod stress;
 pub mod verify_layout;
 pub mod vm;
