@@ -7,9 +7,11 @@
 
 #[allow(dead_code)]
 mod common;
+mod pager_common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
+use pager_common::{image, open, release, serial, word};
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
@@ -28,25 +30,6 @@ extern "C" {
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn _exit(code: i32) -> !;
     fn memfd_create(name: *const std::ffi::c_char, flags: u32) -> i32;
-}
-
-/// One test at a time: the FORK test must not see other tests' forks, the hugetlb test
-/// changes a global setting.
-static ONE: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A userfaultfd for this process, or `None` (and why) where there is none.
-fn open(features: Features) -> Option<Uffd> {
-    common::create(
-        "open",
-        Uffd::builder()
-            .non_blocking(true)
-            .user_mode_only(true)
-            .require(features),
-    )
 }
 
 /// An anonymous private mapping, unmapped on drop (unless forgotten).
@@ -79,18 +62,6 @@ impl Drop for Area {
             let _ = unsafe { munmap(NonNull::new(self.addr as *mut _).unwrap(), self.len) };
         }
     }
-}
-
-/// The expected word at byte `off` of the test source (never zero for a whole page).
-fn word(off: u64) -> u64 {
-    (off | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5a5a
-}
-
-/// A source of `len` bytes whose words are `word(offset)`.
-fn image(len: usize) -> Vec<u8> {
-    (0..len / 8)
-        .flat_map(|i| word(i as u64 * 8).to_ne_bytes())
-        .collect()
 }
 
 /// Reads every word of the page at `addr` (faulting it in) and checks it against
@@ -143,24 +114,6 @@ fn madvise_dontneed(addr: usize, len: usize) {
         )
     }
     .expect("madvise");
-}
-
-/// Unregisters every mapping of this process from `u`, so that threads blocked on faults no
-/// worker serves any more get the kernel's own handling: a broken pager then fails a test on
-/// contents instead of hanging it.
-fn release(u: &Uffd) {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    for l in maps.lines() {
-        let Some((range, _)) = l.split_once(' ') else {
-            continue;
-        };
-        let Some((a, b)) = range.split_once('-') else {
-            continue;
-        };
-        if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
-            let _ = u.unregister(a, b - a);
-        }
-    }
 }
 
 /// Runs `workers` workers of `pager` while `body` runs, then stops them; returns their exits.

@@ -9,9 +9,11 @@
 
 #[allow(dead_code)]
 mod common;
+mod pager_common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
+use pager_common::{image, open, release, serial, word};
 use std::num::NonZeroUsize;
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
@@ -34,23 +36,6 @@ extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
     fn _exit(code: i32) -> !;
     fn sched_setaffinity(pid: i32, size: usize, mask: *const u64) -> i32;
-}
-
-/// One test at a time (forks, CPU pinning, timing).
-static ONE: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn open(features: Features) -> Option<Uffd> {
-    common::create(
-        "open",
-        Uffd::builder()
-            .non_blocking(true)
-            .user_mode_only(true)
-            .require(features),
-    )
 }
 
 /// [`open`], kernel-mode faults included (a `write(2)` from registered memory reaches the
@@ -95,17 +80,6 @@ fn move_to(from: usize, len: usize, to: usize, extra: MRemapFlags) -> nix::Resul
         )
     }
     .map(|p| p.as_ptr() as usize)
-}
-
-/// The expected word at byte `off` of the source (never zero).
-fn word(off: u64) -> u64 {
-    (off | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5a5a
-}
-
-fn image(len: usize) -> Vec<u8> {
-    (0..len / 8)
-        .flat_map(|i| word(i as u64 * 8).to_ne_bytes())
-        .collect()
 }
 
 fn gen(off: u64, buf: &mut [u8]) {
@@ -342,21 +316,6 @@ fn a_kernel_read_of_a_page_unmapped_meanwhile_gets_efault() {
     assert_eq!((k.stale, k.unmaps, k.faults), (1, 1, 1), "{k:?}");
 }
 
-/// Unregisters every mapping of this process from `u`: threads blocked on faults no worker
-/// serves any more get the kernel's own pages, so a broken pager fails a case on contents
-/// instead of hanging it.
-fn release(u: &Uffd) {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    for l in maps.lines() {
-        let Some((a, b)) = l.split_once(' ').and_then(|(r, _)| r.split_once('-')) else {
-            continue;
-        };
-        if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
-            let _ = u.unregister(a, b - a);
-        }
-    }
-}
-
 /// Runs one worker while `body` runs; returns the body's value and the worker's exit. A
 /// worker that ends early releases the faulting threads ([`release`]).
 fn serving<R>(pager: &Pager<'_>, body: impl FnOnce() -> R) -> (R, Result<Exit, PagerError>) {
@@ -500,19 +459,8 @@ fn a_blocking_userfaultfd_is_a_typed_error() {
         return;
     };
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
-    let fd = u.as_raw_fd();
-    // F_GETFL / F_SETFL: clear O_NONBLOCK on the open file.
-    extern "C" {
-        fn fcntl(fd: i32, cmd: i32, ...) -> i32;
-    }
-    // SAFETY: plain fcntl calls on our own descriptor.
-    let fl = unsafe { fcntl(fd, 3) };
-    assert!(fl >= 0);
-    // SAFETY: as above.
-    assert_eq!(
-        unsafe { fcntl(fd, 4, fl & !(uffd::sys::O_NONBLOCK as i32)) },
-        0
-    );
+    // Clear O_NONBLOCK on the open file behind the pager's back.
+    u.set_non_blocking(false).unwrap();
     let t = Instant::now();
     assert_eq!(
         pager.worker(&mut []).unwrap().run(None),

@@ -189,7 +189,24 @@ impl Worker<'_, '_> {
                 pages: (e - s).min(most),
             };
             let epoch = p.epoch();
-            match p.place(run, Want::Source, self.scratch, &mut self.scratch_zero)? {
+            let placed = match p.place(run, Want::Source, self.scratch, &mut self.scratch_zero)? {
+                // The page's mapping is gone from where the table has it (`place` has halved
+                // the run down to its first page). An UNMAP or REMAP on its way explains it;
+                // nothing else does.
+                Placed::Unmapped => {
+                    drop(held);
+                    match self.recheck(Run { pages: 1, ..run }, epoch)? {
+                        Recheck::Placed => Placed::Done(1),
+                        Recheck::Present => Placed::Exists,
+                        Recheck::NoPage => Placed::NoPage,
+                        Recheck::Changing => {
+                            return Ok(if bytes > 0 { Some(bytes) } else { None });
+                        }
+                    }
+                }
+                placed => placed,
+            };
+            match placed {
                 Placed::Done(k) | Placed::Again(k) if k > 0 => {
                     p.mark_populated(s, k);
                     bytes += k * ps;
@@ -203,32 +220,6 @@ impl Worker<'_, '_> {
                 Placed::NoPage => {
                     p.skip(s);
                     b = s + 1;
-                }
-                // The page's mapping is gone from where the table has it (`place` has halved
-                // the run down to its first page). An UNMAP or REMAP on its way explains it;
-                // nothing else does.
-                Placed::Unmapped => {
-                    drop(held);
-                    let one = Run { pages: 1, ..run };
-                    match self.recheck(one, epoch)? {
-                        Recheck::Placed => {
-                            p.mark_populated(s, 1);
-                            bytes += ps;
-                            b = s + 1;
-                        }
-                        Recheck::Present => {
-                            p.mark_populated(s, 1);
-                            add(&p.stats.exists, 1);
-                            b = s + 1;
-                        }
-                        Recheck::NoPage => {
-                            p.skip(s);
-                            b = s + 1;
-                        }
-                        Recheck::Changing => {
-                            return Ok(if bytes > 0 { Some(bytes) } else { None });
-                        }
-                    }
                 }
                 _ => {
                     add(&p.stats.again, 1);

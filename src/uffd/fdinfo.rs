@@ -1,7 +1,7 @@
 //! [`Uffd::from_received_fd`] (and [`Uffd::from_owned_fd`] under `std`): adopting a negotiated
 //! userfaultfd from elsewhere (another process over `SCM_RIGHTS`, a parent across `execve`)
-//! with its features read back from `/proc/self/fdinfo/<fd>`; and the fd's `O_NONBLOCK`, which
-//! the sender chose ([`Uffd::set_non_blocking`]).
+//! with its features read back from `/proc/self/fdinfo/<fd>`. Its `O_NONBLOCK` is the
+//! sender's choice ([`Uffd::set_non_blocking`] fixes it).
 
 use super::Uffd;
 use crate::error::{Call, Error};
@@ -77,52 +77,6 @@ impl Uffd {
                 page_size,
             )
         })
-    }
-}
-
-impl Uffd {
-    /// `fcntl(fd, F_GETFL)`: whether the fd is non-blocking (`O_NONBLOCK` on its open file
-    /// description, shared by every copy of the fd, also one in another process).
-    ///
-    /// Available on every kernel.
-    ///
-    /// # References
-    /// - [`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html)
-    pub fn is_non_blocking(&self) -> Result<bool, Error> {
-        Ok(self.status_flags()? & sys::O_NONBLOCK as usize != 0)
-    }
-
-    /// `fcntl(fd, F_SETFL, flags | O_NONBLOCK)` (or without it): makes the fd non-blocking
-    /// (`on`) or blocking.
-    ///
-    /// Since Linux 4.3 for a userfaultfd (the kernel reads the flag at every `read` and `poll`).
-    /// A non-blocking fd is what [`wait`](crate::wait), async runtimes and the
-    /// [`pager`](crate::pager) need: `poll` on a blocking userfaultfd always reports `POLLERR`.
-    /// The flag lives on the open file description, so this changes it for every copy of the fd:
-    /// a handler fixing a received fd changes the sender's too (harmless for a VMM that only
-    /// holds its copy, as Firecracker does; a sender that reads its own copy sees `EAGAIN` where
-    /// it waited before).
-    ///
-    /// # References
-    /// - [`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html),
-    ///   [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
-    pub fn set_non_blocking(&self, on: bool) -> Result<(), Error> {
-        let flags = self.status_flags()?;
-        let nb = sys::O_NONBLOCK as usize;
-        let new = if on { flags | nb } else { flags & !nb };
-        if new == flags {
-            return Ok(());
-        }
-        // SAFETY: `self.fd` is open and owned by this handle; F_SETFL reads no memory.
-        unsafe { sys::fcntl(self.as_raw_fd(), sys::F_SETFL, new) }
-            .map(|_| ())
-            .map_err(|e| Error::sys(Call::Fcntl, e))
-    }
-
-    fn status_flags(&self) -> Result<usize, Error> {
-        // SAFETY: `self.fd` is open and owned by this handle; F_GETFL reads no memory.
-        unsafe { sys::fcntl(self.as_raw_fd(), sys::F_GETFL, 0) }
-            .map_err(|e| Error::sys(Call::Fcntl, e))
     }
 }
 

@@ -11,6 +11,7 @@ mod ops;
 pub use hugetlb::Hugetlb;
 pub use open::{Builder, OpenStrategy, Probe};
 
+use crate::error::{Call, Error};
 use crate::flags::{Features, Ioctls};
 use crate::sys;
 
@@ -118,6 +119,52 @@ impl Uffd {
     /// The page size ranges are checked against (0: not checked before the call).
     pub const fn page_size(&self) -> usize {
         self.page_size
+    }
+}
+
+impl Uffd {
+    /// `fcntl(fd, F_GETFL)`: whether the fd is non-blocking (`O_NONBLOCK` on its open file
+    /// description, shared by every copy of the fd, also one in another process).
+    ///
+    /// Available on every kernel.
+    ///
+    /// # References
+    /// - [`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html)
+    pub fn is_non_blocking(&self) -> Result<bool, Error> {
+        Ok(self.status_flags()? & sys::O_NONBLOCK as usize != 0)
+    }
+
+    /// `fcntl(fd, F_SETFL, flags | O_NONBLOCK)` (or without it): makes the fd non-blocking
+    /// (`on`) or blocking.
+    ///
+    /// Since Linux 4.3 for a userfaultfd (the kernel reads the flag at every `read` and `poll`).
+    /// A non-blocking fd is what [`wait`](crate::wait), async runtimes and the
+    /// [`pager`](crate::pager) need: `poll` on a blocking userfaultfd always reports `POLLERR`.
+    /// The flag lives on the open file description, so this changes it for every copy of the fd:
+    /// a handler fixing a received fd changes the sender's too (harmless for a VMM that only
+    /// holds its copy, as Firecracker does; a sender that reads its own copy sees `EAGAIN` where
+    /// it waited before).
+    ///
+    /// # References
+    /// - [`fcntl(2)`](https://man7.org/linux/man-pages/man2/fcntl.2.html),
+    ///   [`userfaultfd(2)`](https://man7.org/linux/man-pages/man2/userfaultfd.2.html)
+    pub fn set_non_blocking(&self, on: bool) -> Result<(), Error> {
+        let flags = self.status_flags()?;
+        let nb = sys::O_NONBLOCK as usize;
+        let new = if on { flags | nb } else { flags & !nb };
+        if new == flags {
+            return Ok(());
+        }
+        // SAFETY: `self.fd` is open and owned by this handle; F_SETFL reads no memory.
+        unsafe { sys::fcntl(self.as_raw_fd(), sys::F_SETFL, new) }
+            .map(|_| ())
+            .map_err(|e| Error::sys(Call::Fcntl, e))
+    }
+
+    fn status_flags(&self) -> Result<usize, Error> {
+        // SAFETY: `self.fd` is open and owned by this handle; F_GETFL reads no memory.
+        unsafe { sys::fcntl(self.as_raw_fd(), sys::F_GETFL, 0) }
+            .map_err(|e| Error::sys(Call::Fcntl, e))
     }
 }
 
