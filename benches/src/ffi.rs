@@ -58,6 +58,22 @@ extern "C" {
     pub fn c_perpage_served(p: *const c_void) -> usize;
     pub fn c_perpage_join(p: *mut c_void) -> i64;
 
+    // benches/c/bgfill.c
+    pub fn c_bg_start(
+        uffd: i32,
+        stop_fd: i32,
+        src: *const u8,
+        area: u64,
+        len: usize,
+        page: usize,
+        threads: i32,
+    ) -> *mut c_void;
+    pub fn c_bg_ready(b: *const c_void) -> i32;
+    pub fn c_bg_go(b: *const c_void) -> i32;
+    pub fn c_bg_copied(b: *const c_void) -> usize;
+    pub fn c_bg_join(b: *mut c_void, full_ns: *mut u64, copied: *mut usize) -> i64;
+    pub fn c_mono_ns() -> u64;
+
     fn clock_gettime(clock: i32, ts: *mut [i64; 2]) -> i32;
 }
 

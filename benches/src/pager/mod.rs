@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! uffd-bench pager [--mib M] [--rounds R] [--pinned] [--charts DIR] [--dir DIR]
-//!                  [--only NAME] [--patterns sequential,random,ws10]
+//!                  [--only NAME,NAME..] [--patterns sequential,random,ws10]
 //! ```
 
 mod chart;
@@ -49,9 +49,11 @@ impl Pattern {
     }
 }
 
-const CONTENDERS: [Contender; 7] = [
+const CONTENDERS: [Contender; 9] = [
     Contender::Eager,
     Contender::CPerPage,
+    Contender::CBg(1),
+    Contender::CBg(2),
     Contender::PagerReadahead,
     Contender::PagerFill(1),
     Contender::PagerFill(2),
@@ -60,7 +62,8 @@ const CONTENDERS: [Contender; 7] = [
 ];
 
 struct Args {
-    /// Only contenders whose name contains this (for profiling one).
+    /// Only contenders whose name contains one of these comma-separated words (the tables
+    /// then leave the others' cells empty).
     only: Option<String>,
     /// Only these patterns (`sequential,random,ws10`).
     patterns: Option<String>,
@@ -187,10 +190,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
                 (0..CONTENDERS.len()).rev().collect()
             };
             for k in seq {
-                if a.only
-                    .as_ref()
-                    .is_some_and(|o| !CONTENDERS[k].name().contains(o.as_str()))
-                {
+                if a.only.as_ref().is_some_and(|o| {
+                    !o.split(',')
+                        .any(|w| CONTENDERS[k].name().contains(w))
+                }) {
                     continue;
                 }
                 run::pretouch_and_free(snap.len(), page)?;
@@ -199,26 +202,11 @@ pub fn main(args: &[String]) -> Result<(), String> {
                 res[k].push(o);
             }
         }
-        if a.only.is_some() {
-            for (k, r) in res.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
-                let mut t: Vec<f64> = r.iter().map(|o| o.total as f64 / 1e6).collect();
-                println!(
-                    "{} {}: median {:.1} ms",
-                    pattern.name(),
-                    CONTENDERS[k].name(),
-                    median(&mut t)
-                );
-            }
-            continue;
-        }
         report(pattern, &res, n);
         if let Some(dir) = &a.charts {
             chart::populated(dir, mode, pattern, &CONTENDERS, &res, n)?;
         }
         all.push(res);
-    }
-    if a.only.is_some() {
-        return Ok(());
     }
     first_access(&all);
     if let Some(dir) = &a.charts {
@@ -272,19 +260,21 @@ fn report(p: Pattern, res: &[Vec<Outcome>], n: usize) {
             .collect();
         median(&mut v)
     };
-    let (eager, cpp, floor) = (
+    let (eager, cpp, floor, bg, bg2) = (
         idx(Contender::Eager),
         idx(Contender::CPerPage),
         idx(Contender::Floor),
+        idx(Contender::CBg(1)),
+        idx(Contender::CBg(2)),
     );
     println!(
         "\n#### {} ({} of {n} pages touched)\n",
         p.name(),
         if p == Pattern::WorkingSet { n / 10 } else { n }
     );
-    println!("| contender | toucher done (ms) | ÷ eager | per-page C ÷ this | ÷ floor | fully populated (ms) | handler CPU (ms) | MiB copied | faulting touches | fault median / p99 (µs) | median fault during fill (µs) |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (k, c) in CONTENDERS.iter().enumerate() {
+    println!("| contender | toucher done (ms) | ÷ eager | per-page C ÷ this | ÷ floor | ÷ C bg | ÷ C bg2 | fully populated (ms) | handler CPU (ms) | MiB copied | faulting touches | fault median / p99 (µs) | median fault during fill (µs) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (k, c) in CONTENDERS.iter().enumerate().filter(|(k, _)| !res[*k].is_empty()) {
         let total = med(k, &|o| Some(o.total as f64));
         let pop = med(k, &|o| o.populated.map(|x| x as f64));
         let cpu = med(k, &|o| Some(o.cpu as f64));
@@ -295,7 +285,10 @@ fn report(p: Pattern, res: &[Vec<Outcome>], n: usize) {
             .flat_map(|o| o.faults.iter().map(|f| f.1 as f64 / 1e3))
             .collect();
         let (lm, lp) = (median(&mut lat.clone()), quantile(&mut lat, 0.99));
-        let during = if matches!(c, Contender::PagerFill(_) | Contender::PagerSplit) {
+        let during = if matches!(
+            c,
+            Contender::PagerFill(_) | Contender::PagerSplit | Contender::CBg(_)
+        ) {
             let mut v: Vec<f64> = res[k]
                 .iter()
                 .flat_map(|o| {
@@ -319,7 +312,7 @@ fn report(p: Pattern, res: &[Vec<Outcome>], n: usize) {
         };
         let na_touch = *c == Contender::Floor;
         println!(
-            "| {} | {} | {:.2}x | {} | {:.2}x | {} | {:.1} | {:.0} | {} | {} | {} |",
+            "| {} | {} | {:.2}x | {} | {:.2}x | {:.2}x | {:.2}x | {} | {:.1} | {:.0} | {} | {} | {} |",
             c.name(),
             if na_touch {
                 format!("({:.1})", ms(total))
@@ -333,6 +326,8 @@ fn report(p: Pattern, res: &[Vec<Outcome>], n: usize) {
                 format!("{:.2}x", ratio(k, cpp, true))
             },
             ratio(k, floor, false),
+            ratio(k, bg, false),
+            ratio(k, bg2, false),
             f(ms(pop)),
             ms(cpu),
             mib,
@@ -364,6 +359,9 @@ fn first_access(all: &[Vec<Vec<Outcome>>]) {
             .iter()
             .flat_map(|p| p[k].iter().filter_map(|o| o.first.map(|x| x as f64 / 1e3)))
             .collect();
+        if v.is_empty() {
+            continue;
+        }
         let m = median(&mut v.clone());
         let p99 = quantile(&mut v.clone(), 0.99);
         let max = v.iter().cloned().fold(0.0, f64::max);

@@ -24,6 +24,8 @@ pub const FLOOR_PIECE: usize = 2 << 20;
 pub enum Contender {
     Eager,
     CPerPage,
+    /// restore.c's `bg` (1) and `bg2` (2), ported: benches/c/bgfill.c.
+    CBg(usize),
     PagerReadahead,
     PagerFill(usize),
     /// Two workers: one fills (and serves), one only serves (`Worker::fills(false)`).
@@ -36,6 +38,8 @@ impl Contender {
         match self {
             Contender::Eager => "eager read".into(),
             Contender::CPerPage => "C per-page handler".into(),
+            Contender::CBg(1) => "C bg: 1 thread, faults first, 2 MiB chunks".into(),
+            Contender::CBg(n) => format!("C bg{n}: demand thread + filler"),
             Contender::PagerReadahead => "pager demand+readahead".into(),
             Contender::PagerFill(n) => {
                 format!("pager +fill, {n} worker{}", if n > 1 { "s" } else { "" })
@@ -269,6 +273,7 @@ pub fn run(c: Contender, w: &Work) -> Result<Outcome, String> {
             out.bytes = (served * w.page) as u64;
             out.populated = w.all_pages.then_some(out.total);
         }
+        Contender::CBg(threads) => run_c_bg(&area, w, threads, &stop, &mut out)?,
         Contender::PagerReadahead | Contender::PagerFill(_) | Contender::PagerSplit => {
             let (workers, fill, servers) = match c {
                 Contender::PagerFill(n) => (n, true, 0),
@@ -279,6 +284,72 @@ pub fn run(c: Contender, w: &Work) -> Result<Outcome, String> {
         }
     }
     Ok(out)
+}
+
+/// The C background-fill handlers (`bg`, `bg2`): started, let go when the toucher starts,
+/// stopped after it (the fill runs to the end: joined after it).
+fn run_c_bg(
+    area: &Area,
+    w: &Work,
+    threads: usize,
+    stop: &AtomicBool,
+    out: &mut Outcome,
+) -> Result<(), String> {
+    let len = area.len;
+    let u = open_uffd(Features::empty())?;
+    // SAFETY: the run's fresh area, read only through raw pointers, unmapped after the run.
+    unsafe { u.register(area.addr, len, RegisterMode::MISSING) }.map_err(|e| e.to_string())?;
+    let (stop_r, mut stop_w) = std::io::pipe().map_err(|e| e.to_string())?;
+    // SAFETY: the handler reads the snapshot (alive for the call) and copies into the
+    // registered area; it runs until the fill is done and the stop pipe written, then is
+    // joined.
+    let h = unsafe {
+        ffi::c_bg_start(
+            u.as_raw_fd(),
+            stop_r.as_raw_fd(),
+            w.snapshot.as_ptr(),
+            area.addr as u64,
+            len,
+            w.page,
+            threads as i32,
+        )
+    };
+    if h.is_null() {
+        return Err("c_bg_start".into());
+    }
+    let hp = h as usize;
+    // SAFETY: `h` is live until joined below.
+    while unsafe { ffi::c_bg_ready(h) } == 0 {
+        std::thread::yield_now();
+    }
+    let t0 = Instant::now();
+    // SAFETY: reads a clock.
+    let t0_mono = unsafe { ffi::c_mono_ns() };
+    // SAFETY: as above.
+    if unsafe { ffi::c_bg_go(h) } != 0 {
+        return Err("c_bg_go".into());
+    }
+    let touched = std::thread::scope(|s| {
+        // SAFETY: as above; reading a counter.
+        let smp = s.spawn(|| sampler(t0, stop, &|| unsafe { ffi::c_bg_copied(hp as *const _) }));
+        let touched = touch(area.addr, w, t0, out);
+        stop.store(true, Release);
+        out.series = smp.join().unwrap();
+        touched
+    });
+    let _ = std::io::Write::write_all(&mut stop_w, b"x");
+    // SAFETY: `h` is live until the join; the join waits for the fill to end (on error too:
+    // a failed thread ends at once).
+    let (mut full, mut copied) = (0, 0);
+    let cpu = unsafe { ffi::c_bg_join(h, &mut full, &mut copied) };
+    out.total = touched?;
+    if cpu < 0 {
+        return Err("C handler failed".into());
+    }
+    out.cpu = cpu as u64;
+    out.bytes = (copied * w.page) as u64;
+    out.populated = (full > 0).then(|| full.saturating_sub(t0_mono));
+    verify(area.addr, w)
 }
 
 fn now_ns() -> u64 {
