@@ -2,8 +2,9 @@
 //! from a snapshot by 1–2 workers (readahead and a background fill of 4–128 KiB pieces or
 //! none; every thread pinned to one CPU or free), while 2–4 toucher threads verify whole
 //! pages against a model of what each should hold and one chaos thread changes the memory
-//! under them: `MADV_DONTNEED`/`MADV_FREE`, full-page writes, `mremap` moves and shrinks,
-//! `munmap`, `mprotect` splits, and `fork` with a child process whose pager (fed by the FORK
+//! under them: `MADV_DONTNEED`/`MADV_FREE`, full-page writes, `mremap` moves, shrinks,
+//! moves that grow the mapping and moves with `MREMAP_DONTUNMAP` (both leave registered
+//! memory the pager's table does not cover, to be read as zeros), `munmap`, `mprotect` splits, and `fork` with a child process whose pager (fed by the FORK
 //! event) serves the child while it verifies pages and gives one back. A final pass verifies
 //! every live page; a worker that ends early, a wrong page, a child that does not exit within
 //! 8 s, or no progress for the watchdog's time fails the seed with a diagnosis (the last
@@ -289,7 +290,7 @@ fn run_seed(cfg: &Cfg, watchdog: Duration) -> Result<Totals, String> {
             let src = (off + i * ps) as u64;
             model
                 .pages
-                .insert(at + i * ps, Want::is(Content::Src(src), src));
+                .insert(at + i * ps, Want::is(Content::Src(src), Some(src)));
         }
         at += (n + 1) * ps;
         off += n * ps;
@@ -558,7 +559,11 @@ fn chaos(
                 totals.ops += 1;
                 continue;
             }
-            55..=69 => {
+            65..=69 => {
+                grow_or_keep(sh, &mut m, &mut rng, op, (start, n), hi + ps, totals);
+                continue;
+            }
+            55..=64 => {
                 let dest = hi + ps;
                 sh.hi.store((dest + len + ps) as u64, Relaxed);
                 // SAFETY: storm memory; `dest` is inside the storm's reservation.
@@ -637,13 +642,73 @@ fn chaos(
     Ok(())
 }
 
+/// A `mremap` that leaves registered memory the pager's table does not cover, then the chaos
+/// op's outcome: the run `(start, n)` moved to `dest` and grown by 1–8 pages (the new pages
+/// are registered, as the moved mapping is), or moved with `MREMAP_DONTUNMAP` (the old range
+/// stays mapped, registered and empty). Either new range reads as zeros: the pager answers a
+/// fault it has no region for with zeros, as the kernel fills fresh anonymous memory.
+fn grow_or_keep(
+    sh: &Shared,
+    m: &mut Model,
+    rng: &mut Rng,
+    op: usize,
+    (start, n): (usize, usize),
+    dest: usize,
+    totals: &mut Totals,
+) {
+    let ps = sh.ps;
+    let len = n * ps;
+    let keep = rng.chance(50);
+    let new_len = if keep {
+        len
+    } else {
+        len + rng.range(1, 8) * ps
+    };
+    sh.hi.store((dest + new_len + ps) as u64, Relaxed);
+    let mut flags = MRemapFlags::MREMAP_MAYMOVE | MRemapFlags::MREMAP_FIXED;
+    if keep {
+        flags |= MRemapFlags::MREMAP_DONTUNMAP;
+    }
+    let ptr = NonNull::new(start as *mut std::ffi::c_void).unwrap();
+    // SAFETY: storm memory; `dest` is inside the storm's reservation.
+    let r = unsafe { mman::mremap(ptr, len, new_len, flags, NonNull::new(dest as *mut _)) };
+    let what = if keep {
+        "move (DONTUNMAP)"
+    } else {
+        "move and grow"
+    };
+    match r {
+        Ok(_) => {
+            for i in 0..n {
+                let w = m.pages.remove(&(start + i * ps)).unwrap();
+                m.pages.insert(dest + i * ps, w);
+                if keep {
+                    m.pages
+                        .insert(start + i * ps, Want::is(Content::Zero, None));
+                }
+            }
+            for a in (dest + len..dest + new_len).step_by(ps) {
+                m.pages.insert(a, Want::is(Content::Zero, None));
+            }
+            sh.note(format!(
+                "op {op}: {what} {n} pages {start:#x} -> {dest:#x} ({} pages)",
+                new_len / ps
+            ));
+        }
+        // Across two mappings (an mprotect split), or a kernel without MREMAP_DONTUNMAP
+        // (before 5.7): refused whole.
+        Err(e) => sh.note(format!("op {op}: {what} {n} pages at {start:#x}: {e}")),
+    }
+    totals.ops += 1;
+}
+
 /// The regions of a forked child: runs of consecutive live pages, each served from the
 /// snapshot (consecutive offsets) or as zeros.
 fn child_regions<'i>(m: &Model, ps: usize, img: &'i [u8]) -> Vec<Region<'i>> {
     let mut out: Vec<Region<'i>> = Vec::new();
     let mut cur: Option<(usize, usize, Option<u64>)> = None;
     for (&a, w) in &m.pages {
-        let src = w.sourced().then_some(w.src);
+        let src = w.src.filter(|_| w.sourced());
         let extend = match cur {
             Some((s, n, cs)) => {
                 a == s + n * ps
@@ -709,7 +774,7 @@ fn fork_child(
             let p = NonNull::new(*a as *mut std::ffi::c_void).unwrap();
             // SAFETY: the child's copy of a storm page.
             if unsafe { mman::madvise(p, ps, MmapAdvise::MADV_DONTNEED) }.is_err()
-                || !Want::is(Content::Zero, 0).fits_page(*a, ps)
+                || !Want::is(Content::Zero, None).fits_page(*a, ps)
             {
                 code = 3;
             }

@@ -59,11 +59,13 @@ pub struct Want {
     pub content: Content,
     pub or_zero: bool,
     pub or_src: Option<u64>,
-    pub src: u64,
+    /// Its offset in the snapshot; `None` for a page the pager was never told about (the part
+    /// a `mremap` grew, the old range `MREMAP_DONTUNMAP` leaves), which it serves as zeros.
+    pub src: Option<u64>,
 }
 
 impl Want {
-    pub const fn is(content: Content, src: u64) -> Self {
+    pub const fn is(content: Content, src: Option<u64>) -> Self {
         Want {
             content,
             or_zero: false,
@@ -75,7 +77,7 @@ impl Want {
     pub const fn freed(self) -> Self {
         Want {
             or_zero: true,
-            or_src: Some(self.src),
+            or_src: self.src,
             ..self
         }
     }
