@@ -113,6 +113,25 @@ fn dirty(pm: &Pagemap, base: usize, len: usize, buf_len: usize) -> (Vec<Region>,
     (regions, it.ioctls())
 }
 
+/// As [`dirty`], read a buffer at a time with `Regions::next_batch`.
+fn dirty_batched(pm: &Pagemap, base: usize, len: usize, buf_len: usize) -> (Vec<Region>, usize) {
+    let mut buf = vec![page_region::zeroed(); buf_len];
+    let mut it = pm.dirty(base, len, &mut buf).expect("PAGEMAP_SCAN");
+    let mut regions = Vec::new();
+    while let Some(batch) = it.next_batch() {
+        let batch = batch.expect("resumed scan");
+        assert!(!batch.is_empty(), "an empty batch");
+        regions.extend(batch.iter().map(|r| Region {
+            start: r.start as usize,
+            end: r.end as usize,
+            categories: Categories::from_bits_retain(r.categories),
+        }));
+    }
+    assert!(it.next().is_none(), "regions left after the last batch");
+    assert!(it.is_complete() && it.walk_end() == base + len);
+    (regions, it.ioctls())
+}
+
 /// Writes from `THREADS` threads to random pages (a random half of the area each epoch,
 /// overlapping between threads); returns the union.
 fn random_writes(base: usize, ps: usize, epoch: u64) -> BTreeSet<usize> {
@@ -173,7 +192,9 @@ fn three_epochs_of_threaded_writes_exact() {
             written,
             "epoch {epoch}: entry fallback"
         );
-        let (regions, ioctls) = dirty(&pm, base, len, 64);
+        // Odd epochs through the iterator, even ones a buffer at a time.
+        let read = if epoch % 2 == 1 { dirty } else { dirty_batched };
+        let (regions, ioctls) = read(&pm, base, len, 64);
         assert!(regions.iter().all(|r| r.categories == Categories::WRITTEN));
         assert_eq!(
             pages_of(&regions, base, ps),
@@ -205,7 +226,7 @@ fn resumption_with_one_region_and_one_page() {
     uffd.writeprotect(base, len, WriteprotectMode::WP)
         .expect("protect");
     let mut rng = Rng(42);
-    for case in ["one page_region", "max_pages 1"] {
+    for case in ["one page_region", "one page_region, batched", "max_pages 1"] {
         let mut written = BTreeSet::new();
         for _ in 0..300 {
             let p = (rng.next() as usize) % PAGES;
@@ -219,6 +240,7 @@ fn resumption_with_one_region_and_one_page() {
             .count();
         let (regions, ioctls) = match case {
             "one page_region" => dirty(&pm, base, len, 1),
+            "one page_region, batched" => dirty_batched(&pm, base, len, 1),
             _ => {
                 let mut buf = [page_region::zeroed(); 64];
                 let mut it = pm

@@ -1,4 +1,4 @@
-//! `uffd-bench dirty`: dirty-page tracking of a large region, three ways side by side in one run.
+//! `uffd-bench dirty`: dirty-page tracking of a large region, five ways side by side in one run.
 //!
 //! The region (1 GiB by default) is populated, registered for write-protect and protected. Each
 //! epoch writes one byte to `n` random pages (0.1 / 1 / 10 / 100 % of them, in random order),
@@ -10,7 +10,13 @@
 //!    ([`Pagemap::written_by_entries`]), and one `UFFDIO_WRITEPROTECT` per written run;
 //! 3. **sync WP**: a sync registration and a handler thread: each first write faults, the
 //!    handler records the page and unprotects it (which wakes the writer); at the end of the
-//!    epoch the recorded pages are sorted into runs and each run protected again.
+//!    epoch the recorded pages are sorted into runs and each run protected again;
+//! 4. **hand loop**: the same `PAGEMAP_SCAN` as 1, written out by hand over the raw ABI
+//!    (`uffd::abi::pm_scan_arg`, `uffd::sys::ioctl`): the ioctl, resumed from `walk_end`, each
+//!    returned `page_region` pushed as it comes; the contender of [`Pagemap::dirty`]'s iterator
+//!    (written in Rust rather than C: Debian 12's `<linux/fs.h>` predates `PAGEMAP_SCAN`,
+//!    and the ABI structs it uses are the ones `verify-layout` checks against newer headers);
+//! 5. **scan, batched**: 1 read a buffer at a time ([`uffd::pagemap::Regions::next_batch`]).
 //!
 //! Measured per epoch, the ways alternating (order reversed every other epoch): the time to
 //! read and re-protect the dirty set (the writes done), and the writer's time for its `n`
@@ -182,11 +188,71 @@ fn median(v: &[f64]) -> f64 {
 #[derive(Default)]
 struct Times {
     scan: Vec<f64>,
+    hand: Vec<f64>,
+    batched: Vec<f64>,
     pm: Vec<f64>,
     sync: Vec<f64>,
     w_off: Vec<f64>,
     w_async: Vec<f64>,
     w_sync: Vec<f64>,
+}
+
+/// The median of the per-epoch ratios `a[i] / b[i]` (the two ran in the same epoch, one
+/// right after the other).
+fn paired_ratio(a: &[f64], b: &[f64]) -> f64 {
+    let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    median(&r)
+}
+
+/// The hand-written `PAGEMAP_SCAN` loop: what [`Pagemap::dirty`] does, over the raw ABI.
+fn hand_scan(
+    pagemap: &std::fs::File,
+    start: usize,
+    len: usize,
+    vec: &mut [page_region],
+    found: &mut Vec<Region>,
+) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    use uffd::abi::{
+        pm_scan_arg, PAGEMAP_SCAN, PAGE_IS_WRITTEN, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING,
+    };
+    let mut arg = pm_scan_arg {
+        size: core::mem::size_of::<pm_scan_arg>() as u64,
+        flags: PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+        start: start as u64,
+        end: (start + len) as u64,
+        walk_end: 0,
+        vec: vec.as_mut_ptr() as u64,
+        vec_len: vec.len() as u64,
+        max_pages: 0,
+        category_inverted: 0,
+        category_mask: PAGE_IS_WRITTEN,
+        category_anyof_mask: 0,
+        return_mask: PAGE_IS_WRITTEN,
+    };
+    loop {
+        // SAFETY: an open pagemap; PAGEMAP_SCAN reads and writes `arg` and writes at most
+        // `vec_len` regions at `vec` (the borrowed slice).
+        let n = unsafe {
+            uffd::sys::ioctl(
+                pagemap.as_raw_fd(),
+                PAGEMAP_SCAN,
+                &mut arg as *mut _ as usize,
+            )
+        }
+        .map_err(|e| format!("PAGEMAP_SCAN: {e:?}"))?;
+        for r in &vec[..n] {
+            found.push(Region {
+                start: r.start as usize,
+                end: r.end as usize,
+                categories: uffd::flags::Categories::from_bits_retain(r.categories),
+            });
+        }
+        if arg.walk_end >= arg.end {
+            return Ok(());
+        }
+        arg.start = arg.walk_end;
+    }
 }
 
 pub fn run(o: Opts) -> Result<(), String> {
@@ -228,6 +294,7 @@ pub fn run(o: Opts) -> Result<(), String> {
     us.writeprotect(syn.addr, len, WriteprotectMode::WP)
         .map_err(|e| e.to_string())?;
     let pm = Pagemap::open_self().map_err(|e| e.to_string())?;
+    let pm_file = std::fs::File::open("/proc/self/pagemap").map_err(|e| e.to_string())?;
 
     let mut regions_buf = vec![page_region::zeroed(); 4096];
     let mut entries = vec![0u64; 64 << 10];
@@ -244,10 +311,10 @@ pub fn run(o: Opts) -> Result<(), String> {
     );
     println!(
         "| dirty | pages | scan (WP_MATCHING) ms | pagemap + WP ms | sync WP re-protect ms | \
-         pagemap/scan | write off µs/page | WP_ASYNC µs/page | sync WP µs/page | added per first \
+         pagemap/scan | scan/hand loop | batched/hand loop | write off µs/page | WP_ASYNC µs/page | sync WP µs/page | added per first \
          write: async µs | sync µs | sync/async |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for frac in [0.001f64, 0.01, 0.1, 1.0] {
         let n = ((npages as f64 * frac).round() as usize).clamp(1, npages);
         let sync_epochs = (o.sync_budget / n).clamp(3, o.epochs);
@@ -260,7 +327,7 @@ pub fn run(o: Opts) -> Result<(), String> {
             }
             let order = &perm[..n];
             let v = (e % 250) as u8 + 2;
-            let mut ways = [0, 1, 2, 3];
+            let mut ways = [0, 1, 2, 3, 4, 5];
             if e % 2 == 1 {
                 ways.reverse();
             }
@@ -298,6 +365,35 @@ pub fn run(o: Opts) -> Result<(), String> {
                         }
                         t.pm.push(t0.elapsed().as_nanos() as f64);
                         check_set("pagemap + WP", &found, order, asy.addr, ps, &mut mark)?;
+                    }
+                    4 => {
+                        t.w_async.push(write_pages(asy.addr, ps, order, v));
+                        found.clear();
+                        let t0 = Instant::now();
+                        hand_scan(&pm_file, asy.addr, len, &mut regions_buf, &mut found)?;
+                        t.hand.push(t0.elapsed().as_nanos() as f64);
+                        check_set("hand loop", &found, order, asy.addr, ps, &mut mark)?;
+                    }
+                    5 => {
+                        t.w_async.push(write_pages(asy.addr, ps, order, v));
+                        found.clear();
+                        let t0 = Instant::now();
+                        let mut it = pm
+                            .dirty(asy.addr, len, &mut regions_buf)
+                            .map_err(|e| format!("PAGEMAP_SCAN: {e}"))?;
+                        while let Some(batch) = it.next_batch() {
+                            for r in batch.map_err(|e| format!("PAGEMAP_SCAN: {e}"))? {
+                                found.push(Region {
+                                    start: r.start as usize,
+                                    end: r.end as usize,
+                                    categories: uffd::flags::Categories::from_bits_retain(
+                                        r.categories,
+                                    ),
+                                });
+                            }
+                        }
+                        t.batched.push(t0.elapsed().as_nanos() as f64);
+                        check_set("scan, batched", &found, order, asy.addr, ps, &mut mark)?;
                     }
                     _ if e < sync_epochs => {
                         let (stop_tx, stop_rx) = UnixStream::pair().map_err(|e| e.to_string())?;
@@ -341,13 +437,15 @@ pub fn run(o: Opts) -> Result<(), String> {
         let per = |v: &[f64]| median(v) / n as f64 / 1e3;
         let (off_us, async_us, sync_us) = (per(&t.w_off), per(&t.w_async), per(&t.w_sync));
         println!(
-            "| {:.1} % | {n} | {:.2} | {:.2} | {:.2} | {:.1}x | {off_us:.3} | {async_us:.3} | \
+            "| {:.1} % | {n} | {:.2} | {:.2} | {:.2} | {:.1}x | {:.3}x | {:.3}x | {off_us:.3} | {async_us:.3} | \
              {sync_us:.2} | {:.3} | {:.2} | {:.0}x |",
             frac * 100.0,
             ms(&t.scan),
             ms(&t.pm),
             ms(&t.sync),
             median(&t.pm) / median(&t.scan),
+            paired_ratio(&t.scan, &t.hand),
+            paired_ratio(&t.batched, &t.hand),
             async_us - off_us,
             sync_us - off_us,
             (sync_us - off_us) / (async_us - off_us),
@@ -357,7 +455,7 @@ pub fn run(o: Opts) -> Result<(), String> {
         }
     }
     println!(
-        "every epoch's dirty set equal to the written set (3 ways); heap allocations during the \
+        "every epoch's dirty set equal to the written set (5 ways); heap allocations during the \
          scans: {scan_allocs}"
     );
     if scan_allocs != 0 {

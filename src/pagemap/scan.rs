@@ -292,6 +292,35 @@ impl Regions<'_> {
 }
 
 impl Regions<'_> {
+    /// The regions not yet returned, a buffer at a time, as the kernel wrote them: the rest
+    /// of the buffer if any is left, else the next `PAGEMAP_SCAN`'s (never empty); `None`
+    /// once the range is covered, or after an `Err`. The batched form of iterating: a loop
+    /// over each slice is the hand-written loop's (no per-region call or `Result`), for
+    /// callers whose per-region work is a few instructions. Mixes with [`Iterator::next`].
+    ///
+    /// Fields are the kernel's `u64`s: `start`/`end` addresses, `categories` the
+    /// [`Categories`] bits of the return mask.
+    pub fn next_batch(&mut self) -> Option<Result<&[page_region], Error>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if self.next < self.filled {
+                let batch = &self.buf[self.next..self.filled];
+                self.next = self.filled;
+                return Some(Ok(batch));
+            }
+            if self.complete {
+                return None;
+            }
+            if let Err(e) = self.call() {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl Regions<'_> {
     /// The next region already in the buffer, if any: a field compare and a copy.
     #[inline]
     fn take_buffered(&mut self) -> Option<Region> {

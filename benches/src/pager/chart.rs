@@ -1,5 +1,5 @@
-//! SVG charts of the pager benchmark (plotters): pages populated over time per contender, and
-//! the demand-fault latency histogram.
+//! SVG charts of the pager benchmark (plotters): pages populated over time per contender, the
+//! demand-fault latency histogram, and toucher time against fault stall (the Pareto picture).
 
 use std::path::Path;
 
@@ -174,6 +174,116 @@ pub fn latency(
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    println!("chart: {}", path.display());
+    Ok(())
+}
+
+/// The Pareto picture: each contender's toucher time (median over rounds) against its median
+/// demand-fault stall (all rounds pooled), one marker per pattern; down and to the left is
+/// better on both. Contenders without userfaults (eager, the floor) are horizontal lines.
+pub fn pareto(
+    dir: &Path,
+    mode: &str,
+    cs: &[Contender],
+    pats: &[Pattern],
+    all: &[Vec<Vec<Outcome>>],
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let path = dir.join(format!("pager-pareto-{mode}.svg"));
+    // (contender, pattern, total ms, p50 µs)
+    let mut pts = Vec::new();
+    for (p, res) in pats.iter().zip(all) {
+        for (k, c) in cs.iter().enumerate() {
+            if res[k].is_empty() {
+                continue;
+            }
+            let total = super::median(
+                &mut res[k]
+                    .iter()
+                    .map(|o| o.total as f64 / 1e6)
+                    .collect::<Vec<_>>(),
+            );
+            let mut lat: Vec<f64> = res[k]
+                .iter()
+                .flat_map(|o| o.faults.iter().map(|f| f.1 as f64 / 1e3))
+                .collect();
+            let p50 = (!lat.is_empty()).then(|| super::median(&mut lat));
+            pts.push((k, *c, *p, total, p50));
+        }
+    }
+    let ymax = pts.iter().map(|x| x.3).fold(1.0, f64::max) * 1.1;
+    let root = SVGBackend::new(&path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "toucher time against fault stall — {mode} (● sequential, ▲ random, ■ random 10 %)"
+            ),
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d((1f64..10_000f64).log_scale(), 0f64..ymax)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("median demand-fault stall (µs, log scale)")
+        .y_desc("toucher done (ms, median)")
+        .draw()
+        .map_err(err)?;
+    for (k, c) in cs.iter().enumerate() {
+        let color = COLORS[k % COLORS.len()];
+        let mine: Vec<_> = pts.iter().filter(|x| x.0 == k).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let style = color.filled();
+        for &&(_, _, p, total, p50) in &mine {
+            let Some(us) = p50 else {
+                // No userfaults (eager, the floor): the time alone, a thin line across.
+                chart
+                    .draw_series(LineSeries::new(
+                        [(1.0, total), (10_000.0, total)],
+                        color.stroke_width(1),
+                    ))
+                    .map_err(err)?;
+                continue;
+            };
+            let at = (us.clamp(1.0, 9_999.0), total);
+            match p {
+                Pattern::Sequential => chart
+                    .draw_series(std::iter::once(Circle::new(at, 6, style)))
+                    .map(|_| ()),
+                Pattern::Random => chart
+                    .draw_series(std::iter::once(TriangleMarker::new(at, 7, style)))
+                    .map(|_| ()),
+                Pattern::WorkingSet => chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [
+                            (at.0 / 1.08, at.1 - ymax / 120.0),
+                            (at.0 * 1.08, at.1 + ymax / 120.0),
+                        ],
+                        style,
+                    )))
+                    .map(|_| ()),
+            }
+            .map_err(err)?;
+        }
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .map_err(err)?
+            .label(c.name())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
     }
     chart
         .configure_series_labels()

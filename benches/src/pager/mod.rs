@@ -17,12 +17,13 @@
 //! ```text
 //! uffd-bench pager [--mib M] [--rounds R] [--pinned] [--charts DIR] [--dir DIR]
 //!                  [--only NAME,NAME..] [--patterns sequential,random,ws10]
+//!                  [--fill-piece KiB] [--fault-window KiB] [--readahead KiB]
 //! ```
 
 mod chart;
 mod run;
 
-use run::{Contender, Outcome, Work};
+use run::{Contender, Outcome, Tuning, Work};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +73,7 @@ struct Args {
     pinned: bool,
     charts: Option<PathBuf>,
     dir: PathBuf,
+    tuning: Tuning,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -83,6 +85,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         pinned: false,
         charts: None,
         dir: std::env::temp_dir(),
+        tuning: Tuning::default(),
     };
     let mut it = args.iter();
     while let Some(x) = it.next() {
@@ -100,6 +103,15 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--dir" => a.dir = val("--dir")?.into(),
             "--only" => a.only = Some(val("--only")?),
             "--patterns" => a.patterns = Some(val("--patterns")?),
+            "--fill-piece" | "--fault-window" | "--readahead" => {
+                let kib: usize = val(x)?.parse().map_err(|_| format!("{x} KiB"))?;
+                let t = &mut a.tuning;
+                *match x.as_str() {
+                    "--fill-piece" => &mut t.fill_piece,
+                    "--fault-window" => &mut t.fault_window,
+                    _ => &mut t.readahead,
+                } = kib << 10;
+            }
             _ => return Err(format!("unknown argument {x:?}")),
         }
     }
@@ -162,7 +174,13 @@ pub fn main(args: &[String]) -> Result<(), String> {
         a.rounds,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let mut all = Vec::new();
+    println!(
+        "pager policy: fill pieces {} KiB, fault windows {} KiB growing to {} KiB",
+        a.tuning.fill_piece >> 10,
+        a.tuning.fault_window >> 10,
+        a.tuning.readahead >> 10
+    );
+    let (mut all, mut pats) = (Vec::new(), Vec::new());
     for pattern in [Pattern::Sequential, Pattern::Random, Pattern::WorkingSet] {
         if a.patterns
             .as_ref()
@@ -181,6 +199,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             page,
             order,
             all_pages: pattern != Pattern::WorkingSet,
+            tuning: a.tuning,
         };
         let mut res: Vec<Vec<Outcome>> = vec![Vec::new(); CONTENDERS.len()];
         for r in 0..a.rounds {
@@ -190,10 +209,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
                 (0..CONTENDERS.len()).rev().collect()
             };
             for k in seq {
-                if a.only.as_ref().is_some_and(|o| {
-                    !o.split(',')
-                        .any(|w| CONTENDERS[k].name().contains(w))
-                }) {
+                if a.only
+                    .as_ref()
+                    .is_some_and(|o| !o.split(',').any(|w| CONTENDERS[k].name().contains(w)))
+                {
                     continue;
                 }
                 run::pretouch_and_free(snap.len(), page)?;
@@ -207,10 +226,12 @@ pub fn main(args: &[String]) -> Result<(), String> {
             chart::populated(dir, mode, pattern, &CONTENDERS, &res, n)?;
         }
         all.push(res);
+        pats.push(pattern);
     }
     first_access(&all);
     if let Some(dir) = &a.charts {
         chart::latency(dir, mode, &CONTENDERS, &all)?;
+        chart::pareto(dir, mode, &CONTENDERS, &pats, &all)?;
     }
     Ok(())
 }
@@ -274,7 +295,11 @@ fn report(p: Pattern, res: &[Vec<Outcome>], n: usize) {
     );
     println!("| contender | toucher done (ms) | ÷ eager | per-page C ÷ this | ÷ floor | ÷ C bg | ÷ C bg2 | fully populated (ms) | handler CPU (ms) | MiB copied | faulting touches | fault median / p99 (µs) | median fault during fill (µs) |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (k, c) in CONTENDERS.iter().enumerate().filter(|(k, _)| !res[*k].is_empty()) {
+    for (k, c) in CONTENDERS
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !res[*k].is_empty())
+    {
         let total = med(k, &|o| Some(o.total as f64));
         let pop = med(k, &|o| o.populated.map(|x| x as f64));
         let cpu = med(k, &|o| Some(o.cpu as f64));

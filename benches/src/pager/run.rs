@@ -17,6 +17,25 @@ pub const FAULT_NS: u64 = 2_000;
 pub const READAHEAD: usize = 1 << 20;
 /// The first window of a (random) demand fault of the fill contenders.
 pub const FAULT_WINDOW: usize = 512 << 10;
+
+/// The pager contenders' policy sizes (bytes); the defaults above unless the command line
+/// says otherwise (`--fill-piece`, `--fault-window`, `--readahead`, in KiB).
+#[derive(Clone, Copy, Debug)]
+pub struct Tuning {
+    pub fill_piece: usize,
+    pub fault_window: usize,
+    pub readahead: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            fill_piece: Policy::FILL_PIECE,
+            fault_window: FAULT_WINDOW,
+            readahead: READAHEAD,
+        }
+    }
+}
 /// The floor's UFFDIO_COPY piece.
 pub const FLOOR_PIECE: usize = 2 << 20;
 
@@ -76,6 +95,7 @@ pub struct Work<'a> {
     pub page: usize,
     pub order: &'a [u32],
     pub all_pages: bool,
+    pub tuning: Tuning,
 }
 
 /// A mapping for one run, unmapped on drop.
@@ -387,14 +407,15 @@ fn run_pager(
         populated: &mut populated,
         removed: &mut removed,
     };
-    let mut policy = Policy::demand().readahead(READAHEAD).clock(now_ns);
+    let t = w.tuning;
+    let mut policy = Policy::demand().readahead(t.readahead).clock(now_ns);
     if fill {
         // Fault windows: even a random fault brings in 512 KiB around it (its own page first,
         // the rest in fill-sized pieces), so a toucher racing the fill faults less often.
         policy = Policy::demand()
-            .readahead_from(FAULT_WINDOW, READAHEAD)
+            .readahead_from(t.fault_window, t.readahead)
             .clock(now_ns)
-            .fill(Policy::FILL_PIECE)
+            .fill(t.fill_piece)
             .exit_when_populated(true);
     }
     let pager = Pager::new(&u, &regions, storage, policy).map_err(|e| e.to_string())?;
@@ -451,6 +472,9 @@ fn run_pager(
         out.total = touched?;
         out.cpu = cpu;
         let k = pager.counters();
+        if std::env::var_os("UFFD_BENCH_COUNTERS").is_some() {
+            eprintln!("{k:?}");
+        }
         out.bytes = k.bytes_copied;
         out.populated =
             (k.populated_at_ns > 0).then(|| (k.populated_at_ns + t_pager).saturating_sub(t0_ns));

@@ -1,10 +1,13 @@
-//! `cargo xtask mutants [--list]`: [cargo-mutants](https://mutants.rs) over the handle, the
-//! events and the errors (`src/uffd/`, `src/event.rs`, `src/error.rs`): each mutant (a function
-//! body replaced, an operator flipped) is built and the crate's tests run against it; a mutant
-//! the tests do not catch is a behaviour nothing checks.
+//! `cargo xtask mutants [--set core|pager|pagemap] [--list]`: [cargo-mutants](https://mutants.rs)
+//! over one set of files: `core` the handle, the events and the errors (`src/uffd/`,
+//! `src/event.rs`, `src/error.rs`, ~220 mutants, the crate's whole test suite each), `pager`
+//! the fault-serving engine (`src/pager/`, ~970 mutants), `pagemap` the dirty tracking
+//! (`src/pagemap/`, ~170 mutants); the last two run only the tests that reach them (the unit
+//! tests, the pager's and pagemap's integration tests and the storm's short run), which keeps a
+//! mutant at ~17 s. Each mutant (a function body replaced, an operator flipped) is built and
+//! the tests run against it; a mutant the tests do not catch is a behaviour nothing checks.
 //!
-//! `--shard K/N` runs one slice, `--re REGEX` the mutants named by it (a full run is ~220
-//! mutants, each a build and the tests).
+//! `--shard K/N` runs one slice, `--re REGEX` the mutants named by it.
 //! Prints how many mutants were caught, missed, unviable (did not build) and timed out, the
 //! missed ones by name, and the duration; any missed or timed-out mutant fails the command.
 //! Not part of `ci`: a full run takes far longer than its ten-minute budget.
@@ -15,13 +18,60 @@ use bpaf::{construct, long, Parser};
 use std::time::Instant;
 
 /// Its line in `cargo xtask --help`.
-pub const ABOUT: &str = "cargo-mutants over src/uffd/, src/event.rs, src/error.rs";
+pub const ABOUT: &str = "cargo-mutants over one set of files (core: the handle, pager, pagemap)";
 
-/// The files mutated (globs relative to the workspace root, as `cargo mutants -f` takes them).
-pub const FILES: &[&str] = &["src/uffd/**", "src/event.rs", "src/error.rs"];
+/// A set of files mutated together, with the tests that judge them.
+pub struct Set {
+    /// `--set NAME`.
+    pub name: &'static str,
+    /// The files mutated (globs relative to the workspace root, as `cargo mutants -f` takes
+    /// them).
+    pub files: &'static [&'static str],
+    /// Mutants left out (`cargo mutants --exclude-re`), each with why.
+    pub excluded: &'static [(&'static str, &'static str)],
+    /// `cargo test` target selection (`--cargo-test-arg`); empty: every test of the crate.
+    pub tests: &'static [&'static str],
+}
 
-/// Mutants left out (`cargo mutants --exclude-re`), each with why.
-pub const EXCLUDED: &[(&str, &str)] = &[
+/// The tests that reach the pager and the pagemap module.
+const ENGINE_TESTS: &[&str] = &[
+    "--lib",
+    "--test",
+    "pager",
+    "--test",
+    "pager_faults",
+    "--test",
+    "pagemap",
+    "--test",
+    "storm",
+    "--test",
+    "received_fd",
+];
+
+/// Every set, `core` first (the default).
+pub const SETS: &[Set] = &[
+    Set {
+        name: "core",
+        files: &["src/uffd/**", "src/event.rs", "src/error.rs"],
+        excluded: CORE_EXCLUDED,
+        tests: &[],
+    },
+    Set {
+        name: "pager",
+        files: &["src/pager/**"],
+        excluded: &[],
+        tests: ENGINE_TESTS,
+    },
+    Set {
+        name: "pagemap",
+        files: &["src/pagemap/**"],
+        excluded: &[],
+        tests: ENGINE_TESTS,
+    },
+];
+
+/// Mutants of `core` left out, each with why.
+const CORE_EXCLUDED: &[(&str, &str)] = &[
     (
         r"replace \| with & in (read_api_line|open_device)",
         "the open flags of fdinfo (`O_RDONLY | O_CLOEXEC`) and of /dev/userfaultfd (`O_RDWR | \
@@ -52,7 +102,7 @@ pub const EXCLUDED: &[(&str, &str)] = &[
 ];
 
 /// The options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Args {
     /// `--list`: only list the mutants.
     pub list: bool,
@@ -60,6 +110,14 @@ pub struct Args {
     pub shard: Option<String>,
     /// `--re REGEX`: only the mutants whose name matches (cargo-mutants' `--re`).
     pub re: Option<String>,
+    /// `--set NAME`: which files (one of [`SETS`]).
+    pub set: &'static Set,
+}
+
+impl std::fmt::Debug for Set {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 pub fn parser() -> impl Parser<Args> {
@@ -76,7 +134,21 @@ pub fn parser() -> impl Parser<Args> {
         )
         .argument::<String>("REGEX")
         .optional();
-    construct!(Args { list, shard, re })
+    let set = long("set")
+        .help("the files to mutate: core (src/uffd/, src/event.rs, src/error.rs), pager (src/pager/) or pagemap (src/pagemap/)")
+        .argument::<String>("NAME")
+        .parse(|n| {
+            SETS.iter()
+                .find(|s| s.name == n)
+                .ok_or_else(|| format!("no set {n:?}: core, pager or pagemap"))
+        })
+        .fallback(&SETS[0]);
+    construct!(Args {
+        list,
+        shard,
+        re,
+        set
+    })
 }
 
 /// `"key": N` in cargo-mutants' `outcomes.json`.
@@ -93,16 +165,20 @@ fn count(json: &str, key: &str) -> Option<u64> {
 
 pub fn run(a: &Args) -> Result<()> {
     tools::cargo_install("cargo-mutants", &["cargo", "mutants"])?;
-    let out = target_dir().join("mutants");
+    let set = a.set;
+    let out = target_dir().join("mutants").join(set.name);
     let mut c = cargo();
     // With `std`: its glue (`AsFd`, `IntoRawFd`, `From<Uffd> for OwnedFd`) lives in
     // `src/uffd/`, and without the feature those mutants are not even built (counted missed).
     c.args(["mutants", "-p", "uffd", "--features", "std"]);
-    for f in FILES {
+    for f in set.files {
         c.args(["-f", f]);
     }
-    for (re, _why) in EXCLUDED {
+    for (re, _why) in set.excluded {
         c.args(["--exclude-re", re]);
+    }
+    for t in set.tests {
+        c.arg(format!("--cargo-test-arg={t}"));
     }
     if let Some(k_n) = &a.shard {
         c.args(["--shard", k_n]);
@@ -144,7 +220,7 @@ pub fn run(a: &Args) -> Result<()> {
     println!(
         "\nmutants: {total} mutants of {}: {caught} caught, {missed} missed, {unviable} \
          unviable, {timeout} timed out, {:.0} s",
-        FILES.join(" "),
+        set.files.join(" "),
         secs
     );
     if missed > 0 {
