@@ -69,6 +69,13 @@ impl Drop for Area {
 }
 
 /// A WP_ASYNC userfaultfd and the pagemap, or `None` after printing SKIP.
+/// Tests of this file one at a time: `descriptor_ownership` checks that a closed number is
+/// not reopened, which another test opening a descriptor meanwhile would contradict.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn setup() -> Option<(Uffd, Pagemap)> {
     let uffd = common::create(
         "userfaultfd with WP_ASYNC",
@@ -160,6 +167,7 @@ fn random_writes(base: usize, ps: usize, epoch: u64) -> BTreeSet<usize> {
 
 #[test]
 fn three_epochs_of_threaded_writes_exact() {
+    let _serial = serial();
     let Some((uffd, pm)) = setup() else { return };
     let ps = pm.page_size();
     let area = Area::new(PAGES * ps);
@@ -216,6 +224,7 @@ fn three_epochs_of_threaded_writes_exact() {
 
 #[test]
 fn resumption_with_one_region_and_one_page() {
+    let _serial = serial();
     let Some((uffd, pm)) = setup() else { return };
     let ps = pm.page_size();
     let area = Area::new(PAGES * ps);
@@ -269,6 +278,7 @@ fn resumption_with_one_region_and_one_page() {
 
 #[test]
 fn bad_input_typed_errors() {
+    let _serial = serial();
     let Some((uffd, pm)) = setup() else { return };
     let ps = pm.page_size();
     let area = Area::new(8 * ps);
@@ -342,11 +352,87 @@ fn bad_input_typed_errors() {
         })
     );
     // No such process.
+    let gone = Pagemap::open_pid(u32::MAX).err();
     assert!(matches!(
-        Pagemap::open_pid(u32::MAX),
-        Err(Error::NotFound {
+        gone,
+        Some(Error::NotFound {
             pid: Some(u32::MAX),
             ..
         })
     ));
+
+    // Each error carries the kernel's errno (none for a refusal before any system call), into
+    // `std::io::Error` too, and says what it is about.
+    let said = |e: Error, errno: Option<Errno>, names: &[&str]| {
+        assert_eq!(e.errno(), errno, "{e:?}");
+        let io = std::io::Error::from(e);
+        match errno {
+            Some(n) => assert_eq!(io.raw_os_error(), Some(n.raw()), "{e:?}"),
+            None => assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput, "{e:?}"),
+        }
+        let text = e.to_string();
+        for name in names {
+            assert!(
+                text.contains(name),
+                "{e:?} displays {text:?}, without {name:?}"
+            );
+        }
+    };
+    let einval = e(pm.scan(&unknown, &mut buf)).unwrap();
+    said(einval, Some(Errno::EINVAL), &["Scan"]);
+    let eperm = e(pm.dirty(base, 8 * ps, &mut buf)).unwrap();
+    said(eperm, Some(Errno::EPERM), &["EPERM", "WP_ASYNC"]);
+    let enoent = gone.unwrap();
+    let errno = enoent.errno();
+    assert!(
+        matches!(errno, Some(Errno::ENOENT | Errno::ESRCH)),
+        "{errno:?}"
+    );
+    said(enoent, errno, &["/proc/4294967295/pagemap"]);
+    let range = e(pm.dirty(base, 0, &mut buf)).unwrap();
+    said(range, None, &["range"]);
+    said(Error::EmptyBuffer, None, &["buffer"]);
+}
+
+/// The pagemap descriptor is read-only and close-on-exec, as the kernel reports it
+/// (`/proc/self/fdinfo`): a `fork` + `exec` elsewhere in the program does not leak it.
+#[test]
+fn pagemap_fd_is_read_only_and_cloexec() {
+    let _serial = serial();
+    use std::os::fd::AsRawFd;
+    let pm = Pagemap::open_self().expect("open /proc/self/pagemap");
+    let info =
+        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pm.as_raw_fd())).expect("fdinfo");
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .map(|v| u32::from_str_radix(v.trim(), 8).expect("octal flags"))
+        .expect("flags line");
+    // O_ACCMODE is 3 everywhere; `sys::O_CLOEXEC` is checked against each architecture's
+    // headers by verify-layout.
+    assert_eq!(flags & 0o3, 0, "not O_RDONLY: {flags:#o}");
+    assert_ne!(flags & uffd::sys::O_CLOEXEC, 0, "no O_CLOEXEC: {flags:#o}");
+}
+
+/// `as_raw_fd` (inherent and `AsRawFd`/`AsFd`) names the open pagemap, `into_raw_fd` hands it
+/// over open, and dropping a `Pagemap` closes it: as `/proc/self/fd` shows.
+#[test]
+fn descriptor_ownership() {
+    use std::os::fd::{AsFd, AsRawFd};
+    let _serial = serial();
+    let target = |fd: i32| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
+    let me = std::path::PathBuf::from(format!("/proc/{}/pagemap", std::process::id()));
+    let pm = Pagemap::open_self().expect("open /proc/self/pagemap");
+    let fd = pm.as_raw_fd();
+    assert_eq!(target(fd).as_ref(), Some(&me));
+    assert_eq!(AsRawFd::as_raw_fd(&pm), fd);
+    assert_eq!(pm.as_fd().as_raw_fd(), fd);
+    let ps = pm.page_size();
+    let raw = pm.into_raw_fd();
+    assert_eq!(raw, fd);
+    assert_eq!(target(raw).as_ref(), Some(&me), "closed by into_raw_fd");
+    // SAFETY: `raw` is the open pagemap `into_raw_fd` gave up, owned by nobody else.
+    let pm = unsafe { Pagemap::from_raw_fd(raw, ps) };
+    drop(pm);
+    assert_eq!(target(raw), None, "still open after drop");
 }

@@ -10,11 +10,14 @@
 //! cargo xtask bench --all      all three
 //! cargo xtask bench --smoke    the short run of `cargo xtask ci` (contents verified, no timing)
 //! cargo xtask bench --dirty [--mib M] [--epochs E]
-//!                   dirty tracking: PAGEMAP_SCAN vs pagemap + UFFDIO_WRITEPROTECT vs sync WP,
-//!                   pinned (taskset -c 0) then unpinned
+//!                   dirty tracking: PAGEMAP_SCAN (iterator and batched) vs a hand-written
+//!                   PAGEMAP_SCAN loop vs pagemap + UFFDIO_WRITEPROTECT vs sync WP, pinned
+//!                   (taskset -c 0) then unpinned
 //! cargo xtask bench --pager [--mib M] [--rounds R]
-//!                   snapshot restore: the pager vs eager read vs the per-page C handler, pinned
-//!                   (taskset -c 0) then unpinned; SVG charts into benches/charts/
+//!                   snapshot restore: the pager (1 and 2 workers, demand only, split) vs eager
+//!                   read, the per-page C handler, C ports of restore.c's bg and bg2 and the
+//!                   bulk-COPY floor, alternated, every run verified; pinned (taskset -c 0)
+//!                   then unpinned; SVG charts (populated, latency, Pareto) into benches/charts/
 //! ```
 //! Results are written up by hand in BENCHMARKS.md (with the machine and the date).
 
@@ -78,10 +81,10 @@ pub fn parser() -> impl Parser<Args> {
         .help("the short run of `cargo xtask ci`: every pattern, contents verified, no timing")
         .switch();
     let dirty = long("dirty")
-        .help("dirty tracking: PAGEMAP_SCAN vs pagemap + UFFDIO_WRITEPROTECT vs sync WP, pinned then unpinned")
+        .help("dirty tracking: PAGEMAP_SCAN (iterator, batched, hand loop) vs pagemap + UFFDIO_WRITEPROTECT vs sync WP, pinned then unpinned")
         .switch();
     let pager = long("pager")
-        .help("snapshot restore: the pager vs eager read vs the per-page C handler, pinned then unpinned")
+        .help("snapshot restore: the pager vs eager read, the per-page C handler, C bg/bg2 and the bulk floor, pinned then unpinned")
         .switch();
     let cg_pages = long("cg-pages")
         .help("the two fault counts whose difference callgrind measures (default 1000,5000)")

@@ -195,6 +195,8 @@ pub fn run(a: &Args) -> Result<()> {
     // changes nothing a test waits on when another build shares the cores: at least 45 s.
     c.args(["-j", "1", "--minimum-test-timeout", "45", "--output"])
         .arg(&out);
+    // cargo-mutants creates `mutants.out` under `--output`, but not `--output` itself.
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let started = Instant::now();
     // cargo-mutants exits non-zero when a mutant is missed: the counts below say why.
     let status = {
