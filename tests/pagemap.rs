@@ -255,6 +255,11 @@ fn resumption_with_one_region_and_one_page() {
                 let mut it = pm
                     .scan(&Scan::dirty(base, len).max_pages(1), &mut buf)
                     .expect("scan");
+                // The first ioctl stopped after one page: the rest of the range is unwalked.
+                assert!(
+                    !it.is_complete() && it.walk_end() < base + len,
+                    "one page walked"
+                );
                 let v: Vec<Region> = it.by_ref().map(|r| r.expect("resumed scan")).collect();
                 (v, it.ioctls())
             }
@@ -321,6 +326,9 @@ fn bad_input_typed_errors() {
     );
     // Not registered at all: CHECK_WPASYNC makes the kernel refuse (EPERM).
     assert_eq!(e(pm.dirty(base, 8 * ps, &mut buf)), Some(Error::NotWpAsync));
+    // CHECK_WPASYNC alone (only reading, no re-protect): the same refusal.
+    let check_only = Scan::dirty(base, 8 * ps).flags(ScanFlags::CHECK_WPASYNC);
+    assert_eq!(e(pm.scan(&check_only, &mut buf)), Some(Error::NotWpAsync));
     // Registered for WP, but with a sync userfaultfd: refused too.
     // SAFETY: this test process registers only fresh mappings of its own tests, which no Rust value
     // relies on, and no other code in it registers memory.
@@ -435,4 +443,71 @@ fn descriptor_ownership() {
     let pm = unsafe { Pagemap::from_raw_fd(raw, ps) };
     drop(pm);
     assert_eq!(target(raw), None, "still open after drop");
+}
+
+/// The kernel's entries stop at the end of the address space: a read across it returns only
+/// the pages before it (a short `pread64`, after which the next one returns nothing), and a
+/// read after it nothing. Single-entry reads find the end (each is one whole `pread64`).
+#[test]
+fn read_entries_stop_at_the_end_of_the_address_space() {
+    let _serial = serial();
+    let pm = Pagemap::open_self().expect("open /proc/self/pagemap");
+    let ps = pm.page_size();
+    let has = |page: usize| pm.read_entries(page * ps, &mut [0u64; 1]).expect("pread64") == 1;
+    let (mut lo, mut hi) = (0usize, usize::MAX / ps);
+    assert!(has(lo) && !has(hi));
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if has(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let mut buf = [0u64; 64];
+    assert_eq!(
+        pm.read_entries((lo - 9) * ps, &mut buf),
+        Ok(10),
+        "last page {lo:#x}"
+    );
+    assert_eq!(pm.read_entries(hi * ps, &mut buf), Ok(0));
+}
+
+/// `require`, `any_of` and `inverted` select pages as the kernel's category masks do: of an
+/// area with some pages written, PRESENT required gives those, PRESENT required but
+/// inverted the others (holes the walk reports too), any of PRESENT|SWAPPED those again.
+#[test]
+fn category_masks_select_pages() {
+    let _serial = serial();
+    let Some((_uffd, pm)) = setup() else { return };
+    let ps = pm.page_size();
+    let area = Area::new(16 * ps);
+    let base = area.addr();
+    let touched: BTreeSet<usize> = [1, 2, 5, 9, 10, 11].into();
+    for &p in &touched {
+        // SAFETY: inside the area, reached through raw pointers only.
+        unsafe { ((base + p * ps) as *mut u8).write_volatile(1) };
+    }
+    let untouched: BTreeSet<usize> = (0..16).filter(|p| !touched.contains(p)).collect();
+    let mut buf = [page_region::zeroed(); 16];
+    let mut pages = |scan: Scan| {
+        let regions: Vec<Region> = pm
+            .scan(&scan, &mut buf)
+            .expect("scan")
+            .map(|r| r.expect("scan"))
+            .collect();
+        pages_of(&regions, base, ps)
+    };
+    let s = Scan::new(base, 16 * ps).report(Categories::PRESENT);
+    assert_eq!(pages(s.require(Categories::PRESENT)), touched, "require");
+    assert_eq!(
+        pages(s.require(Categories::PRESENT).inverted(Categories::PRESENT)),
+        untouched,
+        "inverted"
+    );
+    assert_eq!(
+        pages(s.any_of(Categories::PRESENT | Categories::SWAPPED)),
+        touched,
+        "any_of"
+    );
 }

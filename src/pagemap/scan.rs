@@ -275,13 +275,9 @@ impl Regions<'_> {
             }
         };
         let walk_end = self.arg.walk_end;
-        let progressed = walk_end > from || n > 0;
-        if n > self.buf.len() || walk_end > self.arg.end || walk_end < from || !progressed {
+        if let Err(e) = check_walk(from, self.arg.end, walk_end, n, self.buf.len()) {
             self.failed = true;
-            return Err(Error::BadWalk {
-                walk_end,
-                regions: n,
-            });
+            return Err(e);
         }
         self.filled = n;
         self.next = 0;
@@ -289,6 +285,21 @@ impl Regions<'_> {
         self.complete = walk_end == self.arg.end;
         Ok(())
     }
+}
+
+/// What one `PAGEMAP_SCAN` from `from` (the range ends at `end`) answered, checked before it
+/// is believed: at most `cap` regions (the buffer's room), a `walk_end` inside
+/// `[from, end]`, and progress (a later `walk_end` or some regions) so that resuming cannot
+/// loop. [`Error::BadWalk`] otherwise.
+fn check_walk(from: u64, end: u64, walk_end: u64, n: usize, cap: usize) -> Result<(), Error> {
+    let progressed = walk_end > from || n > 0;
+    if n > cap || walk_end > end || walk_end < from || !progressed {
+        return Err(Error::BadWalk {
+            walk_end,
+            regions: n,
+        });
+    }
+    Ok(())
 }
 
 impl Regions<'_> {
@@ -371,3 +382,31 @@ impl Iterator for Regions<'_> {
 }
 
 impl core::iter::FusedIterator for Regions<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_walk, Error};
+
+    #[test]
+    fn impossible_walks_are_refused() {
+        let (from, end, cap) = (0x1000, 0x9000, 4);
+        let bad = |walk_end, regions| Err(Error::BadWalk { walk_end, regions });
+        // Believed: the whole range, a stop on a full buffer, regions found where the walk
+        // could not move on (it still returned something).
+        assert_eq!(check_walk(from, end, end, 0, cap), Ok(()));
+        assert_eq!(check_walk(from, end, 0x3000, cap, cap), Ok(()));
+        assert_eq!(check_walk(from, end, from, 1, cap), Ok(()));
+        // Refused: more regions than room, a walk_end past the end or before the start, and
+        // neither progress nor regions (resuming would ask the same again, forever).
+        assert_eq!(check_walk(from, end, end, cap + 1, cap), bad(end, cap + 1));
+        assert_eq!(
+            check_walk(from, end, end + 0x1000, 0, cap),
+            bad(end + 0x1000, 0)
+        );
+        assert_eq!(
+            check_walk(from, end, from - 0x1000, 1, cap),
+            bad(from - 0x1000, 1)
+        );
+        assert_eq!(check_walk(from, end, from, 0, cap), bad(from, 0));
+    }
+}
