@@ -407,7 +407,6 @@ fn bad_input_typed_errors() {
 #[test]
 fn pagemap_fd_is_read_only_and_cloexec() {
     let _serial = serial();
-    use std::os::fd::AsRawFd;
     let pm = Pagemap::open_self().expect("open /proc/self/pagemap");
     let info =
         std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pm.as_raw_fd())).expect("fdinfo");
