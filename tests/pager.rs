@@ -386,53 +386,6 @@ fn a_mapping_split_under_the_fill_is_filled_around() {
     }
 }
 
-/// A worker made with `fills(false)` serves faults and never fills (alone, the pager stays
-/// partly populated); a filling worker started beside it populates the rest, and both end
-/// "fully populated" by themselves.
-#[test]
-fn a_serving_worker_leaves_the_fill_to_another() {
-    let _g = serial();
-    let Some(u) = open(Features::empty()) else {
-        return;
-    };
-    let ps = u.page_size();
-    let len = 16 << 20;
-    let img = image(len);
-    let a = anon(len, MapFlags::empty());
-    let regions = [Region::new(a.addr, len, ps, Source::Bytes(&img))];
-    let mut st = OwnedStorage::new(&regions, 0);
-    let policy = Policy::demand()
-        .fill(Policy::FILL_PIECE)
-        .exit_when_populated(true)
-        .idle(std::time::Duration::from_millis(5));
-    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
-    // SAFETY: a fresh mapping read only through raw pointers.
-    unsafe { pager.register() }.unwrap();
-    let touched: Vec<usize> = shuffled(len / ps, 5).into_iter().take(10).collect();
-    let exits: Vec<Exit> = std::thread::scope(|s| {
-        let server = s.spawn(|| pager.worker(&mut []).unwrap().fills(false).run(None));
-        for &i in &touched {
-            check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
-        }
-        // Idle rounds of the serving worker: it must not have filled anything.
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let k = pager.counters();
-        assert_eq!((k.faults, k.fill_pieces, k.fill_bytes), (10, 0, 0), "{k:?}");
-        assert_eq!(resident(a.addr, len, ps), touched.len());
-        assert!(!pager.is_fully_populated());
-        let filler = s.spawn(|| pager.worker(&mut []).unwrap().run(None));
-        [filler, server]
-            .into_iter()
-            .map(|h| h.join().unwrap().unwrap())
-            .collect()
-    });
-    assert_eq!(exits, [Exit::FullyPopulated, Exit::FullyPopulated]);
-    assert_eq!(pager.counters().bytes_copied, len as u64);
-    for i in 0..len / ps {
-        check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
-    }
-}
-
 /// A worker thread that only serves faults until `go` (then runs with the policy, fill
 /// included) or until stopped.
 fn serve_then_run<'s>(

@@ -69,8 +69,6 @@ pub struct Worker<'w, 'a> {
     error: Option<PagerError>,
     /// The last read found serving in flight (another worker will read).
     contended: bool,
-    /// Runs the policy's background fill between faults.
-    fills: bool,
 }
 
 impl core::fmt::Debug for Worker<'_, '_> {
@@ -101,19 +99,7 @@ impl<'w, 'a> Worker<'w, 'a> {
             on_fork: None,
             error: None,
             contended: false,
-            fills: true,
         }
-    }
-
-    /// Whether this worker runs the policy's background fill between faults (the default:
-    /// yes). With several workers, let one fill and the others only serve: a worker that
-    /// does not fill sleeps in `ppoll` between faults, so a fault wakes it at once (the
-    /// scheduler runs it ahead of the filling thread, even on one CPU) instead of waiting
-    /// for the fill piece in flight to end. It returns [`Exit::FullyPopulated`] within the
-    /// policy's idle time after the last page (or when the stop descriptor is written).
-    pub fn fills(mut self, yes: bool) -> Self {
-        self.fills = yes;
-        self
     }
 
     /// Where the new userfaultfd of a `UFFD_EVENT_FORK` goes (it serves the child's copy of
@@ -438,7 +424,7 @@ impl<'w, 'a> Worker<'w, 'a> {
 
     fn serve_until(&mut self, stop: Option<BorrowedFd<'_>>) -> Result<Exit, PagerError> {
         let p = self.pager;
-        let mut filling = self.fills && p.policy.fill_piece.is_some();
+        let mut filling = p.policy.fill_piece.is_some();
         loop {
             if let Some(exit) = self.exit_now() {
                 return Ok(exit);

@@ -50,7 +50,7 @@ impl Pattern {
     }
 }
 
-const CONTENDERS: [Contender; 9] = [
+const CONTENDERS: [Contender; 8] = [
     Contender::Eager,
     Contender::CPerPage,
     Contender::CBg(1),
@@ -58,7 +58,6 @@ const CONTENDERS: [Contender; 9] = [
     Contender::PagerReadahead,
     Contender::PagerFill(1),
     Contender::PagerFill(2),
-    Contender::PagerSplit,
     Contender::Floor,
 ];
 
@@ -310,10 +309,7 @@ fn report(p: Pattern, res: &[Vec<Outcome>], n: usize) {
             .flat_map(|o| o.faults.iter().map(|f| f.1 as f64 / 1e3))
             .collect();
         let (lm, lp) = (median(&mut lat.clone()), quantile(&mut lat, 0.99));
-        let during = if matches!(
-            c,
-            Contender::PagerFill(_) | Contender::PagerSplit | Contender::CBg(_)
-        ) {
+        let during = if matches!(c, Contender::PagerFill(_) | Contender::CBg(_)) {
             let mut v: Vec<f64> = res[k]
                 .iter()
                 .flat_map(|o| {

@@ -47,8 +47,6 @@ pub enum Contender {
     CBg(usize),
     PagerReadahead,
     PagerFill(usize),
-    /// Two workers: one fills (and serves), one only serves (`Worker::fills(false)`).
-    PagerSplit,
     Floor,
 }
 
@@ -63,7 +61,6 @@ impl Contender {
             Contender::PagerFill(n) => {
                 format!("pager +fill, {n} worker{}", if n > 1 { "s" } else { "" })
             }
-            Contender::PagerSplit => "pager +fill, 1 filling + 1 serving".into(),
             Contender::Floor => "floor: COPY 2 MiB pieces".into(),
         }
     }
@@ -294,13 +291,12 @@ pub fn run(c: Contender, w: &Work) -> Result<Outcome, String> {
             out.populated = w.all_pages.then_some(out.total);
         }
         Contender::CBg(threads) => run_c_bg(&area, w, threads, &stop, &mut out)?,
-        Contender::PagerReadahead | Contender::PagerFill(_) | Contender::PagerSplit => {
-            let (workers, fill, servers) = match c {
-                Contender::PagerFill(n) => (n, true, 0),
-                Contender::PagerSplit => (2, true, 1),
-                _ => (1, false, 0),
+        Contender::PagerReadahead | Contender::PagerFill(_) => {
+            let (workers, fill) = match c {
+                Contender::PagerFill(n) => (n, true),
+                _ => (1, false),
             };
-            run_pager(&area, w, (workers, servers), fill, &stop, &mut out)?;
+            run_pager(&area, w, workers, fill, &stop, &mut out)?;
         }
     }
     Ok(out)
@@ -380,7 +376,7 @@ fn now_ns() -> u64 {
 fn run_pager(
     area: &Area,
     w: &Work,
-    (workers, servers): (usize, usize),
+    workers: usize,
     fill: bool,
     stop: &AtomicBool,
     out: &mut Outcome,
@@ -426,14 +422,10 @@ fn run_pager(
     let ready = AtomicUsize::new(0);
     let r = std::thread::scope(|s| -> Result<(), String> {
         let hs: Vec<_> = (0..workers)
-            .map(|i| {
+            .map(|_| {
                 let (pager, ready, stop_fd) = (&pager, &ready, stop_r.as_fd());
                 s.spawn(move || {
-                    // The first `servers` workers only serve faults; the others also fill.
-                    let mut w = pager
-                        .worker(&mut [])
-                        .map_err(|e| e.to_string())?
-                        .fills(i >= servers);
+                    let mut w = pager.worker(&mut []).map_err(|e| e.to_string())?;
                     ready.fetch_add(1, Release);
                     let r = w
                         .run(Some(ffi::borrowed(stop_fd)))
