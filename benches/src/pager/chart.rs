@@ -23,6 +23,25 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("chart: {e}")
 }
 
+/// The legend at `pos`, the file written, its path printed.
+fn finish<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    pos: SeriesLabelPosition,
+    path: &Path,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    println!("chart: {}", path.display());
+    Ok(())
+}
+
 /// Pages populated (%) over time in the last round of each contender; a cross marks when its
 /// toucher finished.
 pub fn populated(
@@ -104,16 +123,7 @@ pub fn populated(
                 .map_err(err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.85))
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    println!("chart: {}", path.display());
-    Ok(())
+    finish(&mut chart, &root, SeriesLabelPosition::LowerRight, &path)
 }
 
 /// Demand-fault latency histogram (touches that faulted, all runs and patterns pooled): share
@@ -175,16 +185,7 @@ pub fn latency(
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.85))
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    println!("chart: {}", path.display());
-    Ok(())
+    finish(&mut chart, &root, SeriesLabelPosition::UpperRight, &path)
 }
 
 /// The Pareto picture: each contender's toucher time (median over rounds) against its median
@@ -285,14 +286,5 @@ pub fn pareto(
             .label(c.name())
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.85))
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    println!("chart: {}", path.display());
-    Ok(())
+    finish(&mut chart, &root, SeriesLabelPosition::UpperRight, &path)
 }
