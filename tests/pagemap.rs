@@ -370,13 +370,16 @@ fn bad_input_typed_errors() {
     ));
 
     // Each error carries the kernel's errno (none for a refusal before any system call), into
-    // `std::io::Error` too, and says what it is about.
+    // `std::io::Error` too (with `std`), and says what it is about.
     let said = |e: Error, errno: Option<Errno>, names: &[&str]| {
         assert_eq!(e.errno(), errno, "{e:?}");
-        let io = std::io::Error::from(e);
-        match errno {
-            Some(n) => assert_eq!(io.raw_os_error(), Some(n.raw()), "{e:?}"),
-            None => assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput, "{e:?}"),
+        #[cfg(feature = "std")]
+        {
+            let io = std::io::Error::from(e);
+            match errno {
+                Some(n) => assert_eq!(io.raw_os_error(), Some(n.raw()), "{e:?}"),
+                None => assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput, "{e:?}"),
+            }
         }
         let text = e.to_string();
         for name in names {
@@ -421,19 +424,22 @@ fn pagemap_fd_is_read_only_and_cloexec() {
     assert_ne!(flags & uffd::sys::O_CLOEXEC, 0, "no O_CLOEXEC: {flags:#o}");
 }
 
-/// `as_raw_fd` (inherent and `AsRawFd`/`AsFd`) names the open pagemap, `into_raw_fd` hands it
+/// `as_raw_fd` (inherent, and `AsRawFd`/`AsFd` with `std`) names the open pagemap, `into_raw_fd` hands it
 /// over open, and dropping a `Pagemap` closes it: as `/proc/self/fd` shows.
 #[test]
 fn descriptor_ownership() {
-    use std::os::fd::{AsFd, AsRawFd};
     let _serial = serial();
     let target = |fd: i32| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
     let me = std::path::PathBuf::from(format!("/proc/{}/pagemap", std::process::id()));
     let pm = Pagemap::open_self().expect("open /proc/self/pagemap");
     let fd = pm.as_raw_fd();
     assert_eq!(target(fd).as_ref(), Some(&me));
-    assert_eq!(AsRawFd::as_raw_fd(&pm), fd);
-    assert_eq!(pm.as_fd().as_raw_fd(), fd);
+    #[cfg(feature = "std")]
+    {
+        use std::os::fd::{AsFd, AsRawFd};
+        assert_eq!(AsRawFd::as_raw_fd(&pm), fd);
+        assert_eq!(pm.as_fd().as_raw_fd(), fd);
+    }
     let ps = pm.page_size();
     let raw = pm.into_raw_fd();
     assert_eq!(raw, fd);

@@ -128,7 +128,7 @@ fn run_steps() -> Result<()> {
         ]))?;
         // The tests that need the std conveniences: the pager's threads, its failure cases,
         // Firecracker's handoff.
-        for test in ["pager", "pager_faults", "firecracker"] {
+        for test in ["pager", "pager_faults", "pagemap", "firecracker"] {
             sh(cargo().args(["test", "-p", "uffd", "--features", "std", "--test", test]))?;
         }
         Ok(())
