@@ -308,6 +308,7 @@ impl Regions<'_> {
     /// once the range is covered, or after an `Err`. The batched form of iterating: a loop
     /// over each slice is the hand-written loop's (no per-region call or `Result`), for
     /// callers whose per-region work is a few instructions. Mixes with [`Iterator::next`].
+    /// `PAGEMAP_SCAN` since Linux 6.7.
     ///
     /// Fields are the kernel's `u64`s: `start`/`end` addresses, `categories` the
     /// [`Categories`] bits of the return mask.
