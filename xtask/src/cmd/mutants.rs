@@ -9,7 +9,8 @@
 //!
 //! `--shard K/N` runs one slice, `--re REGEX` the mutants named by it.
 //! Prints how many mutants were caught, missed, unviable (did not build) and timed out, the
-//! missed ones by name, and the duration; any missed or timed-out mutant fails the command.
+//! missed ones by name, and the duration; any missed mutant fails the command, and so does a
+//! timed-out one unless its set lists it as an endless loop (its timeout is then its catch).
 //! Not part of `ci`: a full run takes far longer than its ten-minute budget.
 
 use crate::env::tools;
