@@ -128,11 +128,7 @@ fn dirty_batched(pm: &Pagemap, base: usize, len: usize, buf_len: usize) -> (Vec<
     while let Some(batch) = it.next_batch() {
         let batch = batch.expect("resumed scan");
         assert!(!batch.is_empty(), "an empty batch");
-        regions.extend(batch.iter().map(|r| Region {
-            start: r.start as usize,
-            end: r.end as usize,
-            categories: Categories::from_bits_retain(r.categories),
-        }));
+        regions.extend(batch.iter().map(|&r| Region::from(r)));
     }
     assert!(it.next().is_none(), "regions left after the last batch");
     assert!(it.is_complete() && it.walk_end() == base + len);

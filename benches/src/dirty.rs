@@ -241,13 +241,7 @@ fn hand_scan(
             )
         }
         .map_err(|e| format!("PAGEMAP_SCAN: {e:?}"))?;
-        for r in &vec[..n] {
-            found.push(Region {
-                start: r.start as usize,
-                end: r.end as usize,
-                categories: uffd::flags::Categories::from_bits_retain(r.categories),
-            });
-        }
+        found.extend(vec[..n].iter().map(|&r| Region::from(r)));
         if arg.walk_end >= arg.end {
             return Ok(());
         }
@@ -382,15 +376,8 @@ pub fn run(o: Opts) -> Result<(), String> {
                             .dirty(asy.addr, len, &mut regions_buf)
                             .map_err(|e| format!("PAGEMAP_SCAN: {e}"))?;
                         while let Some(batch) = it.next_batch() {
-                            for r in batch.map_err(|e| format!("PAGEMAP_SCAN: {e}"))? {
-                                found.push(Region {
-                                    start: r.start as usize,
-                                    end: r.end as usize,
-                                    categories: uffd::flags::Categories::from_bits_retain(
-                                        r.categories,
-                                    ),
-                                });
-                            }
+                            let batch = batch.map_err(|e| format!("PAGEMAP_SCAN: {e}"))?;
+                            found.extend(batch.iter().map(|&r| Region::from(r)));
                         }
                         t.batched.push(t0.elapsed().as_nanos() as f64);
                         check_set("scan, batched", &found, order, asy.addr, ps, &mut mark)?;

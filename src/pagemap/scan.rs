@@ -131,6 +131,18 @@ impl Region {
     }
 }
 
+impl From<page_region> for Region {
+    /// The kernel's `page_region` (as [`Regions::next_batch`] returns them), typed.
+    #[inline]
+    fn from(r: page_region) -> Self {
+        Region {
+            start: r.start as usize,
+            end: r.end as usize,
+            categories: Categories::from_bits_retain(r.categories),
+        }
+    }
+}
+
 /// The regions of a scan, as an iterator that issues `PAGEMAP_SCAN` again from `walk_end`
 /// whenever the caller's buffer is exhausted, until the whole range is covered. Since Linux
 /// 6.7.
@@ -311,7 +323,7 @@ impl Regions<'_> {
     /// `PAGEMAP_SCAN` since Linux 6.7.
     ///
     /// Fields are the kernel's `u64`s: `start`/`end` addresses, `categories` the
-    /// [`Categories`] bits of the return mask.
+    /// [`Categories`] bits of the return mask; `Region::from` types one.
     pub fn next_batch(&mut self) -> Option<Result<&[page_region], Error>> {
         loop {
             if self.failed {
@@ -341,11 +353,7 @@ impl Regions<'_> {
         }
         let r = self.buf[self.next];
         self.next += 1;
-        Some(Region {
-            start: r.start as usize,
-            end: r.end as usize,
-            categories: Categories::from_bits_retain(r.categories),
-        })
+        Some(r.into())
     }
 
     /// The rest of [`next`](Iterator::next), once the buffered regions are used up: the next
