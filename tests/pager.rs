@@ -756,6 +756,45 @@ fn bad_configuration_is_a_typed_error() {
             available: 16
         })
     );
+
+    // What a pager reports of its configuration: 3 base pages and one 2 MiB page (never
+    // registered: nothing here is served).
+    let small_at = if base >= a.addr + 3 * ps {
+        base - 3 * ps
+    } else {
+        base + huge
+    };
+    let regions = [
+        Region::new(small_at, 3 * ps, ps, Source::Zeros),
+        Region::new(base, huge, huge, Source::Zeros),
+    ];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    assert_eq!(pager.regions().as_ptr(), regions.as_ptr());
+    assert_eq!(pager.regions().len(), 2);
+    assert_eq!((pager.pages(), pager.remaining_pages()), (4, 4));
+    assert!(!pager.is_fully_populated());
+    let shown = format!("{pager:?}");
+    assert!(
+        shown.starts_with("Pager {")
+            && shown.contains("pages: 4")
+            && shown.contains("remaining: 4"),
+        "{shown}"
+    );
+    // Zeros in a huge page are copied from the worker's scratch (hugetlb has no ZEROPAGE):
+    // it must hold one; base pages of zeros or bytes need none.
+    assert_eq!(
+        pager.worker(&mut small).map(drop),
+        Err(ConfigError::ScratchTooSmall {
+            needed: huge,
+            available: 16
+        })
+    );
+    assert!(pager.worker(&mut vec![0; huge]).is_ok());
+    let regions = [Region::new(small_at, 3 * ps, ps, Source::Bytes(&src))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    assert!(pager.worker(&mut []).is_ok());
 }
 
 /// `check_page` without allocating (for a forked child of this multi-threaded process).

@@ -7,7 +7,7 @@
 //! which keeps a mutant at ~15 s. Each mutant (a function body replaced, an operator flipped) is built and
 //! the tests run against it; a mutant the tests do not catch is a behaviour nothing checks.
 //!
-//! `--shard K/N` runs one slice, `--re REGEX` the mutants named by it.
+//! `--shard K/N` runs one slice, `--re REGEX` the mutants named by it, `--jobs N` N at once.
 //! Prints how many mutants were caught, missed, unviable (did not build) and timed out, the
 //! missed ones by name, and the duration; any missed mutant fails the command, and so does a
 //! timed-out one unless its set lists it as an endless loop (its timeout is then its catch).
@@ -188,6 +188,8 @@ pub struct Args {
     pub re: Option<String>,
     /// `--set NAME`: which files (one of [`SETS`]).
     pub set: &'static Set,
+    /// `--jobs N`: mutants built and tested at once (cargo-mutants' `-j`).
+    pub jobs: usize,
 }
 
 impl std::fmt::Debug for Set {
@@ -219,11 +221,18 @@ pub fn parser() -> impl Parser<Args> {
                 .ok_or_else(|| format!("no set {n:?}: core, pager or pagemap"))
         })
         .fallback(&SETS[0]);
+    let jobs = long("jobs")
+        .short('j')
+        .help("mutants built and tested at once (default 1: the tests use both cores)")
+        .argument::<usize>("N")
+        .guard(|&n| n > 0, "--jobs is at least 1")
+        .fallback(1);
     construct!(Args {
         list,
         shard,
         re,
-        set
+        set,
+        jobs
     })
 }
 
@@ -266,10 +275,12 @@ pub fn run(a: &Args) -> Result<()> {
         c.arg("--list");
         return crate::util::process::run(&mut c);
     }
-    // One job: the machine has two cores and the tests use userfaultfd themselves. The
-    // auto-set test timeout (5x the unmutated run, 36 s here) is exceeded by a mutant that
-    // changes nothing a test waits on when another build shares the cores: at least 45 s.
-    c.args(["-j", "1", "--minimum-test-timeout", "45", "--output"])
+    // One job by default: the machine has two cores and the tests use both. The auto-set
+    // test timeout (5x the unmutated run, 36 s here) is exceeded by a mutant that changes
+    // nothing a test waits on when another build shares the cores: at least 45 s.
+    c.arg("-j")
+        .arg(a.jobs.to_string())
+        .args(["--minimum-test-timeout", "45", "--output"])
         .arg(&out);
     // A mutant that stops the pager leaves test threads blocked on faults: the pager tests'
     // own deadline and the storm's watchdog fail them in 10 s rather than at the timeout.
