@@ -3,6 +3,8 @@
 //! Cases run one at a time (a lock): a case that negotiates `EVENT_FORK` would otherwise see
 //! the forks of other cases running in parallel threads.
 
+#[allow(dead_code)]
+mod common;
 mod suite;
 
 use std::sync::Mutex;
@@ -27,6 +29,7 @@ fn run(name: &str) {
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no case {name}"));
     let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _deadline = common::Deadline::arm();
     let ctx = Ctx {
         page_size: page_size(),
     };

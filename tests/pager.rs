@@ -26,7 +26,6 @@ use uffd::pager::{
 use uffd::{Error, Uffd};
 
 extern "C" {
-    fn fork() -> i32;
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn _exit(code: i32) -> !;
     fn memfd_create(name: *const std::ffi::c_char, flags: u32) -> i32;
@@ -847,7 +846,7 @@ fn fork_goes_to_the_caller_and_a_gone_target_ends_workers() {
             check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
         }
         // SAFETY: the child only reads memory and calls _exit (async-signal-safe).
-        let pid = unsafe { fork() };
+        let pid = unsafe { common::fork() };
         if pid == 0 {
             // Pages 0..4 came with the fork; page 10 is missing in the child too: its fault
             // goes to the child's userfaultfd, served by the parent's second pager.

@@ -31,7 +31,6 @@ use uffd::pager::{
 use uffd::{Error, Uffd};
 
 extern "C" {
-    fn fork() -> i32;
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn kill(pid: i32, sig: i32) -> i32;
     fn _exit(code: i32) -> !;
@@ -734,7 +733,7 @@ fn when_the_handler_dies_faulting_threads_wait_until_the_last_copy_closes() {
     // SAFETY: a fresh mapping reached only through raw pointers.
     unsafe { pager.register() }.unwrap();
     // SAFETY: the child only runs the worker (no allocation) and _exit.
-    let pid = unsafe { fork() };
+    let pid = unsafe { common::fork() };
     if pid == 0 {
         let code = match pager.worker(&mut []).map(|mut w| w.run(None)) {
             Ok(Ok(_)) => 0,
@@ -835,7 +834,7 @@ fn an_idle_pager_notices_its_target_is_gone() {
         // starting up allocates.
         page_is(addr, ps, Some(0));
         // SAFETY: the child only waits on a pipe and calls _exit.
-        let pid = unsafe { fork() };
+        let pid = unsafe { common::fork() };
         if pid == 0 {
             // Waits for the parent's word (a byte, or EOF), then exits.
             let mut b = [0u8; 1];

@@ -105,3 +105,52 @@ pub fn hide_syscall(nr: u32) -> Result<(), suite::Msg> {
         )
     }
 }
+
+/// `fork()`, the child killed when the thread that forked it ends (`PR_SET_PDEATHSIG`): a test
+/// that fails, or ends the process at its deadline, leaves no child behind waiting forever.
+///
+/// # Safety
+/// As `fork(2)` in a multi-threaded process: the child calls only async-signal-safe functions
+/// (no allocation, no locks) until it exits.
+pub unsafe fn fork() -> i32 {
+    use nix::libc;
+    // SAFETY: the caller's promise; prctl is a plain system call.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        }
+        pid
+    }
+}
+
+/// A test's deadline, armed until dropped: a broken pager leaves threads blocked on faults
+/// nobody serves (in the kernel, where no panic reaches them), so a test still running after
+/// `UFFD_TEST_DEADLINE` seconds (default 60; the longest takes ~1.5 s) ends the whole process
+/// with a message naming it, instead of hanging.
+pub struct Deadline {
+    /// Dropping it tells the deadline's thread that the test ended.
+    _done: std::sync::mpsc::Sender<()>,
+}
+
+impl Deadline {
+    pub fn arm() -> Deadline {
+        let secs = std::env::var("UFFD_TEST_DEADLINE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60);
+        let limit = std::time::Duration::from_secs(secs);
+        let (done, ended) = std::sync::mpsc::channel::<()>();
+        let name = std::thread::current().name().unwrap_or("a test").to_owned();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = ended.recv_timeout(limit) {
+                // Straight to the descriptor: the harness captures this thread's `eprintln!`.
+                let msg =
+                    format!("FAIL {name}: not finished after {limit:?} (UFFD_TEST_DEADLINE)\n");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+                std::process::exit(101);
+            }
+        });
+        Deadline { _done: done }
+    }
+}

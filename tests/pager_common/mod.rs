@@ -2,9 +2,7 @@
 //! time, the userfaultfd they serve, the test source, and the release that keeps a broken
 //! pager from hanging a test. Included as `mod pager_common;` next to `mod common;`.
 
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 use uffd::flags::Features;
 use uffd::Uffd;
 
@@ -12,42 +10,17 @@ use uffd::Uffd;
 /// timing, global settings (`vm.nr_hugepages`).
 static ONE: Mutex<()> = Mutex::new(());
 
-/// A test's turn: it holds the lock and its deadline until dropped.
+/// A test's turn: the lock, and its deadline ([`crate::common::Deadline`]), until dropped.
 pub struct Serial {
     _one: MutexGuard<'static, ()>,
-    /// Dropping it tells the deadline's thread that the test ended.
-    _done: Sender<()>,
+    _deadline: crate::common::Deadline,
 }
 
-/// The seconds a test may take before the process fails (`UFFD_TEST_DEADLINE`, default 60;
-/// the longest takes ~1.5 s).
-fn deadline() -> Duration {
-    let secs = std::env::var("UFFD_TEST_DEADLINE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    Duration::from_secs(secs)
-}
-
-/// Waits for the test's turn and arms its deadline: a broken pager leaves threads blocked on
-/// faults nobody serves (in the kernel, where no panic reaches them), so a test past its
-/// deadline ends the whole process with a message naming it, instead of hanging.
+/// Waits for the test's turn and arms its deadline.
 pub fn serial() -> Serial {
-    let one = ONE.lock().unwrap_or_else(|e| e.into_inner());
-    let (done, ended) = mpsc::channel::<()>();
-    let name = std::thread::current().name().unwrap_or("a test").to_owned();
-    let limit = deadline();
-    std::thread::spawn(move || {
-        if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(limit) {
-            // Straight to the descriptor: the harness captures this thread's `eprintln!`.
-            let msg = format!("FAIL {name}: not finished after {limit:?} (UFFD_TEST_DEADLINE)\n");
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
-            std::process::exit(101);
-        }
-    });
     Serial {
-        _one: one,
-        _done: done,
+        _one: ONE.lock().unwrap_or_else(|e| e.into_inner()),
+        _deadline: crate::common::Deadline::arm(),
     }
 }
 

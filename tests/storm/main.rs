@@ -38,7 +38,6 @@ use uffd::pager::{Counters, Exit, OwnedStorage, Pager, Policy, Region, Source, S
 use uffd::{Error, Uffd};
 
 extern "C" {
-    fn fork() -> i32;
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn kill(pid: i32, sig: i32) -> i32;
     fn _exit(code: i32) -> !;
@@ -762,7 +761,7 @@ fn fork_child(
     let mut st = OwnedStorage::new(&regions, 8);
     *forked.lock().unwrap() = None;
     // SAFETY: the child reads memory, calls madvise and _exit only (no allocation).
-    let pid = unsafe { fork() };
+    let pid = unsafe { common::fork() };
     if pid == 0 {
         let mut code = 0;
         for (a, w) in &sample {

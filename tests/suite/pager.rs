@@ -668,7 +668,7 @@ pub fn gone(ctx: &Ctx) -> Outcome {
                 );
                 let (alive_r, alive_w) = hok!(rt::pipe(), "pipe");
                 let me = rt::getpid();
-                let h = rt::spawn(|| {
+                let h = rt::spawn_outliving(|| {
                     drop(Fd(alive_w.0));
                     let r = (|| -> Result<(), Msg> {
                         let mut slots = [const { Slot::new() }; 1];

@@ -193,7 +193,7 @@ pub fn faulter_exits_esrch(ctx: &Ctx, via: Via) -> Outcome {
                 let (alive_r, alive_w) = hok!(rt::pipe(), "pipe");
                 let me = rt::getpid();
                 // The handler: a grandchild of the test, reporting through `res_w`.
-                let h = rt::spawn(|| {
+                let h = rt::spawn_outliving(|| {
                     // This process's copy of the write end: the faulter's is the last.
                     drop(Fd(alive_w.0));
                     let r = (|| -> Result<(), Msg> {

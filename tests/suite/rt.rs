@@ -24,6 +24,7 @@ pub const MREMAP_FIXED: usize = 2;
 pub const MFD_CLOEXEC: usize = 1;
 /// `linux/memfd.h` (the same on every architecture): the default huge page size.
 pub const MFD_HUGETLB: usize = 4;
+pub const PR_SET_PDEATHSIG: usize = 1;
 pub const PR_SET_DUMPABLE: usize = 4;
 pub const SIGKILL: i32 = 9;
 #[cfg(target_arch = "mips64")]
@@ -278,8 +279,20 @@ pub struct Child {
     done: bool,
 }
 
-/// Forks; the child runs `f` and exits 0 on `Ok`, or sends the message and exits 1.
+/// Forks; the child runs `f` and exits 0 on `Ok`, or sends the message and exits 1. The child
+/// is killed when the forking thread ends (`PR_SET_PDEATHSIG`): a harness that gives up on a
+/// hung case leaves no child behind.
 pub fn spawn<F: FnOnce() -> Result<(), Msg>>(f: F) -> Result<Child, Msg> {
+    fork_child(f, true)
+}
+
+/// [`spawn`] for a child that must outlive the process forking it (a handler that sees its
+/// faulting parent exit).
+pub fn spawn_outliving<F: FnOnce() -> Result<(), Msg>>(f: F) -> Result<Child, Msg> {
+    fork_child(f, false)
+}
+
+fn fork_child<F: FnOnce() -> Result<(), Msg>>(f: F, die_with_parent: bool) -> Result<Child, Msg> {
     let (r, w) = pipe().map_err(|e| msg!("pipe2: {e:?}"))?;
     // SAFETY: fork (clone with only SIGCHLD): the child gets a copy of this process with the
     // calling thread only, and runs nothing but `f` (no allocation, no locks) before exiting.
@@ -291,6 +304,10 @@ pub fn spawn<F: FnOnce() -> Result<(), Msg>>(f: F) -> Result<Child, Msg> {
     match pid {
         Err(e) => Err(msg!("fork: {e:?}")),
         Ok(0) => {
+            if die_with_parent {
+                // SAFETY: prctl(PR_SET_PDEATHSIG, SIGKILL) touches no memory.
+                let _ = unsafe { syscall2(nr::prctl, PR_SET_PDEATHSIG, SIGKILL as usize) };
+            }
             let code = match f() {
                 Ok(()) => 0,
                 Err(m) => {
