@@ -30,7 +30,8 @@ pub struct Set {
     pub files: &'static [&'static str],
     /// Mutants left out (`cargo mutants --exclude-re`), each with why.
     pub excluded: &'static [(&'static str, &'static str)],
-    /// `cargo test` target selection (`--cargo-test-arg`); empty: every test of the crate.
+    /// `cargo test` target selection (`--cargo-arg`: the build links only these); empty: every
+    /// test of the crate.
     pub tests: &'static [&'static str],
     /// Mutants that make a loop run forever (names as cargo-mutants prints them, without the
     /// `file:line:col: ` prefix), each with the test it hangs: their timeout is their catch.
@@ -262,8 +263,9 @@ pub fn run(a: &Args) -> Result<()> {
     for (re, _why) in set.excluded {
         c.args(["--exclude-re", re]);
     }
+    // For the build too (`cargo test --no-run`): the other test binaries are not linked.
     for t in set.tests {
-        c.arg(format!("--cargo-test-arg={t}"));
+        c.arg(format!("--cargo-arg={t}"));
     }
     if let Some(k_n) = &a.shard {
         c.args(["--shard", k_n]);
