@@ -4,8 +4,9 @@
 //! 1. The handler process (this one) writes a memory file, the "snapshot", and maps it.
 //! 2. It starts a child process, the "VM", which maps an empty region, creates a userfaultfd
 //!    (with `EVENT_REMOVE`), registers the region for MISSING faults and sends the fd, with
-//!    the region's address, over a Unix socket (`SCM_RIGHTS`).
-//! 3. The handler adopts the fd (`Uffd::from_received_fd`) and runs a [`Pager`] over the region
+//!    the region's address, over a Unix socket (`SCM_RIGHTS`, [`uffd::handoff::send`]).
+//! 3. The handler receives it ([`uffd::handoff::recv`]), adopts it (`Uffd::from_owned_fd`)
+//!    and runs a [`Pager`] over the region
 //!    with the mapped file as its source: every fault is one `UFFDIO_COPY` straight from the
 //!    file's page cache. The child verifies every byte of the region.
 //! 4. The child then gives some pages back like a balloon does (`madvise(MADV_DONTNEED)`): the
@@ -20,17 +21,15 @@
 //! Needs Linux 5.11 (`UFFD_USER_MODE_ONLY`, no privilege needed) and the `std` feature:
 //! `cargo run --example snapshot_restore --features std`.
 
-use std::io::{IoSlice, IoSliceMut, Write};
+use std::io::Write;
 use std::num::NonZeroUsize;
-use std::os::fd::RawFd;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::ptr::NonNull;
 
 use nix::sys::mman::{madvise, mmap, mmap_anonymous, MapFlags, MmapAdvise, ProtFlags};
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use uffd::flags::{Features, RegisterMode};
 use uffd::pager::{Exit, OwnedStorage, Pager, Policy, Region, Source};
 use uffd::Uffd;
@@ -96,14 +95,7 @@ fn child(socket: &Path) -> Res<()> {
         range_ioctls.bits(),
     ];
     let bytes: Vec<u8> = header.iter().flat_map(|w| w.to_ne_bytes()).collect();
-    let fds = [uffd.as_raw_fd()];
-    sendmsg::<()>(
-        stream.as_raw_fd(),
-        &[IoSlice::new(&bytes)],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )?;
+    uffd::handoff::send(&stream, &bytes, &uffd)?;
     // The handler holds the fd now; ours is closed (the registration lives on).
     drop(uffd);
 
@@ -181,29 +173,15 @@ fn run_handler(dir: &Path) -> Res<()> {
         .arg(&sock)
         .spawn()?;
     let (stream, _) = listener.accept()?;
-    let mut header = [0u8; 32];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let mut iov = [IoSliceMut::new(&mut header)];
-    let msg = recvmsg::<()>(
-        stream.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
-    let got = msg.bytes;
-    let mut fd = None;
-    for c in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            fd = fds.first().copied();
-        }
-    }
-    let fd = fd.ok_or("no fd in the message")?;
-    assert_eq!(got, 32, "short header");
+    // Larger than the message: `recv` refuses one that fills its buffer (it may go on).
+    let mut header = [0u8; 64];
+    let got = uffd::handoff::recv(&stream, &mut header)?;
+    assert_eq!(got.len, 32, "short header");
     let w = |i: usize| u64::from_ne_bytes(header[i * 8..i * 8 + 8].try_into().unwrap());
     let (base, len) = (w(0) as usize, w(1) as usize);
-    // SAFETY: `fd` was just received and is ours alone; the child registered its region
-    // under `register`'s promise (it reads it only through raw pointers).
-    let uffd = unsafe { Uffd::from_received_fd(fd)? };
+    // SAFETY: the child registered its region under `register`'s promise (it reads it only
+    // through raw pointers), and no other code of it registers memory.
+    let uffd = unsafe { Uffd::from_owned_fd(got.fd)? };
     assert!(
         uffd.features().contains(Features::EVENT_REMOVE),
         "the negotiated features did not come across"

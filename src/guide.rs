@@ -7,7 +7,7 @@
 //! | example | what it shows |
 //! |---|---|
 //! | `lazy_alloc` | memory materialised on first touch by the [`pager`](crate::pager) (zeros, and a callback source filling a template), an allocator on top |
-//! | `snapshot_restore` | a handler *process* serving a child's faults from a mapped file with the [`pager`](crate::pager); the uffd sent over a Unix socket (`SCM_RIGHTS`); `REMOVE` events from `MADV_DONTNEED` served as zeros |
+//! | `snapshot_restore` | a handler *process* serving a child's faults from a mapped file with the [`pager`](crate::pager); the uffd sent over a Unix socket with `uffd::handoff::send` and received with `recv` (`std`); `REMOVE` events from `MADV_DONTNEED` served as zeros |
 //! | `vmm_restore` | the external-handler VMM restore: a received uffd (`Uffd::from_received_fd`), two guest regions at their snapshot offsets, the pager with readahead and a background fill to fully populated, then unregister |
 //! | `firecracker_handler` | Firecracker's page-fault handler protocol (`firecracker_handler <uffd socket path> <memory snapshot file>`): the fd and the JSON region table received with `uffd::handoff` (`std`), served by the pager, balloon REMOVEs as zeros, exit 0 when the VM is gone |
 //! | `dirty_tracking` | write-protect epochs: sync WP faults, and `WP_ASYNC` (6.7) read back from the pagemap |
@@ -308,7 +308,12 @@
 //!   the range, or they sleep until something else wakes them.
 //! - Closing the last fd of a userfaultfd unregisters everything and wakes all blocked
 //!   threads, which then see ordinary memory (zero-filled for missing anonymous pages). A
-//!   handler that dies thus unblocks its client instead of hanging it.
+//!   handler that dies does **not** close the last fd when its client keeps a copy (a VMM
+//!   that created the fd and sent it to a handler process, as Firecracker does): the
+//!   client's faulting threads then sleep until that copy is closed too. Such a client
+//!   watches its handler (EOF on the socket it sent the fd over, or the handler's exit
+//!   status) and decides: closing its own copy wakes the threads onto zero-filled memory,
+//!   which is not the snapshot, so a restoring VMM should rather stop the guest.
 //! - With `UFFD_FEATURE_SIGBUS` there are no fault messages at all: the faulting thread gets
 //!   SIGBUS.
 //! - **The glibc `fork()` trap.** With `EVENT_FORK`, `fork()` does not return until the
@@ -463,7 +468,8 @@
 //! `uffd::handoff::send` and `uffd::handoff::recv` (`std`)
 //! pass the fd with a payload in one message (Firecracker's is a JSON region table: the
 //! `firecracker_handler` example parses it with `serde_json`), with typed errors for a message
-//! without a descriptor, with several, or cut short. The receiver adopts the fd with
+//! without a descriptor, with several, or cut short (`snapshot_restore` shows both sides). The
+//! receiver adopts the fd with
 //! `Uffd::from_owned_fd` (`std`; or
 //! [`Uffd::from_received_fd`](crate::Uffd::from_received_fd) for a bare number), which reads the
 //! negotiated features back from the kernel (`/proc/self/fdinfo/<fd>` shows

@@ -691,6 +691,15 @@ fn bad_configuration_is_a_typed_error() {
             available: 8 * ps as u64
         })
     );
+    // An offset in the wrong unit (not bytes) would shift every page served.
+    assert_eq!(
+        try_new(&[r(0, 4).offset(100)]),
+        Err(ConfigError::UnalignedOffset {
+            region: 0,
+            offset: 100,
+            page_size: ps
+        })
+    );
     let odd = 3 * ps;
     assert_eq!(
         try_new(&[Region::new(a.addr, odd, odd, Source::Zeros)]),

@@ -34,6 +34,16 @@ pub enum ConfigError {
         /// Its page size.
         page_size: usize,
     },
+    /// A source offset ([`Region::offset`](super::Region::offset)) that is not a multiple of
+    /// the region's page size.
+    UnalignedOffset {
+        /// Index of the region.
+        region: usize,
+        /// The offset given.
+        offset: u64,
+        /// The region's page size.
+        page_size: usize,
+    },
     /// Two regions overlap.
     Overlap {
         /// The first.
@@ -110,7 +120,9 @@ pub enum ConfigError {
     /// with `POLLERR`, so a worker could never wait on it. Make it with
     /// [`Builder::non_blocking`](crate::Builder::non_blocking); a process that hands the fd
     /// to a handler (over `SCM_RIGHTS`) must make it non-blocking before sending (the flag
-    /// belongs to the open file, shared by every copy of the fd).
+    /// belongs to the open file, shared by every copy of the fd); a handler that receives a
+    /// blocking one can fix it with
+    /// [`Uffd::set_non_blocking`](crate::Uffd::set_non_blocking), which the sender sees too.
     Blocking,
 }
 
@@ -129,6 +141,15 @@ impl fmt::Display for ConfigError {
             ConfigError::Unaligned { region, page_size } => write!(
                 f,
                 "pager: region {region}: start or length not a multiple of its page size {page_size}"
+            ),
+            ConfigError::UnalignedOffset {
+                region,
+                offset,
+                page_size,
+            } => write!(
+                f,
+                "pager: region {region}: source offset {offset:#x} is not a multiple of its page \
+                 size {page_size} (an offset is in bytes)"
             ),
             ConfigError::Overlap { first, second } => {
                 write!(f, "pager: regions {first} and {second} overlap")
@@ -176,7 +197,8 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::Blocking => f.write_str(
                 "pager: the userfaultfd is blocking (poll reports POLLERR): create it with \
-                 O_NONBLOCK (Builder::non_blocking(true)), also when another process sends it",
+                 O_NONBLOCK (Builder::non_blocking(true)), also when another process sends it; \
+                 a receiver can set it with Uffd::set_non_blocking(true)",
             ),
         }
     }

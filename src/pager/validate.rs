@@ -43,6 +43,13 @@ pub(crate) fn validate(
             });
         }
         if let Some(have) = r.source.len() {
+            if r.offset % ps as u64 != 0 {
+                return Err(ConfigError::UnalignedOffset {
+                    region: i,
+                    offset: r.offset,
+                    page_size: ps,
+                });
+            }
             let needed = r.offset.saturating_add(r.len as u64);
             if needed > have {
                 return Err(ConfigError::SourceTooShort {

@@ -58,6 +58,7 @@ errnos! {
     EMFILE = 24, "Too many open files";
     ENOTTY = 25, "Not a typewriter";
     ENOSPC = 28, "No space left on device";
+    EPIPE = 32, "Broken pipe";
     ERANGE = 34, "Math result not representable";
     ENOSYS = super::arch::ENOSYS, "Function not implemented";
     EOPNOTSUPP = super::arch::EOPNOTSUPP, "Operation not supported";
