@@ -191,6 +191,9 @@ fn sources_bytes_zeros_callback_with_offsets() {
     .expect("pager");
     // SAFETY: fresh mappings read only through raw pointers, unmapped after the pager is gone.
     unsafe { pager.register() }.expect("register");
+    let every_page =
+        |populated: bool| (0..3).all(|r| (0..n).all(|i| pager.is_populated(r, i) == populated));
+    assert!(every_page(false), "a page populated before any fault");
     let (r, exits) = with_workers(&pager, 1, || -> Result<(), String> {
         for i in shuffled(n, 7) {
             check_page(a.addr + i * ps, ps, Some(((5 + i) * ps) as u64))?;
@@ -208,6 +211,7 @@ fn sources_bytes_zeros_callback_with_offsets() {
     assert_eq!((k.exists, k.readahead_pages, k.fill_bytes), (0, 0, 0));
     assert_eq!(pager.histogram().total(), k.faults);
     assert!(pager.is_fully_populated());
+    assert!(every_page(true), "a faulted page not marked populated");
 }
 
 #[test]

@@ -188,6 +188,38 @@ const SYS_CONSTS: &[(&str, &str)] = &[
     ("SOL_SOCKET", "2.0"),
 ];
 
+/// `(name, since)` of every `uffd::Errno` constant (`asm-generic/errno-base.h` and
+/// `asm/errno.h`: `ENOSYS`, `EOPNOTSUPP` and `EHWPOISON` differ on mips and others).
+const ERRNOS: &[(&str, &str)] = &[
+    ("EPERM", "1.0"),
+    ("ENOENT", "1.0"),
+    ("ESRCH", "1.0"),
+    ("EINTR", "1.0"),
+    ("EIO", "1.0"),
+    ("ENXIO", "1.0"),
+    ("E2BIG", "1.0"),
+    ("EBADF", "1.0"),
+    ("ECHILD", "1.0"),
+    ("EAGAIN", "1.0"),
+    ("EWOULDBLOCK", "1.0"),
+    ("ENOMEM", "1.0"),
+    ("EACCES", "1.0"),
+    ("EFAULT", "1.0"),
+    ("EBUSY", "1.0"),
+    ("EEXIST", "1.0"),
+    ("ENODEV", "1.0"),
+    ("EINVAL", "1.0"),
+    ("ENFILE", "1.0"),
+    ("EMFILE", "1.0"),
+    ("ENOTTY", "1.0"),
+    ("ENOSPC", "1.0"),
+    ("EPIPE", "1.0"),
+    ("ERANGE", "1.0"),
+    ("ENOSYS", "1.0"),
+    ("EOPNOTSUPP", "2.2"),
+    ("EHWPOISON", "2.6.32"),
+];
+
 /// `(name, since)` of the `uffd::sys` values of the C library's `<sys/socket.h>`.
 const LIBC_CONSTS: &[(&str, &str)] = &[
     ("SCM_RIGHTS", "2.0"),
@@ -647,6 +679,15 @@ pub fn items() -> Vec<Item> {
             name,
             since,
             format!("uffd::sys::{name} as u64"),
+        ));
+    }
+    for &(name, since) in ERRNOS {
+        v.push(sys(
+            name,
+            c(name),
+            name,
+            since,
+            format!("uffd::Errno::{name}.raw() as u64"),
         ));
     }
     // The number `uffd::sys::mmap` issues: `mmap2` where the ABI has it (the 32-bit ones).
