@@ -622,6 +622,44 @@ fn a_fill_over_unregistered_memory_fails_fast_naming_the_range() {
     }
 }
 
+/// A region beyond the end of the address space (a table from a 64-bit process given to a
+/// 32-bit one, or garbage): `Pager::new` cannot know the limit, the kernel answers `EINVAL`,
+/// and the worker stops with an error naming the region and the range.
+#[test]
+fn a_region_outside_the_address_space_is_refused_naming_the_range() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    // The page before the last: above every architecture's user address space (a 32-bit
+    // process on a 64-bit kernel ends at 4 GiB - 8 KiB), and its end does not wrap.
+    let start = (usize::MAX & !(ps - 1)) - ps;
+    for source in [Source::Zeros, Source::Bytes(&[0u8; 1 << 16][..ps])] {
+        let regions = [Region::new(start, ps, ps, source)];
+        let mut st = OwnedStorage::new(&regions, 0);
+        let policy = Policy::demand().fill(ps).exit_when_populated(true);
+        let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+        let r = pager.worker(&mut []).unwrap().run(None);
+        let Err(PagerError::Refused {
+            region: 0,
+            start: s,
+            len,
+            error,
+        }) = r
+        else {
+            panic!("{r:?}");
+        };
+        assert_eq!((s, len), (start, ps));
+        assert_eq!(error.errno(), Some(uffd::Errno::EINVAL), "{error}");
+        let shown = r.unwrap_err().to_string();
+        assert!(
+            shown.contains("region 0") && shown.contains(&format!("{start:#x}")),
+            "{shown}"
+        );
+    }
+}
+
 /// Pins the calling thread to CPU 0.
 fn pin() {
     let mask: u64 = 1;

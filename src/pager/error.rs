@@ -238,6 +238,19 @@ pub enum PagerError {
         /// Its length in bytes.
         len: usize,
     },
+    /// The kernel refused to place pages of a region for another reason than those the
+    /// pager handles (`EEXIST`, `EAGAIN`, `ENOENT`, `ESRCH`): e.g. `EINVAL` for a region
+    /// outside the process's address space, `ENOMEM`. The range and the kernel's answer.
+    Refused {
+        /// The region.
+        region: usize,
+        /// Where the refused range starts.
+        start: usize,
+        /// Its length in bytes.
+        len: usize,
+        /// The kernel's answer (the operation and its errno).
+        error: Error,
+    },
     /// A split (UNMAP of a region's middle, REMAP of part of one) found no free [`Slot`](super::Slot).
     TableFull,
     /// A [`PageSource`](super::PageSource) failed.
@@ -279,6 +292,16 @@ impl fmt::Display for PagerError {
                 "pager: region {region}: [{start:#x}, {:#x}) is not registered with this \
                  userfaultfd (ENOENT, and no UNMAP/REMAP event explains it: a wrong address, or \
                  unmapped/moved without EVENT_UNMAP/EVENT_REMAP)",
+                start + len
+            ),
+            PagerError::Refused {
+                region,
+                start,
+                len,
+                error,
+            } => write!(
+                f,
+                "pager: region {region}: [{start:#x}, {:#x}) refused: {error}",
                 start + len
             ),
             PagerError::TableFull => f.write_str("pager: no free slot to split a region"),

@@ -240,7 +240,14 @@ impl Pager<'_> {
                 errno: Errno::ENOENT,
                 ..
             }) => Ok(Placed::Unmapped),
-            Err(e) => Err(e.into()),
+            // The target process is gone: the worker's own exit condition.
+            Err(e) if e.errno() == Some(Errno::ESRCH) => Err(e.into()),
+            Err(error) => Err(PagerError::Refused {
+                region: run.region,
+                start: run.addr,
+                len,
+                error,
+            }),
         }
     }
 
