@@ -194,6 +194,23 @@ fn sources_bytes_zeros_callback_with_offsets() {
     let every_page =
         |populated: bool| (0..3).all(|r| (0..n).all(|i| pager.is_populated(r, i) == populated));
     assert!(every_page(false), "a page populated before any fault");
+    // Every third page of the middle region first: the pager knows which pages of which
+    // region it placed.
+    let (r, _) = with_workers(&pager, 1, || -> Result<(), String> {
+        for i in (0..n).step_by(3) {
+            check_page(b.addr + i * ps, ps, None)?;
+        }
+        Ok(())
+    });
+    r.unwrap();
+    for (region, i) in (0..3).flat_map(|r| (0..n).map(move |i| (r, i))) {
+        let want = region == 1 && i % 3 == 0;
+        assert_eq!(
+            pager.is_populated(region, i),
+            want,
+            "region {region} page {i}"
+        );
+    }
     let (r, exits) = with_workers(&pager, 1, || -> Result<(), String> {
         for i in shuffled(n, 7) {
             check_page(a.addr + i * ps, ps, Some(((5 + i) * ps) as u64))?;
@@ -807,6 +824,11 @@ fn bad_configuration_is_a_typed_error() {
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
     assert!(pager.worker(&mut []).is_ok());
+    // Stopped for good: a worker started afterwards returns at once.
+    assert!(!pager.is_stopped());
+    pager.stop();
+    assert!(pager.is_stopped());
+    assert_eq!(pager.worker(&mut []).unwrap().run(None), Ok(Exit::Stopped));
 }
 
 /// `check_page` without allocating (for a forked child of this multi-threaded process).

@@ -208,3 +208,34 @@ impl Policy {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn a_region_reports_what_it_was_given() {
+        let src = [7u8; 3];
+        let r = Region::new(0x10000, 0x3000, 0x1000, Source::Bytes(&src));
+        assert_eq!(
+            (r.start(), r.len(), r.page_size(), r.pages(), r.is_empty()),
+            (0x10000, 0x3000, 0x1000, 3, false)
+        );
+        assert!(Region::new(0x10000, 0, 0x1000, Source::Zeros).is_empty());
+        // Debug never prints a source's bytes (a snapshot is gigabytes), only its length.
+        let f = |_: u64, _: &mut [u8]| -> Result<(), SourceError> { Ok(()) };
+        let shown = [
+            Source::Bytes(&src),
+            Source::Zeros,
+            Source::Callback { source: &f, len: 9 },
+            Source::Continue,
+        ]
+        .map(|s| format!("{s:?}"));
+        assert_eq!(
+            shown,
+            ["Bytes(3 bytes)", "Zeros", "Callback(9 bytes)", "Continue"]
+        );
+    }
+}
