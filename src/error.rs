@@ -286,7 +286,7 @@ impl fmt::Display for Error {
             ),
             Error::Sys { call, errno } => {
                 write!(f, "{call:?}: {errno}")?;
-                enoent_meaning(f, call, errno)
+                errno_meaning(f, call, errno)
             }
             Error::PermissionDenied {
                 call,
@@ -350,7 +350,7 @@ impl fmt::Display for Error {
             ),
             Error::Partial { call, done, errno } => {
                 write!(f, "{call:?}: stopped after {done} bytes: {errno}")?;
-                enoent_meaning(f, call, errno)
+                errno_meaning(f, call, errno)
             }
             Error::PollError => f.write_str(
                 "ppoll: POLLERR (a userfaultfd without O_NONBLOCK always reports it)",
@@ -365,8 +365,21 @@ impl fmt::Display for Error {
     }
 }
 
-/// What ENOENT from a range operation usually means, after the errno.
-fn enoent_meaning(f: &mut fmt::Formatter<'_>, call: Call, errno: Errno) -> fmt::Result {
+/// What an errno usually means for the call, after it: ENOENT from a range operation, EBUSY
+/// and EINVAL from `UFFDIO_REGISTER` (`userfaultfd_register` in `fs/userfaultfd.c`).
+fn errno_meaning(f: &mut fmt::Formatter<'_>, call: Call, errno: Errno) -> fmt::Result {
+    match (call, errno) {
+        (Call::Register, Errno::EBUSY) => {
+            return f.write_str(" (part of the range is registered with another userfaultfd)")
+        }
+        (Call::Register, Errno::EINVAL) => {
+            return f.write_str(
+                " (a page of the range is not mapped, the range is not page-aligned, or the \
+                 memory does not support the mode asked for)",
+            )
+        }
+        _ => {}
+    }
     let range_op = matches!(
         call,
         Call::Copy

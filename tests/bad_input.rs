@@ -318,6 +318,23 @@ fn unregistered_and_unmapped_ranges() {
             errno: Errno::ENOENT
         })
     );
+    // A range another userfaultfd owns: EBUSY, and the message says so.
+    if let Some(other) = open(Features::empty()) {
+        // SAFETY: `a` is a fresh mmap that no Rust value refers to (raw pointers only).
+        unsafe { other.register(a.addr, ps, RegisterMode::MISSING) }.unwrap();
+        // SAFETY: as above.
+        let r = unsafe { u.register(a.addr, 2 * ps, RegisterMode::MISSING) };
+        assert_eq!(
+            r,
+            Err(Error::Sys {
+                call: Call::Register,
+                errno: Errno::EBUSY
+            })
+        );
+        let shown = r.unwrap_err().to_string();
+        assert!(shown.contains("another userfaultfd"), "{shown}");
+        other.unregister(a.addr, ps).unwrap();
+    }
     // Unregister of an unregistered range and wake only validate.
     assert_eq!(u.unregister(a.addr, 2 * ps), Ok(()));
     assert_eq!(u.wake(a.addr, 2 * ps), Ok(()));
@@ -326,15 +343,18 @@ fn unregistered_and_unmapped_ranges() {
     // Beyond the address space a process can map: register is EINVAL.
     let top = (usize::MAX & !(ps - 1)) - 2 * ps;
     for start in [0, top] {
+        // SAFETY: nothing is mapped there (asserted: the kernel refuses it).
+        let r = unsafe { u.register(start, ps, RegisterMode::MISSING) };
         assert_eq!(
-            // SAFETY: nothing is mapped there (asserted: the kernel refuses it).
-            unsafe { u.register(start, ps, RegisterMode::MISSING) },
+            r,
             Err(Error::Sys {
                 call: Call::Register,
                 errno: Errno::EINVAL
             }),
             "register at {start:#x}"
         );
+        let shown = r.unwrap_err().to_string();
+        assert!(shown.contains("not mapped"), "{shown}");
         let r = u.copy(start, page, CopyMode::empty());
         assert!(
             matches!(r, Err(Error::Sys { call: Call::Copy, errno }) if errno == Errno::ENOENT || errno == Errno::EINVAL),
