@@ -20,6 +20,13 @@
 //! and every `poll`-based loop need it. A handler that cannot trust its sender checks with
 //! [`Uffd::is_non_blocking`] and fixes it with [`Uffd::set_non_blocking`].
 //!
+//! A sender that keeps its own copy of the fd (Firecracker does) is not released when the
+//! handler dies: its faulting threads sleep until every copy is closed (the guide's section
+//! 8). It learns of the handler's end from the socket (EOF once the handler's side closes) or
+//! from the handler's exit status, and then stops the guest: closing its copy instead would
+//! wake the threads onto zero-filled memory, not the snapshot. The handler learns of the
+//! sender's end from the pager ([`Exit::Gone`](crate::pager::Exit::Gone)) or the same EOF.
+//!
 //! Implemented with [`sys::sendmsg`]/[`sys::recvmsg`] (std's ancillary-data API is unstable),
 //! without libc; received descriptors are close-on-exec (`MSG_CMSG_CLOEXEC`).
 //!
