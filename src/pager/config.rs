@@ -101,8 +101,10 @@ impl<'a> Region<'a> {
         }
     }
     /// The region starts at byte `offset` of its source (a snapshot holding several regions):
-    /// a multiple of the region's page size ([`ConfigError::UnalignedOffset`](super::ConfigError::UnalignedOffset) otherwise; an
-    /// offset in the wrong unit, pages or KiB for bytes, would shift every page served).
+    /// a multiple of the region's page size ([`UnalignedOffset`] otherwise; an offset in the
+    /// wrong unit, pages or KiB for bytes, would shift every page served).
+    ///
+    /// [`UnalignedOffset`]: super::ConfigError::UnalignedOffset
     pub const fn offset(mut self, offset: u64) -> Self {
         self.offset = offset;
         self
