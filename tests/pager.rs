@@ -556,6 +556,75 @@ fn unmap_splits_the_region_and_the_fill_completes_around_it() {
     a.len = 0;
 }
 
+/// An UNMAP of a region's head, of its tail, or of all that is left of it changes or frees
+/// the region's own slot, and a REMAP of a whole piece moves it: none needs a spare slot;
+/// only a split does. Three regions and no spare slot: region 0 loses its head, its tail,
+/// then the rest (its slot is freed); region 1 loses two middle pages (the split takes the
+/// freed slot); region 2, two pages, moves whole into that hole and must still read as its
+/// own source there (not region 1's, whose head piece ends where the hole begins).
+#[test]
+fn unmaps_and_a_whole_move_need_no_spare_slot() {
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_UNMAP | Features::EVENT_REMAP) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 16;
+    let img = image((2 * n + 2) * ps);
+    let a = anon(n * ps, MapFlags::empty());
+    let b = anon(n * ps, MapFlags::empty());
+    let c = anon(2 * ps, MapFlags::empty());
+    let regions = [
+        Region::new(a.addr, a.len, ps, Source::Bytes(&img)),
+        Region::new(b.addr, b.len, ps, Source::Bytes(&img)).offset((n * ps) as u64),
+        Region::new(c.addr, c.len, ps, Source::Bytes(&img)).offset((2 * n * ps) as u64),
+    ];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: fresh mappings read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let unmap = |addr: usize, pages: usize| {
+        // SAFETY: test memory nothing refers to; munmap returns once a worker read the UNMAP.
+        unsafe { munmap(NonNull::new(addr as *mut _).unwrap(), pages * ps) }
+            .map_err(|e| format!("munmap: {e}"))
+    };
+    let (r, exits) = with_workers(&pager, 1, || -> Result<(), String> {
+        unmap(a.addr, 2)?;
+        unmap(a.addr + (n - 2) * ps, 2)?;
+        check_page(a.addr + 5 * ps, ps, Some((5 * ps) as u64))?;
+        unmap(a.addr + 2 * ps, n - 4)?;
+        unmap(b.addr + 4 * ps, 2)?;
+        // SAFETY: test memory nothing refers to, moved onto the hole (nothing mapped there).
+        unsafe {
+            mremap(
+                NonNull::new(c.addr as *mut _).unwrap(),
+                2 * ps,
+                2 * ps,
+                MRemapFlags::MREMAP_MAYMOVE | MRemapFlags::MREMAP_FIXED,
+                NonNull::new((b.addr + 4 * ps) as *mut _),
+            )
+        }
+        .map_err(|e| format!("mremap: {e}"))?;
+        for i in 0..n {
+            let want = if (4..6).contains(&i) {
+                2 * n + i - 4
+            } else {
+                n + i
+            };
+            check_page(b.addr + i * ps, ps, Some((want * ps) as u64))?;
+        }
+        Ok(())
+    });
+    // Before anything can fail: with EVENT_UNMAP, the munmap of a registered range (the
+    // mappings' drop) would wait for a reader.
+    pager.unregister().unwrap();
+    r.unwrap();
+    assert_eq!(exits, [Exit::Stopped]);
+    let k = pager.counters();
+    // The move's old range is an UNMAP of its own (6.18).
+    assert!(k.unmaps >= 4 && k.remaps == 1, "{k:?}");
+}
+
 #[test]
 fn remap_moves_pages_with_their_source_offsets() {
     let _g = serial();
