@@ -655,8 +655,12 @@ pub fn gone(ctx: &Ctx) -> Outcome {
         let n = 16;
         let img = image(n * ps)?;
         let (res_r, res_w) = ok!(rt::pipe(), "pipe");
+        // The handler outlives the target, so it is not killed with it: its worker stops on
+        // EOF here once this process is done (a broken pager would otherwise serve forever).
+        let (stop_r, stop_w) = ok!(rt::pipe(), "pipe");
         let mut target = ok!(
             rt::spawn(|| {
+                drop(Fd(stop_w.0));
                 let a = hok!(rt::anon(n * ps), "mmap");
                 // SAFETY: this test process registers only fresh mappings of its own tests, which
                 // no Rust value relies on, and no other code in it registers memory.
@@ -692,13 +696,20 @@ pub fn gone(ctx: &Ctx) -> Outcome {
                         );
                         let mut w = hok!(pager.worker(&mut []), "worker");
                         // Serve the target's first fault (by hand: no fill yet).
+                        let mut polls = 0;
                         while pager.counters().faults == 0 {
-                            hok!(u.poll(None), "poll");
+                            polls += 1;
+                            if polls > 100 {
+                                return Err(msg!("no fault served in 10 s"));
+                            }
+                            hok!(u.poll(Some(core::time::Duration::from_millis(100))), "poll");
                             hok!(w.serve_pending(), "serve");
                         }
                         kill(me, rt::SIGKILL);
                         read_eof(&alive_r)?;
-                        let exit = hok!(w.run(None), "run after the target died");
+                        // SAFETY: `stop_r` stays open in this process until it exits.
+                        let stop = unsafe { uffd::fd::BorrowedFd::borrow_raw(stop_r.0) };
+                        let exit = hok!(w.run(Some(stop)), "run after the target died");
                         if exit != Exit::Gone {
                             return Err(msg!("exit {exit:?}, want Gone"));
                         }
