@@ -751,6 +751,59 @@ fn minor_mode_continue_on_shmem() {
     assert_eq!(resident(a.addr, a.len, ps), n);
 }
 
+/// MINOR mode over a file with holes: `CONTINUE` of a page the page cache lacks is `EFAULT`
+/// (the kernel's answer), so the fill skips it, counts it, and still ends fully populated.
+#[test]
+fn minor_mode_fill_skips_pages_the_page_cache_lacks() {
+    let _g = serial();
+    let Some(u) = open(Features::MINOR_SHMEM) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 64;
+    // SAFETY: a NUL-terminated name; the fd is owned from here on.
+    let fd = unsafe { memfd_create(c"pager-minor-holes".as_ptr(), 1) };
+    assert!(fd >= 0, "memfd_create");
+    // SAFETY: just created, ours alone.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    file.set_len((n * ps) as u64).unwrap();
+    // Only the first half is in the page cache; the second is a hole.
+    std::io::Write::write_all(&mut &file, &image(n / 2 * ps)).unwrap();
+    // SAFETY: a fresh shared mapping of our memfd, never touched here.
+    let p = unsafe {
+        mmap(
+            None,
+            NonZeroUsize::new(n * ps).unwrap(),
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+            &file,
+            0,
+        )
+    }
+    .unwrap();
+    let a = Area {
+        addr: p.as_ptr() as usize,
+        len: n * ps,
+    };
+    let regions = [Region::new(a.addr, a.len, ps, Source::Continue)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().fill(8 * ps).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: as above.
+    unsafe { pager.register() }.unwrap();
+    let exit = pager.worker(&mut []).unwrap().run(None);
+    // Registered no more before anything can fail (a hole would fault with nobody serving).
+    pager.unregister().unwrap();
+    assert_eq!(exit, Ok(Exit::FullyPopulated));
+    let k = pager.counters();
+    assert_eq!(
+        (k.bytes_continued, k.pages_skipped),
+        ((n / 2 * ps) as u64, (n / 2) as u64),
+        "{k:?}"
+    );
+    assert!(pager.is_fully_populated());
+}
+
 #[test]
 fn bad_configuration_is_a_typed_error() {
     let _g = serial();
