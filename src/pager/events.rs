@@ -59,6 +59,7 @@ impl Pager<'_> {
             self.retire(&p, lo, hi);
             let before = lo - p.start;
             let after = p.end() - hi;
+            let head = Piece { len: before, ..p };
             let tail = Piece {
                 region: p.region,
                 start: hi,
@@ -68,19 +69,16 @@ impl Pager<'_> {
             match (before, after) {
                 (0, 0) => self.table.free(i),
                 (0, _) => self.table.set(i, tail),
-                (_, 0) => self.table.set(i, Piece { len: before, ..p }),
-                _ => match self.table.free_slot() {
-                    Some(j) => {
-                        self.table.set(i, Piece { len: before, ..p });
-                        self.table.set(j, tail);
+                (_, 0) => self.table.set(i, head),
+                _ => {
+                    self.table.set(i, head);
+                    match self.table.free_slot() {
+                        Some(j) => self.table.set(j, tail),
+                        // The tail's pages stay unretired and are found without a piece (and
+                        // skipped) by the fill.
+                        None => full = true,
                     }
-                    None => {
-                        // Keep the head; the tail's pages stay unretired and are found
-                        // without a piece (and skipped) by the fill.
-                        self.table.set(i, Piece { len: before, ..p });
-                        full = true;
-                    }
-                },
+                }
             }
         }
         if full {

@@ -80,7 +80,7 @@ pub const SETS: &[Set] = &[
     Set {
         name: "pager",
         files: &["src/pager/**"],
-        excluded: &[],
+        excluded: PAGER_EXCLUDED,
         tests: PAGER_TESTS,
         loops: &[],
     },
@@ -114,6 +114,9 @@ pub const SETS: &[Set] = &[
         ],
     },
 ];
+
+/// Mutants of `pager` left out, each with why.
+const PAGER_EXCLUDED: &[(&str, &str)] = &[];
 
 /// Mutants of `pagemap` left out, each with why.
 const PAGEMAP_EXCLUDED: &[(&str, &str)] = &[
