@@ -26,7 +26,8 @@ use nix::sys::mman::{mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags, Prot
 use suite::{rt, util};
 use uffd::flags::{CopyMode, Features};
 use uffd::pager::{
-    ConfigError, Exit, OwnedStorage, Pager, PagerError, Policy, Region, Source, SourceError, Stop,
+    ConfigError, Exit, Fill, OwnedStorage, Pager, PagerError, Policy, Region, Source, SourceError,
+    Stop,
 };
 use uffd::{Error, Uffd};
 
@@ -658,6 +659,54 @@ fn a_region_outside_the_address_space_is_refused_naming_the_range() {
             "{shown}"
         );
     }
+}
+
+/// One fill piece places every missing page of its range, in runs around the pages demand
+/// faults placed first: a piece of 16 pages over which page 4 was faulted in is one call of
+/// 15 pages (two runs), then the next piece, then complete; every page reads its source.
+#[test]
+fn a_fill_piece_places_every_missing_page_of_its_range_in_runs() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 32;
+    let img = image(n * ps);
+    let addr = anon(n * ps);
+    let regions = [Region::new(addr, n * ps, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand().fill(16 * ps)).unwrap();
+    // SAFETY: a fresh mapping reached only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut w = pager.worker(&mut []).unwrap();
+    // The fill claims from the top: page 20 lies in the first piece, [16, 32).
+    let faulted = 20;
+    std::thread::scope(|s| {
+        let t = s.spawn(|| page_is(addr + faulted * ps, ps, Some((faulted * ps) as u64)));
+        let start = Instant::now();
+        while pager.counters().faults == 0 {
+            assert!(start.elapsed() < Duration::from_secs(5), "no fault");
+            u.poll(Some(Duration::from_millis(10))).unwrap();
+            w.serve_pending().unwrap();
+        }
+        t.join().unwrap();
+    });
+    assert_eq!(w.fill_piece(), Ok(Fill::Piece(15 * ps)));
+    assert_eq!(w.fill_piece(), Ok(Fill::Piece(16 * ps)));
+    assert_eq!(w.fill_piece(), Ok(Fill::Complete));
+    let k = pager.counters();
+    assert_eq!(
+        (k.fill_pieces, k.fill_bytes),
+        (2, (31 * ps) as u64),
+        "{k:?}"
+    );
+    assert_eq!(k.bytes_copied, (n * ps) as u64);
+    pager.unregister().unwrap();
+    for i in 0..n {
+        page_is(addr + i * ps, ps, Some((i * ps) as u64));
+    }
+    unmap(addr, n * ps);
 }
 
 /// Pins the calling thread to CPU 0.
