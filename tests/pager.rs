@@ -231,6 +231,51 @@ fn sources_bytes_zeros_callback_with_offsets() {
     assert!(every_page(true), "a faulted page not marked populated");
 }
 
+/// A callback region's runs are capped by the worker's scratch buffer (the callback writes
+/// there, then one COPY): with room for 3 pages, each 8-page fill piece takes runs of 3, 3
+/// and 2 pages, and every page reads its source.
+#[test]
+fn callback_runs_are_capped_by_the_scratch_buffer() {
+    use std::sync::atomic::{AtomicUsize, Ordering::*};
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 32;
+    let a = anon(n * ps, MapFlags::empty());
+    let (calls, longest) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let gen = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        calls.fetch_add(1, Relaxed);
+        longest.fetch_max(buf.len(), Relaxed);
+        for (i, w) in buf.chunks_mut(8).enumerate() {
+            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
+        }
+        Ok(())
+    };
+    let regions = [Region::new(
+        a.addr,
+        a.len,
+        ps,
+        Source::Callback {
+            source: &gen,
+            len: (n * ps) as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().fill(8 * ps).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; 3 * ps];
+    let exit = pager.worker(&mut scratch).unwrap().run(None);
+    assert_eq!(exit, Ok(Exit::FullyPopulated));
+    assert_eq!((calls.load(Relaxed), longest.load(Relaxed)), (12, 3 * ps));
+    for i in 0..n {
+        check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+    }
+}
+
 #[test]
 fn callback_failure_is_reported() {
     let _g = serial();
@@ -1198,7 +1243,7 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     let want = Features::EVENT_REMOVE | Features::MISSING_HUGETLBFS;
     let Some(u) = open(want) else { return };
     let ps = u.page_size();
-    let _pool = match HugePages::reserve(8) {
+    let _pool = match HugePages::reserve(10) {
         Ok(p) => p,
         Err(why) => return println!("SKIP: {why}"),
     };
@@ -1253,6 +1298,24 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
             hugetlb: true
         }))
     );
+
+    // Zeros in huge pages are copied from the worker's scratch (no ZEROPAGE for hugetlb):
+    // the fill's runs are capped by its one huge page.
+    let z = anon(2 * huge, MapFlags::MAP_HUGETLB);
+    let regions = [Region::new(z.addr, z.len, huge, Source::Zeros)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().fill(2 * huge).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: as above.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; huge];
+    let exit = pager.worker(&mut scratch).unwrap().run(None);
+    pager.unregister().unwrap();
+    assert_eq!(exit, Ok(Exit::FullyPopulated));
+    assert_eq!(pager.counters().bytes_zeroed, (2 * huge) as u64);
+    for i in 0..2 {
+        check_page(z.addr + i * huge, huge, None).unwrap();
+    }
 
     // MINOR on a hugetlbfs memfd: the data is in its page cache, the answer is CONTINUE.
     // The kernel asked directly (not the crate's account of it).
