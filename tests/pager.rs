@@ -276,6 +276,49 @@ fn callback_runs_are_capped_by_the_scratch_buffer() {
     }
 }
 
+/// The background fill over regions of odd sizes claims its pieces within one region at a
+/// time and places every page of every region from its own source: nothing skipped.
+#[test]
+fn the_fill_covers_every_page_of_several_regions() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let sizes = [5, 7, 9];
+    let img = image(21 * ps);
+    let areas: Vec<Area> = sizes
+        .iter()
+        .map(|&n| anon(n * ps, MapFlags::empty()))
+        .collect();
+    let offsets = [0, 5, 12];
+    let regions: Vec<Region<'_>> = areas
+        .iter()
+        .zip(offsets)
+        .map(|(a, o)| Region::new(a.addr, a.len, ps, Source::Bytes(&img)).offset((o * ps) as u64))
+        .collect();
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().fill(4 * ps).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: fresh mappings read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let exit = pager.worker(&mut []).unwrap().run(None);
+    // Before reading: a page the fill missed would wait for a server forever.
+    pager.unregister().unwrap();
+    assert_eq!(exit, Ok(Exit::FullyPopulated));
+    let k = pager.counters();
+    assert_eq!(
+        (k.pages_skipped, k.fill_bytes),
+        (0, (21 * ps) as u64),
+        "{k:?}"
+    );
+    for ((a, n), o) in areas.iter().zip(sizes).zip(offsets) {
+        for i in 0..n {
+            check_page(a.addr + i * ps, ps, Some(((o + i) * ps) as u64)).unwrap();
+        }
+    }
+}
+
 #[test]
 fn callback_failure_is_reported() {
     let _g = serial();
