@@ -855,8 +855,14 @@ fn minor_mode_fill_skips_pages_the_page_cache_lacks() {
     // SAFETY: just created, ours alone.
     let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     file.set_len((n * ps) as u64).unwrap();
-    // Only the first half is in the page cache; the second is a hole.
-    std::io::Write::write_all(&mut &file, &image(n / 2 * ps)).unwrap();
+    // Only the second half is in the page cache; the first is a hole (the fill, claiming
+    // from the top, ends there: at page 0).
+    std::os::unix::fs::FileExt::write_all_at(
+        &file,
+        &image(n * ps)[n / 2 * ps..],
+        (n / 2 * ps) as u64,
+    )
+    .unwrap();
     // SAFETY: a fresh shared mapping of our memfd, never touched here.
     let p = unsafe {
         mmap(

@@ -170,16 +170,15 @@ impl Worker<'_, '_> {
                 break;
             };
             let index = s - base;
+            // A page skipped, or populated by another worker since it was found missing, has
+            // its bit set: the next search from `b` passes it.
             let Some(piece) = p.piece_of(region, index) else {
                 p.skip(s);
-                b = s + 1;
                 continue;
             };
             let piece_end = base + piece.first + piece.len / ps;
             let e = p.populated.clear_run_end(s, hi.min(piece_end), &p.removed);
             if e == s {
-                // Populated by another worker since it was found missing.
-                b = s + 1;
                 continue;
             }
             let run = Run {
@@ -217,10 +216,7 @@ impl Worker<'_, '_> {
                     add(&p.stats.exists, 1);
                     b = s + 1;
                 }
-                Placed::NoPage => {
-                    p.skip(s);
-                    b = s + 1;
-                }
+                Placed::NoPage => p.skip(s),
                 _ => {
                     add(&p.stats.again, 1);
                     return Ok(if bytes > 0 { Some(bytes) } else { None });
