@@ -22,6 +22,13 @@ pub enum Fill {
     Off,
 }
 
+/// What [`Worker::fill_range`] returns when it stops before its range's end (a worker waits
+/// for events, an `EAGAIN`, the table changing): the bytes placed so far, or `None` when
+/// nothing was ([`Fill::Interrupted`]).
+fn stopped_early(bytes: usize) -> Option<usize> {
+    (bytes > 0).then_some(bytes)
+}
+
 /// Pieces looked at per call when they turn out populated already.
 const SCAN: usize = 256;
 
@@ -163,7 +170,7 @@ impl Worker<'_, '_> {
         while b < hi {
             if p.gate.wanted() {
                 // A worker waits to read events (a fault, probably): let it.
-                return Ok(if bytes > 0 { Some(bytes) } else { None });
+                return Ok(stopped_early(bytes));
             }
             let held = p.gate.shared();
             let Some(s) = p.populated.first_clear_both(b, hi, &p.removed) else {
@@ -199,7 +206,7 @@ impl Worker<'_, '_> {
                         Recheck::Present => Placed::Exists,
                         Recheck::NoPage => Placed::NoPage,
                         Recheck::Changing => {
-                            return Ok(if bytes > 0 { Some(bytes) } else { None });
+                            return Ok(stopped_early(bytes));
                         }
                     }
                 }
@@ -219,7 +226,7 @@ impl Worker<'_, '_> {
                 Placed::NoPage => p.skip(s),
                 _ => {
                     add(&p.stats.again, 1);
-                    return Ok(if bytes > 0 { Some(bytes) } else { None });
+                    return Ok(stopped_early(bytes));
                 }
             }
         }
