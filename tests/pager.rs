@@ -779,6 +779,64 @@ fn remap_moves_pages_with_their_source_offsets() {
     let _ = &mut dest;
 }
 
+/// The fill after a move of a region's middle places every page where it now is: the moved
+/// pages at their new place, the rest around the hole they left (a piece never claims a page
+/// of the piece next to it).
+#[test]
+fn the_fill_after_a_move_places_every_page_where_it_now_is() {
+    use std::sync::atomic::{AtomicBool, Ordering::*};
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_REMAP) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 64;
+    let img = image(n * ps);
+    let a = anon(n * ps, MapFlags::empty());
+    let mut dest = anon(16 * ps, MapFlags::empty());
+    let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 2);
+    let policy = Policy::demand().fill(4 * ps).exit_when_populated(true);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let (stop, go) = (Stop::new().unwrap(), AtomicBool::new(false));
+    let exit = std::thread::scope(|s| {
+        let h = serve_then_run(s, &pager, &stop, &go);
+        // Pages 16..32 move to `dest`; mremap returns once the REMAP event is read.
+        // SAFETY: test memory nothing refers to; `dest` is our reservation.
+        unsafe {
+            mremap(
+                NonNull::new((a.addr + 16 * ps) as *mut _).unwrap(),
+                16 * ps,
+                16 * ps,
+                MRemapFlags::MREMAP_MAYMOVE | MRemapFlags::MREMAP_FIXED,
+                NonNull::new(dest.addr as *mut _),
+            )
+        }
+        .unwrap();
+        go.store(true, Release);
+        h.join().unwrap()
+    });
+    pager.unregister().unwrap();
+    assert_eq!(exit, Ok(Exit::FullyPopulated));
+    let k = pager.counters();
+    assert_eq!(
+        (k.remaps, k.pages_skipped, k.bytes_copied),
+        (1, 0, (n * ps) as u64),
+        "{k:?}"
+    );
+    for i in 0..n {
+        let at = if (16..32).contains(&i) {
+            dest.addr + (i - 16) * ps
+        } else {
+            a.addr + i * ps
+        };
+        check_page(at, ps, Some((i * ps) as u64)).unwrap();
+    }
+    let _ = &mut dest;
+}
+
 #[test]
 fn minor_mode_continue_on_shmem() {
     let _g = serial();
