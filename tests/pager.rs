@@ -189,6 +189,7 @@ fn sources_bytes_zeros_callback_with_offsets() {
         Policy::demand().clock(monotonic_ns),
     )
     .expect("pager");
+    let created = monotonic_ns();
     // SAFETY: fresh mappings read only through raw pointers, unmapped after the pager is gone.
     unsafe { pager.register() }.expect("register");
     let every_page =
@@ -211,6 +212,7 @@ fn sources_bytes_zeros_callback_with_offsets() {
             "region {region} page {i}"
         );
     }
+    let second_phase = monotonic_ns();
     let (r, exits) = with_workers(&pager, 1, || -> Result<(), String> {
         for i in shuffled(n, 7) {
             check_page(a.addr + i * ps, ps, Some(((5 + i) * ps) as u64))?;
@@ -229,6 +231,13 @@ fn sources_bytes_zeros_callback_with_offsets() {
     assert_eq!(pager.histogram().total(), k.faults);
     assert!(pager.is_fully_populated());
     assert!(every_page(true), "a faulted page not marked populated");
+    // Fully populated during the second phase (nanoseconds since the pager was made).
+    assert!(
+        k.populated_at_ns >= second_phase - created,
+        "populated at {} ns, the second phase began at {} ns",
+        k.populated_at_ns,
+        second_phase - created
+    );
 }
 
 /// A callback region's runs are capped by the worker's scratch buffer (the callback writes
@@ -719,6 +728,8 @@ fn unmaps_and_a_whole_move_need_no_spare_slot() {
     let k = pager.counters();
     // The move's old range is an UNMAP of its own (6.18).
     assert!(k.unmaps >= 4 && k.remaps == 1, "{k:?}");
+    // No clock, no latencies.
+    assert!(k.faults > 0 && pager.histogram().total() == 0, "{k:?}");
 }
 
 #[test]
