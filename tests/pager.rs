@@ -857,6 +857,54 @@ fn the_fill_after_a_move_places_every_page_where_it_now_is() {
     let _ = &mut dest;
 }
 
+/// A pager made over storage another pager used starts afresh: no page counts as populated
+/// and no piece of the old table (here, the tail of a split) survives to serve faults.
+#[test]
+fn a_new_pager_over_used_storage_starts_afresh() {
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_UNMAP) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 16;
+    let img = image(2 * n * ps);
+    let a = anon(n * ps, MapFlags::empty());
+    let b = anon(n * ps, MapFlags::empty());
+    let first = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&first, 1);
+    {
+        let pager = Pager::new(&u, &first, st.storage(), Policy::demand()).unwrap();
+        // SAFETY: a fresh mapping read only through raw pointers.
+        unsafe { pager.register() }.unwrap();
+        let (r, _) = with_workers(&pager, 1, || -> Result<(), String> {
+            check_page(a.addr, ps, Some(0))?;
+            // A split: the tail's piece takes the spare slot.
+            // SAFETY: test memory nothing refers to.
+            unsafe { munmap(NonNull::new((a.addr + 4 * ps) as *mut _).unwrap(), 2 * ps) }
+                .map_err(|e| format!("munmap: {e}"))
+        });
+        r.unwrap();
+        assert!(pager.is_populated(0, 0));
+    }
+    let second = [Region::new(b.addr, b.len, ps, Source::Bytes(&img)).offset((n * ps) as u64)];
+    let pager = Pager::new(&u, &second, st.storage(), Policy::demand()).unwrap();
+    assert!(!pager.is_populated(0, 0));
+    assert_eq!(pager.remaining_pages(), n);
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    // `a`'s tail is still registered and no region covers it now: zeros, counted outside.
+    let (r, _) = with_workers(&pager, 1, || -> Result<(), String> {
+        check_page(a.addr + 8 * ps, ps, None)?;
+        check_page(b.addr, ps, Some((n * ps) as u64))
+    });
+    // Before anything can fail (with EVENT_UNMAP, unmapping a registered range waits).
+    pager.unregister().unwrap();
+    u.unregister(a.addr, 4 * ps).unwrap();
+    u.unregister(a.addr + 6 * ps, (n - 6) * ps).unwrap();
+    r.unwrap();
+    assert_eq!(pager.counters().outside, 1);
+}
+
 #[test]
 fn minor_mode_continue_on_shmem() {
     let _g = serial();
@@ -1435,7 +1483,8 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: as above.
     unsafe { pager.register() }.unwrap();
-    let mut scratch = vec![0u8; huge];
+    // A scratch the caller left dirty: the pager zeroes it before copying zeros from it.
+    let mut scratch = vec![0xa5u8; huge];
     let exit = pager.worker(&mut scratch).unwrap().run(None);
     pager.unregister().unwrap();
     assert_eq!(exit, Ok(Exit::FullyPopulated));
