@@ -709,6 +709,42 @@ fn a_fill_piece_places_every_missing_page_of_its_range_in_runs() {
     unmap(addr, n * ps);
 }
 
+/// A fault whose page is already there when the worker serves it (`EEXIST`: placed by other
+/// code with `DONTWAKE`, which wakes nobody) is woken by the worker, and counted.
+#[test]
+fn a_fault_found_present_is_woken() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 4;
+    let img = image(n * ps);
+    let addr = anon(n * ps);
+    let regions = [Region::new(addr, n * ps, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: a fresh mapping reached only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut w = pager.worker(&mut []).unwrap();
+    std::thread::scope(|s| {
+        let t = s.spawn(|| page_is(addr + ps, ps, Some(ps as u64)));
+        // The fault is queued (the fd is readable) before anything places the page.
+        assert!(u.poll(Some(Duration::from_secs(5))).unwrap(), "no fault");
+        u.copy(addr + ps, &img[ps..2 * ps], CopyMode::DONTWAKE)
+            .unwrap();
+        let start = Instant::now();
+        while pager.counters().exists == 0 {
+            assert!(start.elapsed() < Duration::from_secs(5), "not served");
+            w.serve_pending().unwrap();
+        }
+        t.join().unwrap();
+    });
+    assert_eq!(pager.counters().exists, 1);
+    pager.unregister().unwrap();
+    unmap(addr, n * ps);
+}
+
 /// Pins the calling thread to CPU 0.
 fn pin() {
     let mask: u64 = 1;
