@@ -355,6 +355,11 @@ mod tests {
         assert_eq!(p.clear_run_end(100, 256, &r), 101);
         assert_eq!(p.clear_run_end(128, 192, &r), 128);
         assert_eq!(p.clear_run_end(130, 192, &r), 192);
+        // A bit set in both maps (a skipped page that was populated) ends a run too.
+        p.set_range(200, 201, &r);
+        r.set_range(200, 201, &p);
+        assert_eq!(p.clear_run_end(192, 256, &r), 200);
+        assert_eq!(p.first_clear_both(200, 202, &r), Some(201));
     }
 
     #[test]

@@ -82,7 +82,20 @@ pub const SETS: &[Set] = &[
         files: &["src/pager/**"],
         excluded: PAGER_EXCLUDED,
         tests: PAGER_TESTS,
-        loops: &[],
+        loops: &[
+            (
+                "replace < with <= in Bits<'a>::each",
+                "at `i == hi` the word walk stays at `hi` (the bitmap unit tests, set_count_runs)",
+            ),
+            (
+                "replace * with + in Bits<'a>::each",
+                "a word's end below its start: the walk never advances (set_count_runs)",
+            ),
+            (
+                "replace + with * in Bits<'a>::each",
+                "word 0's end is 0: the walk never advances (set_count_runs)",
+            ),
+        ],
     },
     Set {
         name: "pagemap",
@@ -140,6 +153,12 @@ const PAGER_EXCLUDED: &[(&str, &str)] = &[
          ioctl either way, its range checked against the huge page or the base page; the \
          pager's runs are aligned to their region's page size, and the kernel checks a \
          hugetlb range's alignment itself",
+    ),
+    (
+        r"replace - with \+ in Bits<'a>::clear_run_end",
+        "`64 - leading_zeros` is where the mask ends: the word's end, or `hi` inside the last \
+         word; `64 + leading_zeros` differs only in the second case, where the result is \
+         clamped to `hi` anyway",
     ),
     (
         r"stopped_early",
