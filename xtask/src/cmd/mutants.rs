@@ -161,6 +161,12 @@ const PAGER_EXCLUDED: &[(&str, &str)] = &[
          clamped to `hi` anyway",
     ),
     (
+        r"in backoff$|replace backoff with \(\)",
+        "a spin-wait's pacing (spin, then 20 µs sleeps so a holder on the same CPU runs): \
+         every caller loops until its condition holds, so only how long a wait burns CPU \
+         changes; timing, not an outcome",
+    ),
+    (
         r"stopped_early",
         "reached only when a fill piece stops early (another worker waits for events, an \
          EAGAIN, a table change), which no test stages deterministically; the pages are placed \
