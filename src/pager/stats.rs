@@ -238,5 +238,14 @@ mod tests {
         assert_eq!(h.quantile_upper_us(0.5), Some(64));
         assert_eq!(h.quantile_upper_us(0.1), Some(1));
         assert_eq!(h.quantile_upper_us(1.0), None);
+        // One sample in each of buckets 0..5: the q-quantile is the ceil(5 q)-th sample.
+        let l = Latency::new();
+        for ns in [500, 1_500, 3_000, 6_000, 12_000] {
+            l.record(ns);
+        }
+        let h = l.read();
+        assert_eq!(h.quantile_upper_us(0.4), Some(2)); // 2nd sample (5 q = 2.0)
+        assert_eq!(h.quantile_upper_us(0.5), Some(4)); // 3rd sample (5 q = 2.5)
+        assert_eq!(h.quantile_upper_us(0.0), Some(1)); // at least the first
     }
 }

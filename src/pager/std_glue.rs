@@ -277,3 +277,25 @@ impl<'s> Workers<'s> {
         self.handles
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_moves_forward() {
+        let a = monotonic_ns();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = monotonic_ns();
+        assert!(b >= a + 2_000_000, "{a} ns, then {b} ns");
+    }
+
+    #[test]
+    fn stop_waits_on_its_pipe() {
+        let s = Stop::new().unwrap();
+        let fd = s.as_raw_fd();
+        assert_eq!(fd, s.as_fd().as_raw_fd());
+        let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+        assert!(link.to_string_lossy().starts_with("pipe:"), "{link:?}");
+    }
+}

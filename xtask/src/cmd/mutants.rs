@@ -95,6 +95,20 @@ pub const SETS: &[Set] = &[
                 "replace + with * in Bits<'a>::each",
                 "word 0's end is 0: the walk never advances (set_count_runs)",
             ),
+            (
+                "replace == with != in Gate::shared",
+                "the shared side waits while no writer holds the gate, forever (every pager \
+                 test with events negotiated, e.g. remove_then_fault_gives_zeros…)",
+            ),
+            (
+                "replace & with | in Gate::shared",
+                "`state | WRITER` is never 0: the shared side waits forever (as above)",
+            ),
+            (
+                "replace & with ^ in Gate::shared",
+                "`state ^ WRITER` is 0 only while a writer holds it: the shared side waits \
+                 forever when none does (as above)",
+            ),
         ],
     },
     Set {
@@ -172,6 +186,17 @@ const PAGER_EXCLUDED: &[(&str, &str)] = &[
          before a split; without it the fill's recheck places the run's first page and the \
          range goes on page by page, and readahead stops at the split: the same pages end up \
          placed (a_mapping_split_under_the_fill_is_filled_around counts them)",
+    ),
+    (
+        r"replace (< with <=|- with /) in bucket$",
+        "the last bucket is open-ended: at `i == BUCKETS - 1` both branches give it, and \
+         `BUCKETS / 1` only moves the bound to where `i` would land in it anyway",
+    ),
+    (
+        r"replace Gate::clear_wanted with \(\)",
+        "the safety net for a stale 'events wanted' mark (set by a worker whose batch another \
+         worker read meanwhile); every successful batch read clears the mark too, so only that \
+         race leaves it set, which no test stages deterministically",
     ),
     (
         r"stopped_early",
