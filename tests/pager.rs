@@ -1174,6 +1174,7 @@ fn bad_configuration_is_a_typed_error() {
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
     assert!(pager.worker(&mut []).is_ok());
+    assert_eq!(pager.scratch_len(), 0);
     // Stopped for good: a worker started afterwards returns at once.
     assert!(!pager.is_stopped());
     pager.stop();
@@ -1531,6 +1532,8 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     let regions = [Region::new(reader.addr, reader.len, huge, Source::Continue)];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u2, &regions, st.storage(), Policy::demand()).unwrap();
+    // CONTINUE needs no scratch, not even for huge pages.
+    assert_eq!(pager.scratch_len(), 0);
     // SAFETY: as above.
     unsafe { pager.register() }.unwrap();
     let (r, _) = with_workers(&pager, 1, || -> Result<(), String> {
