@@ -375,6 +375,63 @@ fn callback_failure_is_reported() {
     assert_eq!(pager.remaining_pages(), 4);
 }
 
+/// Spawned workers: when one fails, `spawn` signals the stop pipe, so the others end at once
+/// even while they sleep in `poll` for a long idle period; `wait_any` and `join` give the
+/// error.
+#[test]
+fn a_failing_spawned_worker_ends_the_others_at_once() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let a = anon(4 * ps, MapFlags::empty());
+    // Fails after the other worker is back asleep in `poll` (the fault woke both).
+    let bad = |_: u64, _: &mut [u8]| -> Result<(), SourceError> {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        Err(SourceError(7))
+    };
+    let regions = [Region::new(
+        a.addr,
+        a.len,
+        ps,
+        Source::Callback {
+            source: &bad,
+            len: a.len as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().idle(std::time::Duration::from_secs(60));
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let stop = Stop::new().unwrap();
+    let want = Err(PagerError::Source {
+        region: 0,
+        offset: ps as u64,
+        error: SourceError(7),
+    });
+    let t = std::time::Instant::now();
+    std::thread::scope(|s| {
+        let hs = pager.spawn(s, 2, &stop, None);
+        assert_eq!((hs.len(), hs.is_empty()), (2, false));
+        // The fault fails its worker; nobody serves it, so release it by hand once they end.
+        let toucher = s.spawn(|| check_page(a.addr + ps, ps, None));
+        assert_eq!(
+            hs.wait_any(Some(std::time::Duration::from_secs(5))),
+            Some(want)
+        );
+        assert_eq!(hs.join(), want);
+        release(&u);
+        let _ = toucher.join();
+    });
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
 #[test]
 fn readahead_grows_on_sequential_and_resets_on_random() {
     let _g = serial();
