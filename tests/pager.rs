@@ -1476,7 +1476,7 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     let want = Features::EVENT_REMOVE | Features::MISSING_HUGETLBFS;
     let Some(u) = open(want) else { return };
     let ps = u.page_size();
-    let _pool = match HugePages::reserve(10) {
+    let _pool = match HugePages::reserve(12) {
         Ok(p) => p,
         Err(why) => return println!("SKIP: {why}"),
     };
@@ -1550,6 +1550,42 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     for i in 0..2 {
         check_page(z.addr + i * huge, huge, None).unwrap();
     }
+
+    // Hugetlb memory outside the table: a huge page registered on the same userfaultfd by
+    // other code, which no region describes. Its fault gets zeros, copied from the worker's
+    // (dirty) scratch, at the smallest region page size above the base one the kernel takes.
+    let g = anon(huge, MapFlags::MAP_HUGETLB);
+    let h2 = anon(huge, MapFlags::MAP_HUGETLB);
+    let small = anon(4 * ps, MapFlags::empty());
+    let regions = [
+        Region::new(h2.addr, huge, huge, Source::Zeros),
+        Region::new(small.addr, small.len, ps, Source::Zeros),
+    ];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: as above.
+    unsafe { pager.register() }.unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { u.register(g.addr, huge, uffd::flags::RegisterMode::MISSING) }.unwrap();
+    let mut scratch = vec![0xa5u8; huge];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    let grown = std::thread::scope(|s| {
+        let t = s.spawn(|| check_page(g.addr, huge, None));
+        let start = std::time::Instant::now();
+        while pager.counters().outside == 0 && start.elapsed().as_secs() < 5 {
+            u.poll(Some(std::time::Duration::from_millis(10))).unwrap();
+            w.serve_pending().unwrap();
+        }
+        if pager.counters().outside == 0 {
+            release(&u);
+        }
+        t.join().unwrap()
+    });
+    pager.unregister().unwrap();
+    u.unregister(g.addr, huge).unwrap();
+    grown.unwrap();
+    let k = pager.counters();
+    assert_eq!((k.outside, k.bytes_zeroed), (1, huge as u64), "{k:?}");
 
     // MINOR on a hugetlbfs memfd: the data is in its page cache, the answer is CONTINUE.
     // The kernel asked directly (not the crate's account of it).
