@@ -1111,6 +1111,14 @@ fn bad_configuration_is_a_typed_error() {
             second: 1
         })
     );
+    // The later region covering the earlier one from below.
+    assert_eq!(
+        try_new(&[r(2, 2), r(0, 4)]),
+        Err(ConfigError::Overlap {
+            first: 0,
+            second: 1
+        })
+    );
     assert_eq!(
         try_new(&[r(0, 4).offset(5 * ps as u64)]),
         Err(ConfigError::SourceTooShort {
@@ -1192,6 +1200,12 @@ fn bad_configuration_is_a_typed_error() {
             available: 16
         })
     );
+
+    // A readahead window that starts at its maximum is fine.
+    let one = [Region::new(a.addr, 4 * ps, ps, Source::Zeros)];
+    let mut st = OwnedStorage::new(&one, 0);
+    let policy = Policy::demand().readahead_from(4 * ps, 4 * ps);
+    assert!(Pager::new(&u, &one, st.storage(), policy).is_ok());
 
     // What a pager reports of its configuration: 3 base pages and one 2 MiB page (never
     // registered: nothing here is served).
