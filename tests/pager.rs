@@ -1244,7 +1244,13 @@ fn bad_configuration_is_a_typed_error() {
     let regions = [Region::new(small_at, 3 * ps, ps, Source::Bytes(&src))];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
-    assert!(pager.worker(&mut []).is_ok());
+    let w = pager.worker(&mut []).unwrap();
+    let shown = format!("{w:?}");
+    assert!(
+        w.queued() == 0 && shown.starts_with("Worker {") && shown.contains("queued: 0"),
+        "{shown}"
+    );
+    drop(w);
     assert_eq!(pager.scratch_len(), 0);
     // Stopped for good: a worker started afterwards returns at once.
     assert!(!pager.is_stopped());

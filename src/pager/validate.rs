@@ -188,6 +188,20 @@ mod tests {
     fn registration_checks() {
         let anon = Ioctls::WAKE | Ioctls::COPY | Ioctls::ZEROPAGE;
         let huge = Ioctls::WAKE | Ioctls::COPY;
+        // A base-page range whose registration lacks COPY (as a MODE_MINOR-only one could):
+        // zeros and bytes both need it (bytes for their pages, zeros for the REMOVE'd ones
+        // too: ZEROPAGE).
+        let no_copy = Ioctls::WAKE | Ioctls::ZEROPAGE;
+        let src = [0u8; B];
+        for source in [Source::Zeros, Source::Bytes(&src)] {
+            assert_eq!(
+                check(&[Region::new(0, B, B, source).registered(no_copy)]),
+                Err(ConfigError::Unsupported {
+                    region: 0,
+                    missing: Ioctls::COPY
+                })
+            );
+        }
         let r4k = Region::new(0, B, B, Source::Zeros).registered(huge);
         assert_eq!(
             check(&[r4k]),
