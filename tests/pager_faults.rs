@@ -745,6 +745,60 @@ fn a_fault_found_present_is_woken() {
     unmap(addr, n * ps);
 }
 
+/// A fault whose service fails (the source failed) stays queued: the next `serve_pending`
+/// serves it, and its thread wakes with the right page.
+#[test]
+fn a_fault_that_failed_is_served_by_the_next_call() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 4;
+    let addr = anon(n * ps);
+    let fail_once = AtomicBool::new(true);
+    let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        if fail_once.swap(false, SeqCst) {
+            return Err(SourceError(5));
+        }
+        gen(off, buf);
+        Ok(())
+    };
+    let regions = [Region::new(
+        addr,
+        n * ps,
+        ps,
+        Source::Callback {
+            source: &src,
+            len: (n * ps) as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: a fresh mapping reached only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; ps];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    std::thread::scope(|s| {
+        let t = s.spawn(|| page_is(addr + 2 * ps, ps, Some(2 * ps as u64)));
+        assert!(u.poll(Some(Duration::from_secs(5))).unwrap(), "no fault");
+        assert_eq!(
+            w.serve_pending(),
+            Err(PagerError::Source {
+                region: 0,
+                offset: 2 * ps as u64,
+                error: SourceError(5)
+            })
+        );
+        assert_eq!(w.queued(), 1);
+        assert_eq!(w.serve_pending(), Ok(1));
+        assert_eq!(w.queued(), 0);
+        t.join().unwrap();
+    });
+    pager.unregister().unwrap();
+    unmap(addr, n * ps);
+}
+
 /// Pins the calling thread to CPU 0.
 fn pin() {
     let mask: u64 = 1;

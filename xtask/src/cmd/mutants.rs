@@ -210,12 +210,6 @@ const PAGER_EXCLUDED: &[(&str, &str)] = &[
          only how many faults wait in a worker between reads changes",
     ),
     (
-        r"replace Worker<'w, 'a>::queued -> usize with 0",
-        "faults wait in a worker's queue only inside its own `serve_pending`/`run`, so a caller \
-         sees 0 (checked); the count is for code that runs there (an `on_fork` callback), \
-         which no test inspects",
-    ),
-    (
         r"stopped_early",
         "reached only when a fill piece stops early (another worker waits for events, an \
          EAGAIN, a table change), which no test stages deterministically; the pages are placed \
