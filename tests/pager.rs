@@ -1250,7 +1250,6 @@ fn bad_configuration_is_a_typed_error() {
         w.queued() == 0 && shown.starts_with("Worker {") && shown.contains("queued: 0"),
         "{shown}"
     );
-    drop(w);
     assert_eq!(pager.scratch_len(), 0);
     // Stopped for good: a worker started afterwards returns at once.
     assert!(!pager.is_stopped());
