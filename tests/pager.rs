@@ -978,22 +978,7 @@ fn minor_mode_continue_on_shmem() {
     let file = std::fs::File::from(fd);
     // The page cache holds the data: written through the file.
     std::io::Write::write_all(&mut &file, &image(n * ps)).unwrap();
-    // SAFETY: a fresh shared mapping of our memfd, read only through raw pointers.
-    let p = unsafe {
-        mmap(
-            None,
-            NonZeroUsize::new(n * ps).unwrap(),
-            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-            MapFlags::MAP_SHARED,
-            &file,
-            0,
-        )
-    }
-    .unwrap();
-    let a = Area {
-        addr: p.as_ptr() as usize,
-        len: n * ps,
-    };
+    let a = map_shared(&file, n * ps);
     let regions = [Region::new(a.addr, a.len, ps, Source::Continue)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand()
@@ -1046,22 +1031,7 @@ fn minor_mode_fill_skips_pages_the_page_cache_lacks() {
         (n / 2 * ps) as u64,
     )
     .unwrap();
-    // SAFETY: a fresh shared mapping of our memfd, never touched here.
-    let p = unsafe {
-        mmap(
-            None,
-            NonZeroUsize::new(n * ps).unwrap(),
-            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-            MapFlags::MAP_SHARED,
-            &file,
-            0,
-        )
-    }
-    .unwrap();
-    let a = Area {
-        addr: p.as_ptr() as usize,
-        len: n * ps,
-    };
+    let a = map_shared(&file, n * ps);
     let regions = [Region::new(a.addr, a.len, ps, Source::Continue)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand().fill(8 * ps).exit_when_populated(true);
@@ -1256,6 +1226,27 @@ fn bad_configuration_is_a_typed_error() {
     pager.stop();
     assert!(pager.is_stopped());
     assert_eq!(pager.worker(&mut []).unwrap().run(None), Ok(Exit::Stopped));
+}
+
+/// A fresh shared read-write mapping of `len` bytes of `file` (a memfd of the test's own),
+/// reached only through raw pointers; unmapped on drop.
+fn map_shared(file: &std::fs::File, len: usize) -> Area {
+    // SAFETY: a fresh mapping that no Rust value refers to.
+    let p = unsafe {
+        mmap(
+            None,
+            NonZeroUsize::new(len).unwrap(),
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+            file,
+            0,
+        )
+    }
+    .unwrap();
+    Area {
+        addr: p.as_ptr() as usize,
+        len,
+    }
 }
 
 /// `check_page` without allocating (for a forked child of this multi-threaded process).
@@ -1619,25 +1610,7 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     // SAFETY: just created, ours alone.
     let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     file.set_len((2 * huge) as u64).unwrap();
-    let map = |f: &std::fs::File| {
-        // SAFETY: a fresh shared mapping of our memfd, accessed through raw pointers.
-        let p = unsafe {
-            mmap(
-                None,
-                NonZeroUsize::new(2 * huge).unwrap(),
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-                f,
-                0,
-            )
-        }
-        .unwrap();
-        Area {
-            addr: p.as_ptr() as usize,
-            len: 2 * huge,
-        }
-    };
-    let (writer, reader) = (map(&file), map(&file));
+    let (writer, reader) = (map_shared(&file, 2 * huge), map_shared(&file, 2 * huge));
     let data = image(2 * huge);
     // SAFETY: the writer mapping is 2 huge pages, not registered, nothing refers to it.
     unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), writer.addr as *mut u8, data.len()) };
