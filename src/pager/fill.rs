@@ -201,7 +201,13 @@ impl Worker<'_, '_> {
                 // nothing else does.
                 Placed::Unmapped => {
                     drop(held);
-                    match self.recheck(Run { pages: 1, ..run }, epoch)? {
+                    let first = Run {
+                        region: run.region,
+                        addr: run.addr,
+                        index: run.index,
+                        pages: 1,
+                    };
+                    match self.recheck(first, epoch)? {
                         Recheck::Placed => Placed::Done(1),
                         Recheck::Present => Placed::Exists,
                         Recheck::NoPage => Placed::NoPage,
@@ -218,10 +224,10 @@ impl Worker<'_, '_> {
                     bytes += k * ps;
                     b = s + k;
                 }
+                // Marked now: the next search passes it.
                 Placed::Exists => {
                     p.mark_populated(s, 1);
                     add(&p.stats.exists, 1);
-                    b = s + 1;
                 }
                 Placed::NoPage => p.skip(s),
                 _ => {

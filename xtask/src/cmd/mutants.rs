@@ -142,19 +142,14 @@ pub const SETS: &[Set] = &[
     },
 ];
 
-/// Mutants of `pager` left out, each with why.
+/// Mutants of `pager` left out, each with why. (cargo-mutants does not apply `--exclude-re` to
+/// its "delete field" mutants of struct-update expressions: none is listed here; write the
+/// struct out where such a mutant cannot change behaviour.)
 const PAGER_EXCLUDED: &[(&str, &str)] = &[
     (
         r"replace < with <= in Worker<'_, '_>::fill_range",
         "the range loop's bound: at `b == hi` the search of the empty range finds nothing \
          and the loop ends as it would have",
-    ),
-    (
-        r"delete field pages from struct Run expression in Worker<'_, '_>::fill_range",
-        "the retry after ENOENT with the whole run instead of its first page: `place` halves \
-         a refused run down to its first page anyway; a retry that succeeds with more pages \
-         (a mapping change in flight) leaves them marked by the next pass's EEXIST instead of \
-         now, which only a race can reach",
     ),
     (
         r"delete match arm \(Source::Continue, _\) in cap",
