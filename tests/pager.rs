@@ -413,6 +413,8 @@ fn a_failing_spawned_worker_ends_the_others_at_once() {
     });
     let t = std::time::Instant::now();
     std::thread::scope(|s| {
+        let none = pager.spawn(s, 0, &stop, None);
+        assert_eq!((none.len(), none.is_empty()), (0, true));
         let hs = pager.spawn(s, 2, &stop, None);
         assert_eq!((hs.len(), hs.is_empty()), (2, false));
         // The fault fails its worker; nobody serves it, so release it by hand once they end.
