@@ -17,6 +17,42 @@ pub struct Boot {
     pub problems: Vec<String>,
     pub secs: f64,
     pub log: PathBuf,
+    /// Why this is a second boot (the first hit a kernel BUG), if it is.
+    pub retried: Option<String>,
+}
+
+/// [`boot`], and once more if the kernel itself hit a `BUG()` ("Kernel bug detected") while
+/// no case had failed: mips64el's 6.12 does now and then in the pager's hugetlb case (once in
+/// five boots here, a BUG() in `__do_page_fault` for a fault result it does not handle). The
+/// second boot's verdict stands and the row says so; the first console log is kept beside the
+/// log as `.crash.log`. A second BUG fails the row as any crash does.
+pub fn boot_again_after_kernel_bug(
+    a: &Arch,
+    kernel: &Path,
+    initrd: &Path,
+    timeout: Duration,
+    log: &Path,
+) -> Result<Boot> {
+    let first = boot(a, kernel, initrd, timeout, log)?;
+    let console = std::fs::read_to_string(&first.log).unwrap_or_default();
+    let case_failed = first
+        .report
+        .cases
+        .iter()
+        .any(|(_, o)| matches!(o, report::Outcome::Fail(_)));
+    if !console.contains("Kernel bug detected") || case_failed {
+        return Ok(first);
+    }
+    let kept = log.with_extension("crash.log");
+    std::fs::copy(log, &kept).map_err(|e| format!("{}: {e}", kept.display()))?;
+    let during = first.report.running.as_deref().unwrap_or("?").to_string();
+    eprintln!("the kernel hit a BUG() during case {during}: booting once more");
+    let mut again = boot(a, kernel, initrd, timeout, log)?;
+    again.retried = Some(format!(
+        "booted twice: the first boot hit a kernel BUG() during case {during} (log: {})",
+        kept.display()
+    ));
+    Ok(again)
 }
 
 /// Boots `kernel` with `initrd` and reads the console until QEMU exits or `timeout`.
@@ -139,6 +175,7 @@ pub fn boot(a: &Arch, kernel: &Path, initrd: &Path, timeout: Duration, log: &Pat
         problems,
         secs,
         log: log.to_path_buf(),
+        retried: None,
     })
 }
 

@@ -19,7 +19,7 @@ mod needs;
 mod since;
 mod tables;
 
-use boot::{boot, initramfs, provision};
+use boot::{boot_again_after_kernel_bug, initramfs, provision};
 use kernel::fetch;
 use tables::{arch, version_of, Arch, Kernel, ARCHES, KERNELS};
 
@@ -167,7 +167,7 @@ pub fn run(a: &Args) -> Result<()> {
                 let image = fetch(k)?;
                 version = image.version.clone();
                 eprintln!("kernel: {} ({})", image.version, image.path.display());
-                boot(arch(k.on)?, &image.path, &initrd, timeout, &log)
+                boot_again_after_kernel_bug(arch(k.on)?, &image.path, &initrd, timeout, &log)
             });
             let name = if k.on == a.name {
                 a.name.to_string()
@@ -192,7 +192,9 @@ pub fn run(a: &Args) -> Result<()> {
                     );
                     b.problems.extend(expect::problems(k, &version, &b.report));
                     let verdict = if b.problems.is_empty() {
-                        "ok".to_string()
+                        b.retried
+                            .as_ref()
+                            .map_or("ok".to_string(), |why| format!("ok ({why})"))
                     } else {
                         failed += 1;
                         format!(
