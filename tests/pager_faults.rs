@@ -799,6 +799,60 @@ fn a_fault_that_failed_is_served_by_the_next_call() {
     unmap(addr, n * ps);
 }
 
+/// Two faults queued, the first served fails (the source failed once): it goes back to the
+/// head of the queue, in front of the other, and the next `serve_pending` serves both.
+#[test]
+fn a_failed_fault_goes_back_in_front_of_the_others() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 4;
+    let addr = anon(n * ps);
+    let fail_once = AtomicBool::new(true);
+    let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        if fail_once.swap(false, SeqCst) {
+            return Err(SourceError(6));
+        }
+        gen(off, buf);
+        Ok(())
+    };
+    let regions = [Region::new(
+        addr,
+        n * ps,
+        ps,
+        Source::Callback {
+            source: &src,
+            len: (n * ps) as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: a fresh mapping reached only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; ps];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    std::thread::scope(|s| {
+        let t1 = s.spawn(|| page_is(addr + ps, ps, Some(ps as u64)));
+        let t2 = s.spawn(|| page_is(addr + 3 * ps, ps, Some(3 * ps as u64)));
+        // Both threads asleep in their faults: both messages are read in one batch.
+        for t in [&t1, &t2] {
+            let start = Instant::now();
+            while !t.is_finished() && start.elapsed() < Duration::from_millis(50) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        assert!(matches!(w.serve_pending(), Err(PagerError::Source { .. })));
+        assert_eq!(w.queued(), 2);
+        assert_eq!(w.serve_pending(), Ok(2));
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+    pager.unregister().unwrap();
+    unmap(addr, n * ps);
+}
+
 /// Pins the calling thread to CPU 0.
 fn pin() {
     let mask: u64 = 1;
