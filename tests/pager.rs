@@ -212,6 +212,8 @@ fn sources_bytes_zeros_callback_with_offsets() {
             "region {region} page {i}"
         );
     }
+    // Not fully populated yet: no time recorded.
+    assert_eq!(pager.counters().populated_at_ns, 0);
     // The last page a while after the others: the pager is fully populated only then.
     let (r, exits) = with_workers(&pager, 1, || -> Result<u64, String> {
         for i in shuffled(n, 7) {
