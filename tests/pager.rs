@@ -322,9 +322,7 @@ fn the_fill_covers_every_page_of_several_regions() {
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: fresh mappings read only through raw pointers.
     unsafe { pager.register() }.unwrap();
-    let exit = pager.worker(&mut []).unwrap().run(None);
-    // Before reading: a page the fill missed would wait for a server forever.
-    pager.unregister().unwrap();
+    let exit = run_then_unregister(&pager, &mut []);
     assert_eq!(exit, Ok(Exit::FullyPopulated));
     let k = pager.counters();
     assert_eq!(
@@ -1042,9 +1040,7 @@ fn minor_mode_fill_skips_pages_the_page_cache_lacks() {
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: as above.
     unsafe { pager.register() }.unwrap();
-    let exit = pager.worker(&mut []).unwrap().run(None);
-    // Registered no more before anything can fail (a hole would fault with nobody serving).
-    pager.unregister().unwrap();
+    let exit = run_then_unregister(&pager, &mut []);
     assert_eq!(exit, Ok(Exit::FullyPopulated));
     let k = pager.counters();
     assert_eq!(
@@ -1230,6 +1226,15 @@ fn bad_configuration_is_a_typed_error() {
     pager.stop();
     assert!(pager.is_stopped());
     assert_eq!(pager.worker(&mut []).unwrap().run(None), Ok(Exit::Stopped));
+}
+
+/// One worker with `scratch` until its run ends (the policy's fill to full population), then
+/// the pager's ranges unregistered before anything can fail: a page the fill missed would
+/// otherwise wait for a server forever when the test reads it.
+fn run_then_unregister(pager: &Pager<'_>, scratch: &mut [u8]) -> Result<Exit, PagerError> {
+    let exit = pager.worker(scratch).unwrap().run(None);
+    pager.unregister().unwrap();
+    exit
 }
 
 /// A fresh shared read-write mapping of `len` bytes of `file` (a memfd of the test's own),
@@ -1557,8 +1562,7 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     unsafe { pager.register() }.unwrap();
     // A scratch the caller left dirty: the pager zeroes it before copying zeros from it.
     let mut scratch = vec![0xa5u8; huge];
-    let exit = pager.worker(&mut scratch).unwrap().run(None);
-    pager.unregister().unwrap();
+    let exit = run_then_unregister(&pager, &mut scratch);
     assert_eq!(exit, Ok(Exit::FullyPopulated));
     assert_eq!(pager.counters().bytes_zeroed, (2 * huge) as u64);
     for i in 0..2 {

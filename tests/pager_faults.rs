@@ -27,7 +27,7 @@ use suite::{rt, util};
 use uffd::flags::{CopyMode, Features};
 use uffd::pager::{
     ConfigError, Exit, Fill, OwnedStorage, Pager, PagerError, Policy, Region, Source, SourceError,
-    Stop,
+    Stop, Worker,
 };
 use uffd::{Error, Uffd};
 
@@ -745,11 +745,14 @@ fn a_fault_found_present_is_woken() {
     unmap(addr, n * ps);
 }
 
-/// A fault whose service fails (the source failed) stays queued: the next `serve_pending`
-/// serves it, and its thread wakes with the right page.
-#[test]
-fn a_fault_that_failed_is_served_by_the_next_call() {
-    let _g = serial();
+/// A one-region pager of 4 pages whose callback source fails its first call with
+/// `SourceError(code)` (and then gives the test source), registered, with one worker: `body`
+/// gets the userfaultfd, the worker, the region's address and the page size; the region is
+/// unregistered and unmapped after.
+fn with_a_source_failing_once(
+    code: u32,
+    body: impl FnOnce(&Uffd, &mut Worker<'_, '_>, usize, usize),
+) {
     let Some(u) = open(Features::empty()) else {
         return;
     };
@@ -759,7 +762,7 @@ fn a_fault_that_failed_is_served_by_the_next_call() {
     let fail_once = AtomicBool::new(true);
     let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
         if fail_once.swap(false, SeqCst) {
-            return Err(SourceError(5));
+            return Err(SourceError(code));
         }
         gen(off, buf);
         Ok(())
@@ -779,24 +782,34 @@ fn a_fault_that_failed_is_served_by_the_next_call() {
     unsafe { pager.register() }.unwrap();
     let mut scratch = vec![0u8; ps];
     let mut w = pager.worker(&mut scratch).unwrap();
-    std::thread::scope(|s| {
-        let t = s.spawn(|| page_is(addr + 2 * ps, ps, Some(2 * ps as u64)));
-        assert!(u.poll(Some(Duration::from_secs(5))).unwrap(), "no fault");
-        assert_eq!(
-            w.serve_pending(),
-            Err(PagerError::Source {
-                region: 0,
-                offset: 2 * ps as u64,
-                error: SourceError(5)
-            })
-        );
-        assert_eq!(w.queued(), 1);
-        assert_eq!(w.serve_pending(), Ok(1));
-        assert_eq!(w.queued(), 0);
-        t.join().unwrap();
-    });
+    body(&u, &mut w, addr, ps);
     pager.unregister().unwrap();
     unmap(addr, n * ps);
+}
+
+/// A fault whose service fails (the source failed) stays queued: the next `serve_pending`
+/// serves it, and its thread wakes with the right page.
+#[test]
+fn a_fault_that_failed_is_served_by_the_next_call() {
+    let _g = serial();
+    with_a_source_failing_once(5, |u, w, addr, ps| {
+        std::thread::scope(|s| {
+            let t = s.spawn(|| page_is(addr + 2 * ps, ps, Some(2 * ps as u64)));
+            assert!(u.poll(Some(Duration::from_secs(5))).unwrap(), "no fault");
+            assert_eq!(
+                w.serve_pending(),
+                Err(PagerError::Source {
+                    region: 0,
+                    offset: 2 * ps as u64,
+                    error: SourceError(5)
+                })
+            );
+            assert_eq!(w.queued(), 1);
+            assert_eq!(w.serve_pending(), Ok(1));
+            assert_eq!(w.queued(), 0);
+            t.join().unwrap();
+        });
+    });
 }
 
 /// Two faults queued, the first served fails (the source failed once): it goes back to the
@@ -804,53 +817,24 @@ fn a_fault_that_failed_is_served_by_the_next_call() {
 #[test]
 fn a_failed_fault_goes_back_in_front_of_the_others() {
     let _g = serial();
-    let Some(u) = open(Features::empty()) else {
-        return;
-    };
-    let ps = u.page_size();
-    let n = 4;
-    let addr = anon(n * ps);
-    let fail_once = AtomicBool::new(true);
-    let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
-        if fail_once.swap(false, SeqCst) {
-            return Err(SourceError(6));
-        }
-        gen(off, buf);
-        Ok(())
-    };
-    let regions = [Region::new(
-        addr,
-        n * ps,
-        ps,
-        Source::Callback {
-            source: &src,
-            len: (n * ps) as u64,
-        },
-    )];
-    let mut st = OwnedStorage::new(&regions, 0);
-    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
-    // SAFETY: a fresh mapping reached only through raw pointers.
-    unsafe { pager.register() }.unwrap();
-    let mut scratch = vec![0u8; ps];
-    let mut w = pager.worker(&mut scratch).unwrap();
-    std::thread::scope(|s| {
-        let t1 = s.spawn(|| page_is(addr + ps, ps, Some(ps as u64)));
-        let t2 = s.spawn(|| page_is(addr + 3 * ps, ps, Some(3 * ps as u64)));
-        // Both threads asleep in their faults: both messages are read in one batch.
-        for t in [&t1, &t2] {
-            let start = Instant::now();
-            while !t.is_finished() && start.elapsed() < Duration::from_millis(50) {
-                std::thread::sleep(Duration::from_millis(5));
+    with_a_source_failing_once(6, |_, w, addr, ps| {
+        std::thread::scope(|s| {
+            let t1 = s.spawn(|| page_is(addr + ps, ps, Some(ps as u64)));
+            let t2 = s.spawn(|| page_is(addr + 3 * ps, ps, Some(3 * ps as u64)));
+            // Both threads asleep in their faults: both messages are read in one batch.
+            for t in [&t1, &t2] {
+                let start = Instant::now();
+                while !t.is_finished() && start.elapsed() < Duration::from_millis(50) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
             }
-        }
-        assert!(matches!(w.serve_pending(), Err(PagerError::Source { .. })));
-        assert_eq!(w.queued(), 2);
-        assert_eq!(w.serve_pending(), Ok(2));
-        t1.join().unwrap();
-        t2.join().unwrap();
+            assert!(matches!(w.serve_pending(), Err(PagerError::Source { .. })));
+            assert_eq!(w.queued(), 2);
+            assert_eq!(w.serve_pending(), Ok(2));
+            t1.join().unwrap();
+            t2.join().unwrap();
+        });
     });
-    pager.unregister().unwrap();
-    unmap(addr, n * ps);
 }
 
 /// Pins the calling thread to CPU 0.
