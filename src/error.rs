@@ -179,7 +179,9 @@ pub enum Error {
     },
     /// A range operation stopped part-way: `done` bytes (more than 0) were handled, then
     /// `errno` stopped it (other than EAGAIN, which is [`Error::Again`]). Nothing done at all
-    /// is [`Error::Sys`].
+    /// is [`Error::Sys`]. No Linux kernel (4.3 to 7.2) reports this: it returns `EAGAIN`
+    /// for every stop part-way, whatever the cause; the variant keeps the decoding of the
+    /// result field total.
     Partial {
         /// Which operation.
         call: Call,

@@ -276,8 +276,14 @@
 //!   the kernel stops there, reports the pages before it as done and returns `EAGAIN`, so it
 //!   is `Error::Again { done }` with `done > 0`. Retrying from `start + done` then gives
 //!   `Exists` for that page: skip one page and go on.
-//! - [`Error::Partial { done, errno, .. }`](crate::Error::Partial): stopped after `done > 0`
-//!   bytes for another reason (ENOMEM, EFAULT in the source).
+//! - **Any other stop part-way is `EAGAIN` too**: Linux reports every range operation that
+//!   did some pages and then stopped (`ENOMEM`, `EFAULT` in the source, a present page) as
+//!   `EAGAIN` with the bytes done (`fs/userfaultfd.c`: `range.len == len ? 0 : -EAGAIN`, in
+//!   every kernel since 4.3). The retry of the rest then meets the cause with nothing done
+//!   and reports it.
+//! - [`Error::Partial { done, errno, .. }`](crate::Error::Partial): `done > 0` bytes and an
+//!   errno other than `EAGAIN`. No Linux kernel reports that; the decoding keeps it so that
+//!   no combination of result field and errno is misread.
 //! - [`Error::Sys`](crate::Error::Sys) with nothing done: `ENOENT`: the range is not (or no
 //!   longer all) one registered mapping. **It can be transient**: observed on 6.18, a `COPY`
 //!   into a range an `mremap` has just moved fails with `ENOENT` *before* its `REMAP` event

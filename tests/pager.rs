@@ -15,6 +15,7 @@ use pager_common::{image, open, release, serial, word};
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
 
 use nix::sys::mman::{mmap, mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags, ProtFlags};
@@ -434,6 +435,64 @@ fn a_failing_spawned_worker_ends_the_others_at_once() {
     );
 }
 
+/// `wait_any` returns as soon as one worker has ended, with its exit, while another is
+/// still busy (here inside a source callback that waits for the test): it does not wait for
+/// the rest unless the first ended because a peer failed.
+#[test]
+fn wait_any_returns_the_first_exit_while_another_worker_is_busy() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let a = anon(4 * ps, MapFlags::empty());
+    let (entered, go) = (AtomicBool::new(false), AtomicBool::new(false));
+    let held = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        entered.store(true, SeqCst);
+        while !go.load(SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        for (i, w) in buf.chunks_mut(8).enumerate() {
+            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
+        }
+        Ok(())
+    };
+    let regions = [Region::new(
+        a.addr,
+        a.len,
+        ps,
+        Source::Callback {
+            source: &held,
+            len: a.len as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let stop = Stop::new().unwrap();
+    std::thread::scope(|s| {
+        let hs = pager.spawn(s, 2, &stop, None);
+        let toucher = s.spawn(|| check_page(a.addr + ps, ps, Some(ps as u64)));
+        while !entered.load(SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // One worker is held in the callback; the other ends on the stop signal.
+        stop.stop();
+        let t = std::time::Instant::now();
+        let first = hs.wait_any(Some(std::time::Duration::from_secs(5)));
+        let waited = t.elapsed();
+        let ended = hs.ended();
+        go.store(true, SeqCst);
+        assert_eq!(first, Some(Ok(Exit::Stopped)));
+        assert!(waited < std::time::Duration::from_secs(4), "{waited:?}");
+        assert_eq!(ended, 1);
+        assert_eq!(hs.join(), Ok(Exit::Stopped));
+        toucher.join().unwrap().unwrap();
+    });
+    pager.unregister().unwrap();
+}
+
 #[test]
 fn readahead_grows_on_sequential_and_resets_on_random() {
     let _g = serial();
@@ -478,6 +537,73 @@ fn readahead_grows_on_sequential_and_resets_on_random() {
             assert!(k.readahead_hits < k.faults / 4, "{k:?}");
         }
     }
+}
+
+/// The readahead window, step by step (one worker driven by hand, so each fault is served
+/// before the next): a fault that does not continue a run gets the initial window (2 pages),
+/// each fault where the last window ended doubles it up to the maximum (8 pages); the pages
+/// after the faulting one are placed in pieces of at most the fill piece (2 pages: one
+/// source call each). A page dropped behind the pager's back (`MADV_DONTNEED` with no
+/// `EVENT_REMOVE`) that the bitmap still calls populated faults like any other, and its
+/// window covers the missing pages after it.
+#[test]
+fn readahead_windows_step_by_step() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 256;
+    let a = anon(n * ps, MapFlags::empty());
+    let calls = AtomicUsize::new(0);
+    let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        calls.fetch_add(1, SeqCst);
+        for (i, w) in buf.chunks_mut(8).enumerate() {
+            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
+        }
+        Ok(())
+    };
+    let regions = [Region::new(
+        a.addr,
+        a.len,
+        ps,
+        Source::Callback {
+            source: &src,
+            len: a.len as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().readahead_from(2 * ps, 8 * ps).fill(2 * ps);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; 8 * ps];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    let window = a.addr + 100 * ps;
+    // (page touched, pages resident from page 100 on after it, source calls it made)
+    let steps = [(100, 2, 2), (102, 6, 3), (106, 14, 5), (114, 22, 5)];
+    let mut touch = |page: usize| {
+        calls.store(0, SeqCst);
+        std::thread::scope(|s| {
+            let t = s.spawn(|| check_page(a.addr + page * ps, ps, Some((page * ps) as u64)));
+            assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
+            assert_eq!(w.serve_pending(), Ok(1));
+            t.join().unwrap().unwrap();
+        });
+        (resident(window, 50 * ps, ps), calls.load(SeqCst))
+    };
+    for (page, pages, ncalls) in steps {
+        assert_eq!(touch(page), (pages, ncalls), "after page {page}");
+    }
+    // Pages 110..130 dropped silently: 110..122 are still populated in the bitmap.
+    madvise_dontneed(a.addr + 110 * ps, 20 * ps);
+    assert_eq!(resident(window, 50 * ps, ps), 10);
+    // Page 121 continues the run: 8 pages, 121 and the 7 missing after it.
+    assert_eq!(touch(121), (18, 5));
+    for i in 121..129 {
+        check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
+    }
+    pager.unregister().unwrap();
 }
 
 #[test]
@@ -1051,6 +1177,59 @@ fn minor_mode_fill_skips_pages_the_page_cache_lacks() {
     assert!(pager.is_fully_populated());
 }
 
+/// MINOR mode: a fault whose page leaves the page cache before it is served (a hole
+/// punched meanwhile) cannot be answered with `CONTINUE` (`EFAULT`, the kernel's answer): the
+/// worker reports it as an error instead of retrying forever, and keeps the fault queued.
+#[test]
+fn minor_fault_whose_page_left_the_page_cache_is_an_error() {
+    let _g = serial();
+    let Some(u) = open(Features::MINOR_SHMEM) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 4;
+    // SAFETY: a NUL-terminated name; the fd is owned from here on.
+    let fd = unsafe { memfd_create(c"pager-minor-punched".as_ptr(), 1) };
+    assert!(fd >= 0, "memfd_create");
+    // SAFETY: just created, ours alone.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    file.set_len((n * ps) as u64).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &image(n * ps), 0).unwrap();
+    let a = map_shared(&file, n * ps);
+    let regions = [Region::new(a.addr, a.len, ps, Source::Continue)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: as above.
+    unsafe { pager.register() }.unwrap();
+    let mut w = pager.worker(&mut []).unwrap();
+    std::thread::scope(|s| {
+        // The page is in the page cache: a MINOR fault. Once it has faulted, the hole.
+        let t = s.spawn(|| check_page(a.addr + ps, ps, None));
+        assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
+        nix::fcntl::fallocate(
+            &file,
+            nix::fcntl::FallocateFlags::FALLOC_FL_PUNCH_HOLE
+                | nix::fcntl::FallocateFlags::FALLOC_FL_KEEP_SIZE,
+            ps as i64,
+            ps as i64,
+        )
+        .unwrap();
+        assert_eq!(
+            w.serve_pending(),
+            Err(PagerError::Uffd(Error::Sys {
+                call: uffd::Call::Continue,
+                errno: uffd::Errno::EFAULT
+            }))
+        );
+        assert_eq!(w.queued(), 1);
+        // Woken, the thread faults again on the hole, which no MINOR fault covers: the
+        // kernel fills it (zeros).
+        u.wake(a.addr + ps, ps).unwrap();
+        t.join().unwrap().unwrap();
+    });
+    pager.unregister().unwrap();
+}
+
 #[test]
 fn bad_configuration_is_a_typed_error() {
     let _g = serial();
@@ -1585,7 +1764,9 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     unsafe { pager.register() }.unwrap();
     // SAFETY: a fresh mapping read only through raw pointers.
     unsafe { u.register(g.addr, huge, uffd::flags::RegisterMode::MISSING) }.unwrap();
-    let mut scratch = vec![0xa5u8; huge];
+    // Larger than the huge page (as a scratch sized for readahead is): its first huge page
+    // is the zeros copied.
+    let mut scratch = vec![0xa5u8; 2 * huge];
     let mut w = pager.worker(&mut scratch).unwrap();
     let grown = std::thread::scope(|s| {
         let t = s.spawn(|| check_page(g.addr, huge, None));

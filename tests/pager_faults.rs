@@ -261,10 +261,23 @@ fn a_stale_queued_fault_after_remap_is_woken_and_counted() {
 /// before events). The fault is stale: woken, so the kernel read fails with `EFAULT`.
 #[test]
 fn a_kernel_read_of_a_page_unmapped_meanwhile_gets_efault() {
+    kernel_read_of_a_page_unmapped_meanwhile(Features::EVENT_UNMAP);
+}
+
+/// As above, with no `EVENT_UNMAP`: nothing tells the pager, the table still covers the
+/// page, and `UFFDIO_COPY` finds no mapping there (`ENOENT`). The fault is woken and counted
+/// stale all the same (not retried: nothing would change).
+#[test]
+fn a_kernel_read_of_a_page_unmapped_unannounced_gets_efault() {
+    kernel_read_of_a_page_unmapped_meanwhile(Features::empty());
+}
+
+fn kernel_read_of_a_page_unmapped_meanwhile(events: Features) {
     let _g = serial();
-    let Some(u) = open_with_kernel_faults(Features::EVENT_UNMAP) else {
+    let Some(u) = open_with_kernel_faults(events) else {
         return;
     };
+    let announced = events.contains(Features::EVENT_UNMAP);
     let ps = u.page_size();
     let n = 16;
     let img = image(n * ps);
@@ -295,7 +308,14 @@ fn a_kernel_read_of_a_page_unmapped_meanwhile_gets_efault() {
         while !unmapping.load(Acquire) {
             std::thread::yield_now();
         }
-        asleep(t2.load(Acquire));
+        if announced {
+            // Its munmap waits until the worker reads the UNMAP.
+            asleep(t2.load(Acquire));
+        } else {
+            while !unmapper.is_finished() {
+                std::thread::yield_now();
+            }
+        }
         let worker = s.spawn(|| pager.worker(&mut [])?.run(Some(stop.as_fd().into())));
         finished_within(
             &writer,
@@ -313,7 +333,12 @@ fn a_kernel_read_of_a_page_unmapped_meanwhile_gets_efault() {
     });
     drop(r);
     let k = pager.counters();
-    assert_eq!((k.stale, k.unmaps, k.faults), (1, 1, 1), "{k:?}");
+    if announced {
+        assert_eq!((k.stale, k.unmaps, k.faults), (1, 1, 1), "{k:?}");
+    } else {
+        // The page after it was served: that fault counts.
+        assert_eq!((k.stale, k.unmaps, k.faults), (1, 0, 1), "{k:?}");
+    }
 }
 
 /// Runs one worker while `body` runs; returns the body's value and the worker's exit. A
@@ -751,6 +776,7 @@ fn a_fault_found_present_is_woken() {
 /// unregistered and unmapped after.
 fn with_a_source_failing_once(
     code: u32,
+    policy: Policy,
     body: impl FnOnce(&Uffd, &mut Worker<'_, '_>, usize, usize),
 ) {
     let Some(u) = open(Features::empty()) else {
@@ -777,7 +803,7 @@ fn with_a_source_failing_once(
         },
     )];
     let mut st = OwnedStorage::new(&regions, 0);
-    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: a fresh mapping reached only through raw pointers.
     unsafe { pager.register() }.unwrap();
     let mut scratch = vec![0u8; ps];
@@ -792,7 +818,7 @@ fn with_a_source_failing_once(
 #[test]
 fn a_fault_that_failed_is_served_by_the_next_call() {
     let _g = serial();
-    with_a_source_failing_once(5, |u, w, addr, ps| {
+    with_a_source_failing_once(5, Policy::demand(), |u, w, addr, ps| {
         std::thread::scope(|s| {
             let t = s.spawn(|| page_is(addr + 2 * ps, ps, Some(2 * ps as u64)));
             assert!(u.poll(Some(Duration::from_secs(5))).unwrap(), "no fault");
@@ -817,7 +843,7 @@ fn a_fault_that_failed_is_served_by_the_next_call() {
 #[test]
 fn a_failed_fault_goes_back_in_front_of_the_others() {
     let _g = serial();
-    with_a_source_failing_once(6, |_, w, addr, ps| {
+    with_a_source_failing_once(6, Policy::demand(), |_, w, addr, ps| {
         std::thread::scope(|s| {
             let t1 = s.spawn(|| page_is(addr + ps, ps, Some(ps as u64)));
             let t2 = s.spawn(|| page_is(addr + 3 * ps, ps, Some(3 * ps as u64)));
@@ -833,6 +859,36 @@ fn a_failed_fault_goes_back_in_front_of_the_others() {
             assert_eq!(w.serve_pending(), Ok(2));
             t1.join().unwrap();
             t2.join().unwrap();
+        });
+    });
+}
+
+/// A fault left queued by a failed `serve_pending` (its message read, so the descriptor is
+/// no longer readable) is served as soon as `run` starts, not after an idle period: the
+/// worker does not wait for the descriptor while faults are queued.
+#[test]
+fn run_serves_a_fault_left_queued_at_once() {
+    let _g = serial();
+    let idle = Duration::from_secs(30);
+    with_a_source_failing_once(7, Policy::demand().idle(idle), |u, w, addr, ps| {
+        let (stop, mut stop_w) = std::os::unix::net::UnixStream::pair().unwrap();
+        std::thread::scope(|s| {
+            let t = s.spawn(|| page_is(addr + ps, ps, Some(ps as u64)));
+            assert!(u.poll(Some(Duration::from_secs(5))).unwrap(), "no fault");
+            assert!(matches!(w.serve_pending(), Err(PagerError::Source { .. })));
+            assert_eq!(w.queued(), 1);
+            let stopper = s.spawn(move || {
+                t.join().unwrap();
+                std::io::Write::write_all(&mut stop_w, b"x").unwrap();
+            });
+            let start = Instant::now();
+            assert_eq!(w.run(Some(stop.as_fd().into())), Ok(Exit::Stopped));
+            assert!(
+                start.elapsed() < idle / 10,
+                "served after {:?}",
+                start.elapsed()
+            );
+            stopper.join().unwrap();
         });
     });
 }
@@ -1104,4 +1160,91 @@ fn an_idle_pager_notices_its_target_is_gone() {
     assert_eq!(exit, Ok(Exit::Gone));
     drop(r);
     unmap(addr, n * ps);
+}
+
+/// More faults pending than a worker's queue holds (2 × 64), and an event behind them: the
+/// kernel hands out every pending fault before any event, and while the event (a REMOVE,
+/// whose `madvise` waits until it is read) is unread every placement is `EAGAIN`. The worker
+/// must get past the faults to the event without losing any of them: every thread gets its
+/// page. (Exact fault addresses, inside the pages: the wake of the faults that found no room
+/// covers whole pages.)
+#[test]
+fn more_faults_than_the_queue_holds_with_an_event_behind_them() {
+    let _g = serial();
+    let Some(u) = open(Features::EVENT_REMOVE | Features::EXACT_ADDRESS) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 300;
+    let addr = anon((n + 1) * ps);
+    let img = image((n + 1) * ps);
+    let regions = [Region::new(addr, (n + 1) * ps, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    // SAFETY: a fresh mapping reached only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let (stop, mut stop_w) = std::os::unix::net::UnixStream::pair().unwrap();
+    let tids: Vec<AtomicI32> = (0..=n).map(|_| AtomicI32::new(0)).collect();
+    std::thread::scope(|s| {
+        let touchers: Vec<_> = (0..n)
+            .map(|i| {
+                let tids = &tids;
+                s.spawn(move || {
+                    tids[i].store(tid(), Release);
+                    let at = i * ps + 0x7f8;
+                    // SAFETY: a mapped test page, read through a raw pointer.
+                    let got = unsafe { ((addr + at) as *const u64).read_volatile() };
+                    assert_eq!(got, word(at as u64), "page {i}");
+                    page_is(addr + i * ps, ps, Some((i * ps) as u64));
+                })
+            })
+            .collect();
+        for t in &tids[..n] {
+            while t.load(Acquire) == 0 {
+                std::thread::yield_now();
+            }
+            asleep(t.load(Acquire));
+        }
+        // Every fault is pending; now the event, behind them.
+        let remover = s.spawn(|| {
+            tids[n].store(tid(), Release);
+            // SAFETY: test memory read only through raw pointers; its last page, untouched.
+            unsafe {
+                nix::sys::mman::madvise(
+                    NonNull::new((addr + n * ps) as *mut _).unwrap(),
+                    ps,
+                    nix::sys::mman::MmapAdvise::MADV_DONTNEED,
+                )
+            }
+            .expect("madvise");
+        });
+        while tids[n].load(Acquire) == 0 {
+            std::thread::yield_now();
+        }
+        asleep(tids[n].load(Acquire));
+        let worker = s.spawn(|| {
+            let mut scratch = vec![0u8; pager.scratch_len()];
+            pager.worker(&mut scratch)?.run(Some(stop.as_fd().into()))
+        });
+        let rescue = || {
+            release(&u);
+            pager.stop();
+        };
+        for t in touchers.iter().chain([&remover]) {
+            finished_within(t, 20, rescue, "a faulting thread was never served");
+        }
+        for t in touchers {
+            t.join().unwrap();
+        }
+        remover.join().unwrap();
+        std::io::Write::write_all(&mut stop_w, b"x").unwrap();
+        assert_eq!(worker.join().unwrap(), Ok(Exit::Stopped));
+    });
+    let k = pager.counters();
+    assert_eq!(k.bytes_copied, (n * ps) as u64, "{k:?}");
+    assert_eq!(k.removes, 1, "{k:?}");
+    // The path under test was taken: some faults found the queue full.
+    assert!(k.requeued > 0, "{k:?}");
+    pager.unregister().unwrap();
+    unmap(addr, (n + 1) * ps);
 }

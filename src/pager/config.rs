@@ -204,7 +204,9 @@ impl Policy {
         self
     }
     /// How long an idle worker waits before looking at [`Pager::stop`](super::Pager::stop)
-    /// again (default 100 ms); a stop descriptor wakes it at once.
+    /// again and, after a period with no message, asks whether the target process still
+    /// exists (default 100 ms); a stop descriptor wakes it at once. `Duration::ZERO`
+    /// busy-polls: one `ppoll` and one such question per turn.
     pub const fn idle(mut self, d: Duration) -> Self {
         self.idle = d;
         self

@@ -222,15 +222,13 @@ impl Pager<'_> {
                 Ok(Placed::Done(run.pages))
             }
             Err(Error::Exists { .. }) => Ok(Placed::Exists),
+            // Linux reports every stop part-way as EAGAIN with the bytes done, whatever
+            // stopped it (fs/userfaultfd.c: `range.len == len ? 0 : -EAGAIN`); the retry of
+            // the rest meets the cause with nothing done. So no `Error::Partial` comes from
+            // it (one would be `Refused`, below).
             Err(Error::Again { done, .. }) => {
                 add(counter, (pages(done) * ps) as u64);
                 Ok(Placed::Again(pages(done)))
-            }
-            // Stopped part-way by another error: what was done counts; the rest is retried
-            // (and reports its error) on its own.
-            Err(Error::Partial { done, .. }) if done >= ps => {
-                add(counter, (pages(done) * ps) as u64);
-                Ok(Placed::Done(pages(done)))
             }
             Err(Error::Sys {
                 call: Call::Continue,

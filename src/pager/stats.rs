@@ -56,6 +56,10 @@ pub struct Counters {
     /// (`UFFDIO_ZEROPAGE`; a zeroed huge page for hugetlb memory of a region's page size);
     /// woken instead if the page turned out present or gone.
     pub outside: u64,
+    /// Faults read while the reading worker's queue was full (more threads faulting at once
+    /// than it holds, 128): not served from that message but woken once the queue is
+    /// served, so their threads fault again and are read anew.
+    pub requeued: u64,
     /// When every page became populated, in ns after the pager was made (the policy's
     /// clock); 0 if not (yet), or without a clock.
     pub populated_at_ns: u64,
@@ -81,6 +85,7 @@ pub(crate) struct Stats {
     pub pages_skipped: AtomicU64,
     pub stale: AtomicU64,
     pub outside: AtomicU64,
+    pub requeued: AtomicU64,
     pub populated_at_ns: AtomicU64,
 }
 
@@ -109,6 +114,7 @@ impl Stats {
             pages_skipped: AtomicU64::new(0),
             stale: AtomicU64::new(0),
             outside: AtomicU64::new(0),
+            requeued: AtomicU64::new(0),
             populated_at_ns: AtomicU64::new(0),
         }
     }
@@ -132,6 +138,7 @@ impl Stats {
             pages_skipped: l(&self.pages_skipped),
             stale: l(&self.stale),
             outside: l(&self.outside),
+            requeued: l(&self.requeued),
             populated_at_ns: l(&self.populated_at_ns),
         }
     }

@@ -69,6 +69,9 @@ pub struct Worker<'w, 'a> {
     error: Option<PagerError>,
     /// The last read found serving in flight (another worker will read).
     contended: bool,
+    /// The lowest and highest address of the faults read while the queue was full: their
+    /// threads are woken (to fault again) once the queue is served.
+    overflow: Option<(usize, usize)>,
 }
 
 impl core::fmt::Debug for Worker<'_, '_> {
@@ -99,6 +102,7 @@ impl<'w, 'a> Worker<'w, 'a> {
             on_fork: None,
             error: None,
             contended: false,
+            overflow: None,
         }
     }
 
@@ -153,13 +157,15 @@ impl<'w, 'a> Worker<'w, 'a> {
 
     /// `read(fd, msgs, n * 32)` once (non-blocking), under the gate's exclusive side: faults
     /// go to the queue, REMOVE/UNMAP/REMAP are applied, FORK goes to the caller. Returns the
-    /// faults queued.
+    /// messages read.
+    ///
+    /// A whole batch is read even when the queue is (nearly) full: the kernel hands out
+    /// every pending fault before any event, and while an event is unread every placement is
+    /// `EAGAIN`, so with more threads faulting than the queue holds only reading on reaches
+    /// the event. A fault with no room is not served from its message: its address joins
+    /// the overflow span, woken once the queue is served, and its thread faults again.
     pub(crate) fn read_batch(&mut self) -> Result<usize, PagerError> {
         let p = self.pager;
-        let room = (QUEUE - self.len).min(BATCH);
-        if room == 0 {
-            return Ok(0);
-        }
         let Worker {
             msgs,
             queue,
@@ -170,6 +176,7 @@ impl<'w, 'a> Worker<'w, 'a> {
             on_fork,
             error,
             contended,
+            overflow,
             ..
         } = self;
         let Some(_x) = p.gate.try_exclusive() else {
@@ -177,13 +184,20 @@ impl<'w, 'a> Worker<'w, 'a> {
             *contended = true;
             return Ok(0);
         };
-        let Some(events) = p.uffd.read_events(&mut msgs[..room])? else {
+        let Some(events) = p.uffd.read_events(&mut msgs[..])? else {
             return Ok(0);
         };
+        let read = events.len();
         let now = p.now().unwrap_or(0);
-        let mut got = 0;
         for ev in events {
             let r = match ev {
+                Ok(Event::Pagefault { address, .. }) if *len == QUEUE => {
+                    let (lo, hi) = overflow.get_or_insert((address, address));
+                    *lo = address.min(*lo);
+                    *hi = address.max(*hi);
+                    add(&p.stats.requeued, 1);
+                    Ok(())
+                }
                 Ok(Event::Pagefault { address, .. }) => {
                     let at = (*head + *len) % QUEUE;
                     queue[at] = address;
@@ -192,7 +206,6 @@ impl<'w, 'a> Worker<'w, 'a> {
                     // whose page an UNMAP/REMAP of the same batch takes away is stale.
                     epochs[at] = p.epoch();
                     *len += 1;
-                    got += 1;
                     Ok(())
                 }
                 Ok(Event::Remove { start, end }) => {
@@ -215,7 +228,7 @@ impl<'w, 'a> Worker<'w, 'a> {
                 error.get_or_insert(e);
             }
         }
-        Ok(got)
+        Ok(read)
     }
 
     /// Reads the events pending now (one batch, non-blocking) and serves every fault queued,
@@ -241,10 +254,24 @@ impl<'w, 'a> Worker<'w, 'a> {
             }
             served += 1;
         }
+        self.wake_overflow()?;
         match self.error.take() {
             Some(e) => Err(e),
             None => Ok(served),
         }
+    }
+
+    /// Wakes the threads of the faults read while the queue was full, now that it is
+    /// served: each faults again (or goes on, if its page is there now).
+    fn wake_overflow(&mut self) -> Result<(), PagerError> {
+        let Some((lo, hi)) = self.overflow.take() else {
+            return Ok(());
+        };
+        let base = self.pager.base;
+        let start = lo & !(base - 1);
+        let end = (hi & !(base - 1)) + base;
+        self.pager.uffd.wake(start, end - start)?;
+        Ok(())
     }
 
     /// Reads pending events after an `EAGAIN`; if none were there (the event's own thread has
@@ -467,8 +494,8 @@ impl<'w, 'a> Worker<'w, 'a> {
                 self.serve_pending().map(drop)
             } else if filling {
                 self.fill_piece().map(drop)
-            } else if ready == 0 && !timeout.is_zero() {
-                // A whole idle period without a message.
+            } else if ready == 0 {
+                // A whole idle period without a message (with an idle time of 0, every turn).
                 self.probe_target()
             } else {
                 Ok(())
