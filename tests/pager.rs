@@ -493,6 +493,51 @@ fn wait_any_returns_the_first_exit_while_another_worker_is_busy() {
     pager.unregister().unwrap();
 }
 
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
+fn thread_cpu_time() -> std::time::Duration {
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut [i64; 2]) -> i32;
+    }
+    let mut ts = [0i64; 2];
+    // SAFETY: writes one timespec (two longs on the 64-bit targets these tests run on).
+    assert_eq!(unsafe { clock_gettime(3, &mut ts) }, 0);
+    std::time::Duration::new(ts[0] as u64, ts[1] as u32)
+}
+
+/// A worker with nothing to do sleeps in `poll` for its idle period instead of spinning:
+/// half a second of idle `run` costs its thread almost no CPU time.
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn an_idle_worker_sleeps() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let a = anon(4 * ps, MapFlags::empty());
+    let regions = [Region::new(a.addr, a.len, ps, Source::Zeros)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().idle(std::time::Duration::from_millis(100));
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let stop = Stop::new().unwrap();
+    let (exit, cpu) = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let mut w = pager.worker(&mut []).unwrap();
+            let t0 = thread_cpu_time();
+            let exit = w.run(Some(stop.as_fd().into()));
+            (exit, thread_cpu_time() - t0)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        stop.stop();
+        h.join().unwrap()
+    });
+    assert_eq!(exit, Ok(Exit::Stopped));
+    assert!(cpu < std::time::Duration::from_millis(100), "{cpu:?} of CPU");
+    pager.unregister().unwrap();
+}
+
 #[test]
 fn readahead_grows_on_sequential_and_resets_on_random() {
     let _g = serial();
@@ -594,6 +639,8 @@ fn readahead_windows_step_by_step() {
     };
     for (page, pages, ncalls) in steps {
         assert_eq!(touch(page), (pages, ncalls), "after page {page}");
+        // Every page placed is marked (the bitmap is what later windows and the fill read).
+        assert_eq!(pager.remaining_pages(), n - pages, "after page {page}");
     }
     // Pages 110..130 dropped silently: 110..122 are still populated in the bitmap.
     madvise_dontneed(a.addr + 110 * ps, 20 * ps);
@@ -1750,8 +1797,11 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
 
     // Hugetlb memory outside the table: a huge page registered on the same userfaultfd by
     // other code, which no region describes. Its fault gets zeros, copied from the worker's
-    // (dirty) scratch, at the smallest region page size above the base one the kernel takes.
-    let g = anon(huge, MapFlags::MAP_HUGETLB);
+    // (dirty) scratch, at the smallest region page size above the base one the kernel takes:
+    // with a scratch of exactly one huge page and with a larger one. Exact fault addresses
+    // (inside the huge page) where the kernel has them: the copy goes to the page's start.
+    let exact = open(Features::MISSING_HUGETLBFS | Features::EXACT_ADDRESS);
+    let u = exact.as_ref().unwrap_or(&u);
     let h2 = anon(huge, MapFlags::MAP_HUGETLB);
     let small = anon(4 * ps, MapFlags::empty());
     let regions = [
@@ -1759,32 +1809,44 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
         Region::new(small.addr, small.len, ps, Source::Zeros),
     ];
     let mut st = OwnedStorage::new(&regions, 0);
-    let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
+    let pager = Pager::new(u, &regions, st.storage(), Policy::demand()).unwrap();
     // SAFETY: as above.
     unsafe { pager.register() }.unwrap();
-    // SAFETY: a fresh mapping read only through raw pointers.
-    unsafe { u.register(g.addr, huge, uffd::flags::RegisterMode::MISSING) }.unwrap();
-    // Larger than the huge page (as a scratch sized for readahead is): its first huge page
-    // is the zeros copied.
-    let mut scratch = vec![0xa5u8; 2 * huge];
-    let mut w = pager.worker(&mut scratch).unwrap();
-    let grown = std::thread::scope(|s| {
-        let t = s.spawn(|| check_page(g.addr, huge, None));
-        let start = std::time::Instant::now();
-        while pager.counters().outside == 0 && start.elapsed().as_secs() < 5 {
-            u.poll(Some(std::time::Duration::from_millis(10))).unwrap();
-            w.serve_pending().unwrap();
-        }
-        if pager.counters().outside == 0 {
-            release(&u);
-        }
-        t.join().unwrap()
-    });
+    for (round, scratch_len) in [huge, 2 * huge].into_iter().enumerate() {
+        let g = anon(huge, MapFlags::MAP_HUGETLB);
+        // SAFETY: a fresh mapping read only through raw pointers.
+        unsafe { u.register(g.addr, huge, uffd::flags::RegisterMode::MISSING) }.unwrap();
+        let mut scratch = vec![0xa5u8; scratch_len];
+        let mut w = pager.worker(&mut scratch).unwrap();
+        let outside = pager.counters().outside;
+        let grown = std::thread::scope(|s| {
+            let t = s.spawn(|| {
+                // First touch well inside the huge page.
+                let at = g.addr + 3 * ps + 8;
+                // SAFETY: a mapped test page, read through a raw pointer.
+                let v = unsafe { (at as *const u64).read_volatile() };
+                if v != 0 {
+                    return Err(format!("{v:#x} at {at:#x}"));
+                }
+                check_page(g.addr, huge, None)
+            });
+            let start = std::time::Instant::now();
+            while pager.counters().outside == outside && start.elapsed().as_secs() < 5 {
+                u.poll(Some(std::time::Duration::from_millis(10))).unwrap();
+                w.serve_pending().unwrap();
+            }
+            if pager.counters().outside == outside {
+                release(u);
+            }
+            t.join().unwrap()
+        });
+        u.unregister(g.addr, huge).unwrap();
+        grown.unwrap_or_else(|e| panic!("scratch of {scratch_len} bytes: {e}"));
+        let k = pager.counters();
+        let n = round as u64 + 1;
+        assert_eq!((k.outside, k.bytes_zeroed), (n, n * huge as u64), "{k:?}");
+    }
     pager.unregister().unwrap();
-    u.unregister(g.addr, huge).unwrap();
-    grown.unwrap();
-    let k = pager.counters();
-    assert_eq!((k.outside, k.bytes_zeroed), (1, huge as u64), "{k:?}");
 
     // MINOR on a hugetlbfs memfd: the data is in its page cache, the answer is CONTINUE.
     // The kernel asked directly (not the crate's account of it).

@@ -16,7 +16,10 @@
 //!   REMAP keep the region table right; FORK's new userfaultfd goes to the caller; `EEXIST`
 //!   is a wake and a count; `EAGAIN` reads the pending events and retries; `ESRCH` (the
 //!   target process is gone) ends the workers with [`Exit::Gone`] (an idle worker asks the
-//!   kernel once per idle period, so it notices too).
+//!   kernel once per idle period, so it notices too). A worker holds 128 faults read and
+//!   not yet served; with more threads faulting at once it reads on (the kernel hands out
+//!   faults before events, so only that reaches an event behind them) and wakes the faults
+//!   that found no room once its queue is served: they fault again ([`Counters::requeued`]).
 //! - **Faults outside the table** never end a worker: stale ones (the page was unmapped or
 //!   moved after the fault was read) are woken, live ones (a mapping grown with `mremap`,
 //!   `MREMAP_DONTUNMAP`'s old range) get zeros; see [`Counters::stale`] and
