@@ -534,7 +534,10 @@ fn an_idle_worker_sleeps() {
         h.join().unwrap()
     });
     assert_eq!(exit, Ok(Exit::Stopped));
-    assert!(cpu < std::time::Duration::from_millis(100), "{cpu:?} of CPU");
+    assert!(
+        cpu < std::time::Duration::from_millis(100),
+        "{cpu:?} of CPU"
+    );
     pager.unregister().unwrap();
 }
 
@@ -1721,7 +1724,7 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
     let want = Features::EVENT_REMOVE | Features::MISSING_HUGETLBFS;
     let Some(u) = open(want) else { return };
     let ps = u.page_size();
-    let _pool = match HugePages::reserve(12) {
+    let _pool = match HugePages::reserve(16) {
         Ok(p) => p,
         Err(why) => return println!("SKIP: {why}"),
     };
@@ -1845,6 +1848,38 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
         let k = pager.counters();
         let n = round as u64 + 1;
         assert_eq!((k.outside, k.bytes_zeroed), (n, n * huge as u64), "{k:?}");
+    }
+    pager.unregister().unwrap();
+
+    // Zeros for a hugetlb region are copied from the scratch, which is zeroed once and then
+    // known to be zero only if all of it was: one-page zero runs from a three-page (dirty)
+    // scratch leave the rest dirty, and a later two-page run must zero it first.
+    let z = anon(6 * huge, MapFlags::MAP_HUGETLB);
+    let regions = [Region::new(z.addr, z.len, huge, Source::Zeros)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand()
+        .readahead_from(huge, 4 * huge)
+        .fill(2 * huge);
+    let pager = Pager::new(u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0xa5u8; 3 * huge];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    // Windows (capped at the scratch's 3 pages): 1 page at page 0, 2 at page 1 (one-page
+    // runs so far), 3 at page 3: page 3, then pages 4 and 5 in one two-page run.
+    for i in [0, 1, 3] {
+        std::thread::scope(|s| {
+            let t = s.spawn(|| check_page(z.addr + i * huge, huge, None));
+            while !t.is_finished() {
+                u.poll(Some(std::time::Duration::from_millis(10))).unwrap();
+                w.serve_pending().unwrap();
+            }
+            t.join().unwrap().unwrap();
+        });
+    }
+    assert_eq!(pager.remaining_pages(), 0, "{:?}", pager.counters());
+    for i in 4..6 {
+        check_page(z.addr + i * huge, huge, None).unwrap();
     }
     pager.unregister().unwrap();
 
