@@ -11,7 +11,7 @@ mod pager_common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
-use pager_common::{image, open, release, serial, word};
+use pager_common::{fill_words, image, open, release, serial, word};
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
@@ -163,9 +163,7 @@ fn sources_bytes_zeros_callback_with_offsets() {
     );
     let img = image((n + 5) * ps);
     let gen = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
-        for (i, w) in buf.chunks_mut(8).enumerate() {
-            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
-        }
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [
@@ -269,9 +267,7 @@ fn callback_runs_are_capped_by_the_scratch_buffer() {
     let gen = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
         calls.fetch_add(1, Relaxed);
         longest.fetch_max(buf.len(), Relaxed);
-        for (i, w) in buf.chunks_mut(8).enumerate() {
-            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
-        }
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [Region::new(
@@ -452,9 +448,7 @@ fn wait_any_returns_the_first_exit_while_another_worker_is_busy() {
         while !go.load(SeqCst) {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        for (i, w) in buf.chunks_mut(8).enumerate() {
-            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
-        }
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [Region::new(
@@ -541,6 +535,50 @@ fn an_idle_worker_sleeps() {
     pager.unregister().unwrap();
 }
 
+/// A pager that failed before `spawn` (its failing worker ran by hand, not spawned): the
+/// spawned worker ends at once with `PeerFailed`, and `wait_any` returns that once every
+/// spawned worker has ended, as no error can come from them.
+#[test]
+fn wait_any_after_a_failure_elsewhere_returns_peer_failed() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let a = anon(4 * ps, MapFlags::empty());
+    let bad = |_: u64, _: &mut [u8]| -> Result<(), SourceError> { Err(SourceError(9)) };
+    let regions = [Region::new(
+        a.addr,
+        a.len,
+        ps,
+        Source::Callback {
+            source: &bad,
+            len: a.len as u64,
+        },
+    )];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().idle(std::time::Duration::from_secs(60));
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let stop = Stop::new().unwrap();
+    std::thread::scope(|s| {
+        let toucher = s.spawn(|| check_page(a.addr, ps, None));
+        let mut scratch = vec![0u8; ps];
+        let r = pager.worker(&mut scratch).unwrap().run(None);
+        assert!(matches!(r, Err(PagerError::Source { .. })), "{r:?}");
+        assert!(pager.has_failed());
+        let hs = pager.spawn(s, 1, &stop, None);
+        assert_eq!(
+            hs.wait_any(Some(std::time::Duration::from_secs(5))),
+            Some(Ok(Exit::PeerFailed))
+        );
+        assert_eq!(hs.join(), Ok(Exit::PeerFailed));
+        release(&u);
+        let _ = toucher.join();
+    });
+}
+
 #[test]
 fn readahead_grows_on_sequential_and_resets_on_random() {
     let _g = serial();
@@ -606,9 +644,7 @@ fn readahead_windows_step_by_step() {
     let calls = AtomicUsize::new(0);
     let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
         calls.fetch_add(1, SeqCst);
-        for (i, w) in buf.chunks_mut(8).enumerate() {
-            w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
-        }
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [Region::new(
@@ -625,7 +661,8 @@ fn readahead_windows_step_by_step() {
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: a fresh mapping read only through raw pointers.
     unsafe { pager.register() }.unwrap();
-    let mut scratch = vec![0u8; 8 * ps];
+    // Room for twice the largest window: the windows, not the scratch, cap the runs.
+    let mut scratch = vec![0u8; 16 * ps];
     let mut w = pager.worker(&mut scratch).unwrap();
     let window = a.addr + 100 * ps;
     // (page touched, pages resident from page 100 on after it, source calls it made)

@@ -13,7 +13,7 @@ mod pager_common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
-use pager_common::{image, open, release, serial, word};
+use pager_common::{fill_words, image, open, release, serial, word};
 use std::num::NonZeroUsize;
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
@@ -82,12 +82,6 @@ fn move_to(from: usize, len: usize, to: usize, extra: MRemapFlags) -> nix::Resul
     .map(|p| p.as_ptr() as usize)
 }
 
-fn gen(off: u64, buf: &mut [u8]) {
-    for (i, w) in buf.chunks_mut(8).enumerate() {
-        w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
-    }
-}
-
 /// Reads the page at `addr` (faulting it in): `Some(off)` if it holds the source's bytes at
 /// `off`, `None` if all zero, else panics naming the first wrong word.
 fn page_is(addr: usize, ps: usize, want: Option<u64>) {
@@ -150,7 +144,7 @@ fn stale_queued_fault(away: Away) {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        gen(off, buf);
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [Region::new(
@@ -204,7 +198,7 @@ fn stale_queued_fault(away: Away) {
         }
         // The worker is held serving page 2, page 5's fault in its queue. Resolve page 5.
         let mut page5 = vec![0u8; ps];
-        gen(5 * ps as u64, &mut page5);
+        fill_words(5 * ps as u64, &mut page5);
         u.copy(addr + 5 * ps, &page5, CopyMode::empty()).unwrap();
         // Its thread goes on, checks the page, and unmaps or moves it: the call waits until
         // the event is read.
@@ -514,7 +508,7 @@ fn a_failed_worker_stops_the_others_and_its_error_reaches_the_waiter() {
         if off == bad || off == bad2 {
             return Err(SourceError(5));
         }
-        gen(off, buf);
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [Region::new(
@@ -790,7 +784,7 @@ fn with_a_source_failing_once(
         if fail_once.swap(false, SeqCst) {
             return Err(SourceError(code));
         }
-        gen(off, buf);
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [Region::new(
@@ -924,7 +918,7 @@ fn a_demand_fault_waits_for_at_most_one_fill_piece() {
             log[i].store(off, Release);
             lens[i].store(buf.len(), Release);
         }
-        gen(off, buf);
+        fill_words(off, buf);
         Ok(())
     };
     let regions = [Region::new(

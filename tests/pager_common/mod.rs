@@ -41,6 +41,13 @@ pub fn word(off: u64) -> u64 {
     (off | 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5a5a
 }
 
+/// Fills `buf` with the test source's bytes from offset `off` (a callback source's body).
+pub fn fill_words(off: u64, buf: &mut [u8]) {
+    for (i, w) in buf.chunks_mut(8).enumerate() {
+        w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
+    }
+}
+
 /// A source of `len` bytes whose words are `word(offset)`.
 pub fn image(len: usize) -> Vec<u8> {
     (0..len / 8)

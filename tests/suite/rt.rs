@@ -283,31 +283,37 @@ pub struct Child {
 /// is killed when the forking thread ends (`PR_SET_PDEATHSIG`): a harness that gives up on a
 /// hung case leaves no child behind.
 pub fn spawn<F: FnOnce() -> Result<(), Msg>>(f: F) -> Result<Child, Msg> {
-    fork_child(f, true)
+    fork_child(f, 0)
 }
 
 /// [`spawn`] for a child that must outlive the process forking it (a handler that sees its
-/// faulting parent exit).
+/// faulting parent exit): a sibling of that process (`CLONE_PARENT`), so it is killed with
+/// *their* parent's thread instead, the test's: a handler that never stops (a broken pager
+/// under `cargo mutants`) cannot outlive the test and spin on as an orphan. The forking
+/// process cannot wait for it.
 pub fn spawn_outliving<F: FnOnce() -> Result<(), Msg>>(f: F) -> Result<Child, Msg> {
-    fork_child(f, false)
+    fork_child(f, CLONE_PARENT)
 }
 
-fn fork_child<F: FnOnce() -> Result<(), Msg>>(f: F, die_with_parent: bool) -> Result<Child, Msg> {
+/// `clone`'s flag for a child of the caller's parent (`linux/sched.h`, every architecture).
+const CLONE_PARENT: usize = 0x8000;
+
+/// Forks (`clone` with `flags | SIGCHLD`); the child dies with its parent's forking thread.
+fn fork_child<F: FnOnce() -> Result<(), Msg>>(f: F, flags: usize) -> Result<Child, Msg> {
     let (r, w) = pipe().map_err(|e| msg!("pipe2: {e:?}"))?;
-    // SAFETY: fork (clone with only SIGCHLD): the child gets a copy of this process with the
-    // calling thread only, and runs nothing but `f` (no allocation, no locks) before exiting.
+    // SAFETY: fork (clone with SIGCHLD, and CLONE_PARENT if asked, which changes only whose
+    // child it is): the child gets a copy of this process with the calling thread only, and
+    // runs nothing but `f` (no allocation, no locks) before exiting.
     #[cfg(not(target_arch = "s390x"))]
-    let pid = unsafe { syscall5(nr::clone, SIGCHLD, 0, 0, 0, 0) };
+    let pid = unsafe { syscall5(nr::clone, flags | SIGCHLD, 0, 0, 0, 0) };
     // SAFETY: as above; s390 takes the stack first, then the flags.
     #[cfg(target_arch = "s390x")]
-    let pid = unsafe { syscall5(nr::clone, 0, SIGCHLD, 0, 0, 0) };
+    let pid = unsafe { syscall5(nr::clone, 0, flags | SIGCHLD, 0, 0, 0) };
     match pid {
         Err(e) => Err(msg!("fork: {e:?}")),
         Ok(0) => {
-            if die_with_parent {
-                // SAFETY: prctl(PR_SET_PDEATHSIG, SIGKILL) touches no memory.
-                let _ = unsafe { syscall2(nr::prctl, PR_SET_PDEATHSIG, SIGKILL as usize) };
-            }
+            // SAFETY: prctl(PR_SET_PDEATHSIG, SIGKILL) touches no memory.
+            let _ = unsafe { syscall2(nr::prctl, PR_SET_PDEATHSIG, SIGKILL as usize) };
             let code = match f() {
                 Ok(()) => 0,
                 Err(m) => {
