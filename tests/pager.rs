@@ -21,8 +21,8 @@ use std::sync::Mutex;
 use nix::sys::mman::{mmap, mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags, ProtFlags};
 use uffd::flags::Features;
 use uffd::pager::{
-    monotonic_ns, ConfigError, Exit, OwnedStorage, Pager, PagerError, Policy, Region, Slot, Source,
-    SourceError, Stop, Storage,
+    monotonic_ns, ConfigError, Exit, OwnedStorage, PageSource, Pager, PagerError, Policy, Region,
+    Slot, Source, SourceError, Stop, Storage,
 };
 use uffd::{Error, Uffd};
 
@@ -344,15 +344,7 @@ fn callback_failure_is_reported() {
     let a = anon(4 * ps, MapFlags::empty());
     let bad =
         |off: u64, _: &mut [u8]| -> Result<(), SourceError> { Err(SourceError(off as u32 + 1)) };
-    let regions = [Region::new(
-        a.addr,
-        a.len,
-        ps,
-        Source::Callback {
-            source: &bad,
-            len: a.len as u64,
-        },
-    )];
+    let regions = [callback_region(&a, ps, &bad)];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand().fill(ps)).unwrap();
     // SAFETY: as above.
@@ -388,15 +380,7 @@ fn a_failing_spawned_worker_ends_the_others_at_once() {
         std::thread::sleep(std::time::Duration::from_millis(50));
         Err(SourceError(7))
     };
-    let regions = [Region::new(
-        a.addr,
-        a.len,
-        ps,
-        Source::Callback {
-            source: &bad,
-            len: a.len as u64,
-        },
-    )];
+    let regions = [callback_region(&a, ps, &bad)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand().idle(std::time::Duration::from_secs(60));
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
@@ -451,15 +435,7 @@ fn wait_any_returns_the_first_exit_while_another_worker_is_busy() {
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [Region::new(
-        a.addr,
-        a.len,
-        ps,
-        Source::Callback {
-            source: &held,
-            len: a.len as u64,
-        },
-    )];
+    let regions = [callback_region(&a, ps, &held)];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
     // SAFETY: a fresh mapping read only through raw pointers.
@@ -485,6 +461,19 @@ fn wait_any_returns_the_first_exit_while_another_worker_is_busy() {
         toucher.join().unwrap().unwrap();
     });
     pager.unregister().unwrap();
+}
+
+/// One region of base pages over all of `a`, served by the callback `source`.
+fn callback_region<'s>(a: &Area, ps: usize, source: &'s dyn PageSource) -> Region<'s> {
+    Region::new(
+        a.addr,
+        a.len,
+        ps,
+        Source::Callback {
+            source,
+            len: a.len as u64,
+        },
+    )
 }
 
 /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
@@ -547,15 +536,7 @@ fn wait_any_after_a_failure_elsewhere_returns_peer_failed() {
     let ps = u.page_size();
     let a = anon(4 * ps, MapFlags::empty());
     let bad = |_: u64, _: &mut [u8]| -> Result<(), SourceError> { Err(SourceError(9)) };
-    let regions = [Region::new(
-        a.addr,
-        a.len,
-        ps,
-        Source::Callback {
-            source: &bad,
-            len: a.len as u64,
-        },
-    )];
+    let regions = [callback_region(&a, ps, &bad)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand().idle(std::time::Duration::from_secs(60));
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
@@ -647,15 +628,7 @@ fn readahead_windows_step_by_step() {
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [Region::new(
-        a.addr,
-        a.len,
-        ps,
-        Source::Callback {
-            source: &src,
-            len: a.len as u64,
-        },
-    )];
+    let regions = [callback_region(&a, ps, &src)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand().readahead_from(2 * ps, 8 * ps).fill(2 * ps);
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
