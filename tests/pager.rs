@@ -11,7 +11,7 @@ mod pager_common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
-use pager_common::{fill_words, image, open, release, serial, word};
+use pager_common::{callback_region, fill_words, image, open, release, serial, word};
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
@@ -21,8 +21,8 @@ use std::sync::Mutex;
 use nix::sys::mman::{mmap, mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags, ProtFlags};
 use uffd::flags::Features;
 use uffd::pager::{
-    monotonic_ns, ConfigError, Exit, OwnedStorage, PageSource, Pager, PagerError, Policy, Region,
-    Slot, Source, SourceError, Stop, Storage,
+    monotonic_ns, ConfigError, Exit, OwnedStorage, Pager, PagerError, Policy, Region, Slot, Source,
+    SourceError, Stop, Storage,
 };
 use uffd::{Error, Uffd};
 
@@ -344,7 +344,7 @@ fn callback_failure_is_reported() {
     let a = anon(4 * ps, MapFlags::empty());
     let bad =
         |off: u64, _: &mut [u8]| -> Result<(), SourceError> { Err(SourceError(off as u32 + 1)) };
-    let regions = [callback_region(&a, ps, &bad)];
+    let regions = [callback_region(a.addr, a.len, ps, &bad)];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand().fill(ps)).unwrap();
     // SAFETY: as above.
@@ -380,7 +380,7 @@ fn a_failing_spawned_worker_ends_the_others_at_once() {
         std::thread::sleep(std::time::Duration::from_millis(50));
         Err(SourceError(7))
     };
-    let regions = [callback_region(&a, ps, &bad)];
+    let regions = [callback_region(a.addr, a.len, ps, &bad)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand().idle(std::time::Duration::from_secs(60));
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
@@ -435,7 +435,7 @@ fn wait_any_returns_the_first_exit_while_another_worker_is_busy() {
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [callback_region(&a, ps, &held)];
+    let regions = [callback_region(a.addr, a.len, ps, &held)];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
     // SAFETY: a fresh mapping read only through raw pointers.
@@ -461,19 +461,6 @@ fn wait_any_returns_the_first_exit_while_another_worker_is_busy() {
         toucher.join().unwrap().unwrap();
     });
     pager.unregister().unwrap();
-}
-
-/// One region of base pages over all of `a`, served by the callback `source`.
-fn callback_region<'s>(a: &Area, ps: usize, source: &'s dyn PageSource) -> Region<'s> {
-    Region::new(
-        a.addr,
-        a.len,
-        ps,
-        Source::Callback {
-            source,
-            len: a.len as u64,
-        },
-    )
 }
 
 /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
@@ -536,7 +523,7 @@ fn wait_any_after_a_failure_elsewhere_returns_peer_failed() {
     let ps = u.page_size();
     let a = anon(4 * ps, MapFlags::empty());
     let bad = |_: u64, _: &mut [u8]| -> Result<(), SourceError> { Err(SourceError(9)) };
-    let regions = [callback_region(&a, ps, &bad)];
+    let regions = [callback_region(a.addr, a.len, ps, &bad)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand().idle(std::time::Duration::from_secs(60));
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
@@ -628,7 +615,7 @@ fn readahead_windows_step_by_step() {
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [callback_region(&a, ps, &src)];
+    let regions = [callback_region(a.addr, a.len, ps, &src)];
     let mut st = OwnedStorage::new(&regions, 0);
     let policy = Policy::demand().readahead_from(2 * ps, 8 * ps).fill(2 * ps);
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
@@ -1158,12 +1145,7 @@ fn minor_mode_continue_on_shmem() {
     };
     let ps = u.page_size();
     let n = 128;
-    // SAFETY: a NUL-terminated name; the fd is owned from here on.
-    let fd = unsafe { memfd_create(c"pager-minor".as_ptr(), 1) };
-    assert!(fd >= 0, "memfd_create");
-    // SAFETY: just created, ours alone.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let file = std::fs::File::from(fd);
+    let file = memfd(c"pager-minor", 0);
     // The page cache holds the data: written through the file.
     std::io::Write::write_all(&mut &file, &image(n * ps)).unwrap();
     let a = map_shared(&file, n * ps);
@@ -1205,11 +1187,7 @@ fn minor_mode_fill_skips_pages_the_page_cache_lacks() {
     };
     let ps = u.page_size();
     let n = 64;
-    // SAFETY: a NUL-terminated name; the fd is owned from here on.
-    let fd = unsafe { memfd_create(c"pager-minor-holes".as_ptr(), 1) };
-    assert!(fd >= 0, "memfd_create");
-    // SAFETY: just created, ours alone.
-    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let file = memfd(c"pager-minor-holes", 0);
     file.set_len((n * ps) as u64).unwrap();
     // Only the second half is in the page cache; the first is a hole (the fill, claiming
     // from the top, ends there: at page 0).
@@ -1248,11 +1226,7 @@ fn minor_fault_whose_page_left_the_page_cache_is_an_error() {
     };
     let ps = u.page_size();
     let n = 4;
-    // SAFETY: a NUL-terminated name; the fd is owned from here on.
-    let fd = unsafe { memfd_create(c"pager-minor-punched".as_ptr(), 1) };
-    assert!(fd >= 0, "memfd_create");
-    // SAFETY: just created, ours alone.
-    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let file = memfd(c"pager-minor-punched", 0);
     file.set_len((n * ps) as u64).unwrap();
     std::os::unix::fs::FileExt::write_all_at(&file, &image(n * ps), 0).unwrap();
     let a = map_shared(&file, n * ps);
@@ -1478,6 +1452,18 @@ fn run_then_unregister(pager: &Pager<'_>, scratch: &mut [u8]) -> Result<Exit, Pa
 
 /// A fresh shared read-write mapping of `len` bytes of `file` (a memfd of the test's own),
 /// reached only through raw pointers; unmapped on drop.
+/// `memfd_create(name, MFD_CLOEXEC | flags)` as a file.
+fn memfd(name: &std::ffi::CStr, flags: u32) -> std::fs::File {
+    // SAFETY: a NUL-terminated name.
+    let fd = unsafe { memfd_create(name.as_ptr(), 1 | flags) };
+    assert!(fd >= 0, "memfd_create({name:?}, {flags:#x})");
+    // SAFETY: just created, ours alone.
+    std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `linux/memfd.h`: a memfd of the default huge page size.
+const MFD_HUGETLB: u32 = 4;
+
 fn map_shared(file: &std::fs::File, len: usize) -> Area {
     // SAFETY: a fresh mapping that no Rust value refers to.
     let p = unsafe {
@@ -1900,11 +1886,7 @@ fn hugetlb_2mib_regions_with_base_page_regions() {
         return println!("SKIP (minor part): the raw UFFDIO_API lacks MINOR_HUGETLBFS");
     }
     let u2 = open(Features::MINOR_HUGETLBFS).unwrap();
-    // SAFETY: a NUL-terminated name; MFD_CLOEXEC | MFD_HUGETLB.
-    let fd = unsafe { memfd_create(c"pager-huge".as_ptr(), 1 | 4) };
-    assert!(fd >= 0, "memfd_create(MFD_HUGETLB)");
-    // SAFETY: just created, ours alone.
-    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let file = memfd(c"pager-huge", MFD_HUGETLB);
     file.set_len((2 * huge) as u64).unwrap();
     let (writer, reader) = (map_shared(&file, 2 * huge), map_shared(&file, 2 * huge));
     let data = image(2 * huge);

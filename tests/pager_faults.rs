@@ -13,7 +13,7 @@ mod pager_common;
 #[allow(unused_macros, unused_imports)]
 mod suite;
 
-use pager_common::{fill_words, image, open, release, serial, word};
+use pager_common::{callback_region, fill_words, image, open, release, serial, word};
 use std::num::NonZeroUsize;
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
@@ -147,15 +147,7 @@ fn stale_queued_fault(away: Away) {
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [Region::new(
-        addr,
-        n * ps,
-        ps,
-        Source::Callback {
-            source: &source,
-            len: (n * ps) as u64,
-        },
-    )];
+    let regions = [callback_region(addr, n * ps, ps, &source)];
     let mut st = OwnedStorage::new(&regions, 2);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
     // SAFETY: a fresh mapping reached only through raw pointers.
@@ -511,15 +503,7 @@ fn a_failed_worker_stops_the_others_and_its_error_reaches_the_waiter() {
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [Region::new(
-        addr,
-        n * ps,
-        ps,
-        Source::Callback {
-            source: &source,
-            len: (n * ps) as u64,
-        },
-    )];
+    let regions = [callback_region(addr, n * ps, ps, &source)];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand()).unwrap();
     // SAFETY: a fresh mapping reached only through raw pointers.
@@ -787,15 +771,7 @@ fn with_a_source_failing_once(
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [Region::new(
-        addr,
-        n * ps,
-        ps,
-        Source::Callback {
-            source: &src,
-            len: (n * ps) as u64,
-        },
-    )];
+    let regions = [callback_region(addr, n * ps, ps, &src)];
     let mut st = OwnedStorage::new(&regions, 0);
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: a fresh mapping reached only through raw pointers.
@@ -921,15 +897,7 @@ fn a_demand_fault_waits_for_at_most_one_fill_piece() {
         fill_words(off, buf);
         Ok(())
     };
-    let regions = [Region::new(
-        addr,
-        n * ps,
-        ps,
-        Source::Callback {
-            source: &source,
-            len: (n * ps) as u64,
-        },
-    )];
+    let regions = [callback_region(addr, n * ps, ps, &source)];
     let mut st = OwnedStorage::new(&regions, 0);
     // One page a piece: every fill call is one piece.
     let pager = Pager::new(&u, &regions, st.storage(), Policy::demand().fill(ps)).unwrap();

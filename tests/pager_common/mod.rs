@@ -4,6 +4,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 use uffd::flags::Features;
+use uffd::pager::{PageSource, Region, Source};
 use uffd::Uffd;
 
 /// One test at a time: forks (a FORK case must not see other tests' forks), CPU pinning,
@@ -46,6 +47,19 @@ pub fn fill_words(off: u64, buf: &mut [u8]) {
     for (i, w) in buf.chunks_mut(8).enumerate() {
         w.copy_from_slice(&word(off + 8 * i as u64).to_ne_bytes());
     }
+}
+
+/// One region of base pages `[addr, addr + len)`, served by the callback `source`.
+pub fn callback_region(addr: usize, len: usize, ps: usize, source: &dyn PageSource) -> Region<'_> {
+    Region::new(
+        addr,
+        len,
+        ps,
+        Source::Callback {
+            source,
+            len: len as u64,
+        },
+    )
 }
 
 /// A source of `len` bytes whose words are `word(offset)`.
