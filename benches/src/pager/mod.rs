@@ -4,9 +4,9 @@
 //! - eager: `pread` the whole file into the memory, then let the toucher run;
 //! - the per-page C handler (`c/perpage.c`): poll, read one message, `UFFDIO_COPY` one page;
 //! - the pager with demand faults and readahead (1 MiB windows);
-//! - the pager with a background fill (128 KiB pieces) and fault windows (512 KiB from any
-//!   fault, growing to 1 MiB on sequential ones), one and two workers, and two workers of
-//!   which one fills and one only serves faults;
+//! - the pager with a background fill (128 KiB pieces), one worker (fault windows of 512 KiB
+//!   from any fault, growing to 1 MiB on sequential ones) and two (windows only on
+//!   sequential faults, from one page to 1 MiB);
 //! - the floor: `UFFDIO_COPY` of the whole region in 2 MiB pieces, no toucher.
 //!
 //! The toucher reads one word of every page sequentially, of every page in a random order, or
@@ -17,7 +17,8 @@
 //! ```text
 //! uffd-bench pager [--mib M] [--rounds R] [--pinned] [--charts DIR] [--dir DIR]
 //!                  [--only NAME,NAME..] [--patterns sequential,random,ws10]
-//!                  [--fill-piece KiB] [--fault-window KiB] [--readahead KiB]
+//!                  [--fill-piece KiB] [--fault-window KiB] [--shared-fault-window KiB]
+//!                  [--readahead KiB]
 //! ```
 
 mod chart;
@@ -102,12 +103,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--dir" => a.dir = val("--dir")?.into(),
             "--only" => a.only = Some(val("--only")?),
             "--patterns" => a.patterns = Some(val("--patterns")?),
-            "--fill-piece" | "--fault-window" | "--readahead" => {
+            "--fill-piece" | "--fault-window" | "--shared-fault-window" | "--readahead" => {
                 let kib: usize = val(x)?.parse().map_err(|_| format!("{x} KiB"))?;
                 let t = &mut a.tuning;
                 *match x.as_str() {
                     "--fill-piece" => &mut t.fill_piece,
                     "--fault-window" => &mut t.fault_window,
+                    "--shared-fault-window" => &mut t.shared_fault_window,
                     _ => &mut t.readahead,
                 } = kib << 10;
             }
@@ -174,9 +176,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "pager policy: fill pieces {} KiB, fault windows {} KiB growing to {} KiB",
+        "pager policy: fill pieces {} KiB, fault windows {} KiB (one worker) / {} KiB (several) growing to {} KiB",
         a.tuning.fill_piece >> 10,
         a.tuning.fault_window >> 10,
+        a.tuning.shared_fault_window >> 10,
         a.tuning.readahead >> 10
     );
     let (mut all, mut pats) = (Vec::new(), Vec::new());

@@ -15,15 +15,24 @@ use uffd::Uffd;
 pub const FAULT_NS: u64 = 2_000;
 /// Readahead window of the pager contenders.
 pub const READAHEAD: usize = 1 << 20;
-/// The first window of a (random) demand fault of the fill contenders.
+/// The first window of a (random) demand fault of the one-worker fill contender.
 pub const FAULT_WINDOW: usize = 512 << 10;
+/// The same with several workers: none (a random fault gets its page alone; sequential faults
+/// still grow windows). A window amortises a stall when the thread that serves it must also
+/// fill; beside a second filling worker it only delays the next fault (BENCHMARKS.md, "Two
+/// workers without fault windows").
+pub const SHARED_FAULT_WINDOW: usize = 0;
 
 /// The pager contenders' policy sizes (bytes); the defaults above unless the command line
-/// says otherwise (`--fill-piece`, `--fault-window`, `--readahead`, in KiB).
+/// says otherwise (`--fill-piece`, `--fault-window`, `--shared-fault-window`, `--readahead`,
+/// in KiB).
 #[derive(Clone, Copy, Debug)]
 pub struct Tuning {
     pub fill_piece: usize,
+    /// The first window of a fault with one worker.
     pub fault_window: usize,
+    /// The first window of a fault with several workers.
+    pub shared_fault_window: usize,
     pub readahead: usize,
 }
 
@@ -32,6 +41,7 @@ impl Default for Tuning {
         Tuning {
             fill_piece: Policy::FILL_PIECE,
             fault_window: FAULT_WINDOW,
+            shared_fault_window: SHARED_FAULT_WINDOW,
             readahead: READAHEAD,
         }
     }
@@ -406,10 +416,16 @@ fn run_pager(
     let t = w.tuning;
     let mut policy = Policy::demand().readahead(t.readahead).clock(now_ns);
     if fill {
-        // Fault windows: even a random fault brings in 512 KiB around it (its own page first,
+        // One worker: even a random fault brings in a window after it (its own page first,
         // the rest in fill-sized pieces), so a toucher racing the fill faults less often.
+        // Several: the other workers' fill is the window; a random fault gets its page.
+        let window = if workers > 1 {
+            t.shared_fault_window
+        } else {
+            t.fault_window
+        };
         policy = Policy::demand()
-            .readahead_from(t.fault_window, t.readahead)
+            .readahead_from(window, t.readahead)
             .clock(now_ns)
             .fill(t.fill_piece)
             .exit_when_populated(true);
