@@ -568,3 +568,39 @@ fn page_size_probe_under_a_hidden_mincore_is_an_error() {
     }
     assert_eq!(st, rt::Status::Exited(0), "{}", m.as_str());
 }
+
+/// `uffd::sys::getrusage` reads the kernel's `struct rusage` with the layout the C library
+/// reads (nix, through libc): its counters between two of ours, a voluntary switch counted after
+/// this thread sleeps, and a `who` the kernel does not know refused with `EINVAL`.
+#[test]
+fn getrusage_matches_the_c_library_and_refuses_an_unknown_who() {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let ours = || uffd::sys::getrusage(uffd::sys::RUSAGE_THREAD).unwrap();
+    let before = ours();
+    std::thread::sleep(Duration::from_millis(2));
+    let after = ours();
+    assert!(after.ru_nvcsw > before.ru_nvcsw, "{before:?} {after:?}");
+    // Counters only grow: what the C library reads lies between two of our reads.
+    let (a, theirs, b) = (ours(), getrusage(UsageWho::RUSAGE_THREAD).unwrap(), ours());
+    let between = |lo: isize, x: i64, hi: isize| lo as i64 <= x && x <= hi as i64;
+    assert!(between(
+        a.ru_nvcsw,
+        theirs.voluntary_context_switches(),
+        b.ru_nvcsw
+    ));
+    assert!(between(
+        a.ru_nivcsw,
+        theirs.involuntary_context_switches(),
+        b.ru_nivcsw
+    ));
+    assert!(between(
+        a.ru_minflt,
+        theirs.minor_page_faults(),
+        b.ru_minflt
+    ));
+    let micros = |t: uffd::sys::OldTimeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
+    let c = theirs.user_time();
+    let c = i64::from(c.tv_sec()) * 1_000_000 + i64::from(c.tv_usec());
+    assert!(micros(a.ru_utime) <= c && c <= micros(b.ru_utime));
+    assert_eq!(uffd::sys::getrusage(7), Err(Errno::EINVAL));
+}

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
 
 use nix::sys::mman::{mmap, mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags, ProtFlags};
+use nix::sys::resource::{getrusage, UsageWho};
 use uffd::flags::Features;
 use uffd::pager::{
     monotonic_ns, ConfigError, Exit, OwnedStorage, Pager, PagerError, Policy, Region, Slot, Source,
@@ -596,10 +597,12 @@ fn readahead_grows_on_sequential_and_resets_on_random() {
 /// The readahead window, step by step (one worker driven by hand, so each fault is served
 /// before the next): a fault that does not continue a run gets the initial window (2 pages),
 /// each fault where the last window ended doubles it up to the maximum (8 pages); the pages
-/// after the faulting one are placed in pieces of at most the fill piece (2 pages: one
-/// source call each). A page dropped behind the pager's back (`MADV_DONTNEED` with no
-/// `EVENT_REMOVE`) that the bitmap still calls populated faults like any other, and its
-/// window covers the missing pages after it.
+/// after the faulting one are placed in one piece when the worker was not preempted while it
+/// served the fault (`Counters::readahead_whole`; always so when this thread, the worker,
+/// saw no involuntary context switch across the call), else in pieces of at most the fill
+/// piece (2 pages): one source call each. A page dropped behind the pager's back
+/// (`MADV_DONTNEED` with no `EVENT_REMOVE`) that the bitmap still calls populated faults like
+/// any other, and its window covers the missing pages after it.
 #[test]
 fn readahead_windows_step_by_step() {
     let _g = serial();
@@ -625,20 +628,36 @@ fn readahead_windows_step_by_step() {
     let mut scratch = vec![0u8; 16 * ps];
     let mut w = pager.worker(&mut scratch).unwrap();
     let window = a.addr + 100 * ps;
-    // (page touched, pages resident from page 100 on after it, source calls it made)
-    let steps = [(100, 2, 2), (102, 6, 3), (106, 14, 5), (114, 22, 5)];
-    let mut touch = |page: usize| {
+    let preempted = || {
+        getrusage(UsageWho::RUSAGE_THREAD)
+            .unwrap()
+            .involuntary_context_switches()
+    };
+    // (page touched, pages resident from page 100 on after it, fill-sized pieces after the
+    // faulting page); returns (pages resident, source calls) and checks how the rest went.
+    let mut touch = |page: usize, pieces: usize| {
         calls.store(0, SeqCst);
+        let whole_before = pager.counters().readahead_whole;
+        let switches = preempted();
         std::thread::scope(|s| {
             let t = s.spawn(|| check_page(a.addr + page * ps, ps, Some((page * ps) as u64)));
             assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
             assert_eq!(w.serve_pending(), Ok(1));
             t.join().unwrap().unwrap();
         });
-        (resident(window, 50 * ps, ps), calls.load(SeqCst))
+        let undisturbed = preempted() == switches;
+        let whole = pager.counters().readahead_whole - whole_before;
+        assert!(
+            whole <= 1 && (whole == 1 || !undisturbed),
+            "page {page}: whole {whole}"
+        );
+        let rest_calls = if whole == 1 { 1 } else { pieces };
+        let placed = (resident(window, 50 * ps, ps), calls.load(SeqCst));
+        (placed.0, placed.1 - rest_calls)
     };
-    for (page, pages, ncalls) in steps {
-        assert_eq!(touch(page), (pages, ncalls), "after page {page}");
+    for (page, pages, pieces) in [(100, 2, 1), (102, 6, 2), (106, 14, 4), (114, 22, 4)] {
+        // One call for the faulting page, the rest as counted above.
+        assert_eq!(touch(page, pieces), (pages, 1), "after page {page}");
         // Every page placed is marked (the bitmap is what later windows and the fill read).
         assert_eq!(pager.remaining_pages(), n - pages, "after page {page}");
     }
@@ -646,7 +665,7 @@ fn readahead_windows_step_by_step() {
     madvise_dontneed(a.addr + 110 * ps, 20 * ps);
     assert_eq!(resident(window, 50 * ps, ps), 10);
     // Page 121 continues the run: 8 pages, 121 and the 7 missing after it.
-    assert_eq!(touch(121), (18, 5));
+    assert_eq!(touch(121, 4), (18, 1));
     for i in 121..129 {
         check_page(a.addr + i * ps, ps, Some((i * ps) as u64)).unwrap();
     }

@@ -23,6 +23,9 @@ pub struct Counters {
     pub readahead_hits: u64,
     /// Pages resolved ahead of a fault by readahead windows.
     pub readahead_pages: u64,
+    /// Readahead windows placed in one piece: their worker ran undisturbed while it served
+    /// the fault (see [`Worker`](super::Worker)'s readahead).
+    pub readahead_whole: u64,
     /// Faults (or fill runs) that found their page already there (`EEXIST`, or known
     /// populated): woken and counted.
     pub exists: u64,
@@ -74,6 +77,7 @@ pub(crate) struct Stats {
     pub bytes_continued: AtomicU64,
     pub readahead_hits: AtomicU64,
     pub readahead_pages: AtomicU64,
+    pub readahead_whole: AtomicU64,
     pub exists: AtomicU64,
     pub again: AtomicU64,
     pub fill_pieces: AtomicU64,
@@ -103,6 +107,7 @@ impl Stats {
             bytes_continued: AtomicU64::new(0),
             readahead_hits: AtomicU64::new(0),
             readahead_pages: AtomicU64::new(0),
+            readahead_whole: AtomicU64::new(0),
             exists: AtomicU64::new(0),
             again: AtomicU64::new(0),
             fill_pieces: AtomicU64::new(0),
@@ -127,6 +132,7 @@ impl Stats {
             bytes_continued: l(&self.bytes_continued),
             readahead_hits: l(&self.readahead_hits),
             readahead_pages: l(&self.readahead_pages),
+            readahead_whole: l(&self.readahead_whole),
             exists: l(&self.exists),
             again: l(&self.again),
             fill_pieces: l(&self.fill_pieces),

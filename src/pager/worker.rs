@@ -321,6 +321,7 @@ impl<'w, 'a> Worker<'w, 'a> {
             }
             // The faulting page alone first (its thread wakes as soon as it is there), then
             // the rest of the window.
+            let switches = (n > 1).then(involuntary_switches).flatten();
             let run = Run {
                 region: loc.region,
                 addr: loc.addr,
@@ -343,7 +344,10 @@ impl<'w, 'a> Worker<'w, 'a> {
                             pages: n - 1,
                             ..run
                         };
-                        self.ahead(rest, loc.bit + 1, want)?;
+                        // Undisturbed while its page was placed: the woken thread runs on
+                        // another CPU (see `ahead`).
+                        let alone = switches.is_some() && switches == involuntary_switches();
+                        self.ahead(rest, loc.bit + 1, want, alone)?;
                     }
                     add(&p.stats.faults, 1);
                     return Ok(());
@@ -386,13 +390,25 @@ impl<'w, 'a> Worker<'w, 'a> {
     }
 
     /// Readahead: resolves `run` (pages after a fault just served, starting at `bit`) as far
-    /// as it goes, in pieces of at most the fill piece (128 KiB without a fill), each waking
-    /// its waiters (a sequential toucher right behind waits for one piece, not the window). A
-    /// present page or pending events end it early.
-    fn ahead(&mut self, run: Run, bit: usize, want: Want) -> Result<(), PagerError> {
+    /// as it goes. A present page or pending events end it early.
+    ///
+    /// `alone`: this thread was not preempted while it placed the faulting page, so the
+    /// thread it woke runs on another CPU. Then the window goes in one piece: that thread
+    /// waits for the window it runs into either way, and each piece that wakes it costs this
+    /// thread a cross-CPU wake-up (measured at 15–25 µs on a VM whose idle vCPUs halt,
+    /// BENCHMARKS.md), so fewer pieces finish sooner. Otherwise (preempted: the woken thread
+    /// shares this CPU and ran in between) in pieces of at most the fill piece (128 KiB
+    /// without a fill), each waking its waiters: a toucher right behind waits for one piece,
+    /// not the window.
+    fn ahead(&mut self, run: Run, bit: usize, want: Want, alone: bool) -> Result<(), PagerError> {
         let p = self.pager;
         let ps = p.regions[run.region].page_size;
-        let piece = (p.policy.fill_piece.unwrap_or(super::Policy::FILL_PIECE) / ps).max(1);
+        let piece = if alone {
+            add(&p.stats.readahead_whole, 1);
+            run.pages
+        } else {
+            (p.policy.fill_piece.unwrap_or(super::Policy::FILL_PIECE) / ps).max(1)
+        };
         let mut done = 0;
         while done < run.pages {
             let n = piece.min(run.pages - done);
@@ -555,6 +571,14 @@ impl<'w, 'a> Worker<'w, 'a> {
             None
         }
     }
+}
+
+/// The calling thread's involuntary context switches so far (`getrusage(RUSAGE_THREAD)`), or
+/// `None` if the kernel does not say.
+fn involuntary_switches() -> Option<isize> {
+    crate::sys::getrusage(crate::sys::RUSAGE_THREAD)
+        .ok()
+        .map(|u| u.ru_nivcsw)
 }
 
 impl Pager<'_> {

@@ -36,6 +36,8 @@ pub const __NR_munmap: usize = 5011;
 pub const __NR_madvise: usize = 5027;
 /// `__NR_mremap`.
 pub const __NR_mremap: usize = 5024;
+/// `__NR_getrusage`.
+pub const __NR_getrusage: usize = 5096;
 
 /// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
 pub const PAGE_SIZE: Option<usize> = None;

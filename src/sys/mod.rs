@@ -17,6 +17,7 @@ mod mm;
 mod page;
 mod poll;
 pub mod raw;
+mod resource;
 mod socket;
 
 pub use errno::Errno;
@@ -24,6 +25,7 @@ pub use fcntl::*;
 pub use mm::*;
 pub use page::*;
 pub use poll::*;
+pub use resource::*;
 pub use socket::*;
 
 use core::ffi::CStr;
@@ -77,9 +79,9 @@ pub use arch::__NR_mmap;
 #[cfg(target_pointer_width = "32")]
 pub use arch::__NR_mmap2;
 pub use arch::{
-    __NR_close, __NR_fcntl, __NR_ioctl, __NR_madvise, __NR_mincore, __NR_mremap, __NR_munmap,
-    __NR_openat, __NR_ppoll, __NR_pread64, __NR_read, __NR_recvmsg, __NR_sendmsg, __NR_userfaultfd,
-    MMAP_NR, O_CLOEXEC, O_NONBLOCK,
+    __NR_close, __NR_fcntl, __NR_getrusage, __NR_ioctl, __NR_madvise, __NR_mincore, __NR_mremap,
+    __NR_munmap, __NR_openat, __NR_ppoll, __NR_pread64, __NR_read, __NR_recvmsg, __NR_sendmsg,
+    __NR_userfaultfd, MMAP_NR, O_CLOEXEC, O_NONBLOCK,
 };
 
 /// Defines `syscall0..5` over an arch's `syscall6`, passing 0 in the unused registers.

@@ -38,6 +38,8 @@ pub const __NR_munmap: usize = 91;
 pub const __NR_madvise: usize = 205;
 /// `__NR_mremap`.
 pub const __NR_mremap: usize = 163;
+/// `__NR_getrusage`.
+pub const __NR_getrusage: usize = 77;
 
 /// The page size is a kernel configuration choice here (4, 16 or 64 KiB): found at run time.
 pub const PAGE_SIZE: Option<usize> = None;

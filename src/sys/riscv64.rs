@@ -34,6 +34,8 @@ pub const __NR_munmap: usize = 215;
 pub const __NR_madvise: usize = 233;
 /// `__NR_mremap`.
 pub const __NR_mremap: usize = 216;
+/// `__NR_getrusage`.
+pub const __NR_getrusage: usize = 165;
 
 /// The page size: the kernel supports only 4 KiB pages on this architecture.
 pub const PAGE_SIZE: Option<usize> = Some(4096);

@@ -36,6 +36,8 @@ pub const __NR_munmap: usize = 91;
 pub const __NR_madvise: usize = 219;
 /// `__NR_mremap`.
 pub const __NR_mremap: usize = 163;
+/// `__NR_getrusage`.
+pub const __NR_getrusage: usize = 77;
 
 /// The page size: the kernel supports only 4 KiB pages on this architecture.
 pub const PAGE_SIZE: Option<usize> = Some(4096);

@@ -34,6 +34,8 @@ pub const __NR_munmap: usize = 11;
 pub const __NR_madvise: usize = 28;
 /// `__NR_mremap`.
 pub const __NR_mremap: usize = 25;
+/// `__NR_getrusage`.
+pub const __NR_getrusage: usize = 98;
 
 /// The page size: the kernel supports only 4 KiB pages on this architecture.
 pub const PAGE_SIZE: Option<usize> = Some(4096);

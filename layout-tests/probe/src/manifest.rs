@@ -164,6 +164,8 @@ const SYS_CONSTS: &[(&str, &str)] = &[
     ("__NR_munmap", "2.0"),
     ("__NR_madvise", "2.4"),
     ("__NR_mremap", "2.0"),
+    ("__NR_getrusage", "2.0"),
+    ("RUSAGE_THREAD", "2.6.26"),
     ("PROT_NONE", "2.0"),
     ("PROT_READ", "2.0"),
     ("PROT_WRITE", "2.0"),
@@ -251,6 +253,22 @@ const LIBC_STRUCTS: &[(&str, &str, &[&str])] = &[
         &["cmsg_len", "cmsg_level", "cmsg_type"],
     ),
 ];
+
+/// `(C type, uffd::sys type, fields)` of the kernel's own structs outside
+/// `linux/userfaultfd.h` (`linux/resource.h`), guarded by `RUSAGE_THREAD`.
+const KERNEL_STRUCTS: &[(&str, &str, &[&str])] = &[(
+    "struct rusage",
+    "Rusage",
+    &[
+        "ru_utime",
+        "ru_stime",
+        "ru_maxrss",
+        "ru_minflt",
+        "ru_majflt",
+        "ru_nvcsw",
+        "ru_nivcsw",
+    ],
+)];
 
 /// A struct or union of the header: C type, Rust type, guard, since, fields.
 struct Aggregate {
@@ -721,6 +739,25 @@ pub fn items() -> Vec<Item> {
             "2.2",
             format!("uffd::sys::cmsg_{rust}(4) as u64"),
         ));
+    }
+    for &(c_type, rust, fields) in KERNEL_STRUCTS {
+        let ty = format!("uffd::sys::{rust}");
+        v.push(sys(
+            &format!("sizeof({c_type})"),
+            format!("sizeof({c_type})"),
+            "RUSAGE_THREAD",
+            "2.6.26",
+            format!("::core::mem::size_of::<{ty}>() as u64"),
+        ));
+        for f in fields {
+            v.push(sys(
+                &format!("offsetof({c_type}, {f})"),
+                format!("__builtin_offsetof({c_type}, {f})"),
+                "RUSAGE_THREAD",
+                "2.6.26",
+                format!("::core::mem::offset_of!({ty}, {f}) as u64"),
+            ));
+        }
     }
     for &(c_type, rust, fields) in LIBC_STRUCTS {
         let ty = format!("uffd::sys::{rust}");

@@ -145,14 +145,18 @@ impl Probe {
 /// `PAGEMAP_SCAN` (6.7); it includes only other uapi headers, so it compiles freestanding.
 ///
 /// `linux/mman.h` (with `asm/mman.h`) and `asm/socket.h` bring the constants of `uffd::sys`'s
-/// memory and socket calls, `linux/errno.h` (with `asm/errno.h`) the values of `uffd::Errno`. `struct msghdr`, `struct cmsghdr`, `SCM_RIGHTS` and `MSG_*` are not
+/// memory and socket calls, `linux/errno.h` (with `asm/errno.h`) the values of `uffd::Errno`,
+/// `linux/resource.h` `struct rusage` and `RUSAGE_THREAD` (its `linux/time.h` is skipped by
+/// its guard: that header's `struct timeval` clashes with the C library's, and `rusage` needs
+/// only `linux/time_types.h`'s `__kernel_old_timeval`). `struct msghdr`, `struct cmsghdr`, `SCM_RIGHTS` and `MSG_*` are not
 /// uapi: they come from the C library's `<sys/socket.h>` where the include path has one (the
 /// host's, a cross compiler's sysroot), and are "not in this header" elsewhere.
 pub const INCLUDES: &str =
     "#include <linux/types.h>\n#include <linux/ioctl.h>\n#include <linux/userfaultfd.h>\n\
     #include <linux/fs.h>\n#include <linux/version.h>\n#include <asm/unistd.h>\n\
     #include <asm/fcntl.h>\n#include <linux/mman.h>\n#include <asm/socket.h>\n\
-    #include <linux/errno.h>\n\
+    #include <linux/errno.h>\n#include <linux/time_types.h>\n\
+    #ifndef _LINUX_TIME_H\n#define _LINUX_TIME_H\n#endif\n#include <linux/resource.h>\n\
     #if __has_include(<sys/socket.h>)\n#include <sys/socket.h>\n#endif\n\
     #ifdef __NR_mmap2\n#define PROBE_NR_MMAP __NR_mmap2\n\
     #elif defined(__NR_mmap)\n#define PROBE_NR_MMAP __NR_mmap\n#endif\n";
