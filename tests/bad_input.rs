@@ -573,6 +573,8 @@ fn page_size_probe_under_a_hidden_mincore_is_an_error() {
 /// reads (nix, through libc): its counters between two of ours, a voluntary switch counted after
 /// this thread sleeps, and a `who` the kernel does not know refused with `EINVAL`.
 #[test]
+// `time_t` and `suseconds_t` are i32 on some 32-bit ABIs: the conversions are not useless there.
+#[allow(clippy::useless_conversion)]
 fn getrusage_matches_the_c_library_and_refuses_an_unknown_who() {
     use nix::sys::resource::{getrusage, UsageWho};
     let ours = || uffd::sys::getrusage(uffd::sys::RUSAGE_THREAD).unwrap();
