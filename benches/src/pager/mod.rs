@@ -218,6 +218,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
                     continue;
                 }
                 run::pretouch_and_free(snap.len(), page)?;
+                run::rewarm(work.snapshot, page);
                 let o = run::run(CONTENDERS[k], &work)
                     .map_err(|e| format!("{} {}: {e}", pattern.name(), CONTENDERS[k].name()))?;
                 res[k].push(o);
