@@ -235,8 +235,10 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// with readahead if the policy has it. Returns the faults served. An error in the batch
     /// (an event that could not be applied) is returned after its faults are served.
     ///
-    /// Issues `read`, `UFFDIO_COPY` / `UFFDIO_ZEROPAGE` / `UFFDIO_CONTINUE` and `UFFDIO_WAKE`;
-    /// see the [module](super) for kernel versions.
+    /// Issues `read`, `UFFDIO_COPY` / `UFFDIO_ZEROPAGE` / `UFFDIO_CONTINUE`, `UFFDIO_WAKE`, and
+    /// `getrusage(RUSAGE_THREAD)` around a fault that a readahead window follows (refused, e.g.
+    /// by a seccomp filter, the windows go in fill-sized pieces); see the [module](super) for
+    /// kernel versions.
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)
@@ -444,7 +446,8 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// [`Exit::FullyPopulated`] if the policy asks for it. An error ends this worker and
     /// marks the pager failed: the other workers return [`Exit::PeerFailed`] within the idle
     /// time (at once if they wait on a stop descriptor that the caller then writes, as
-    /// `Pager::spawn` does). Issues `ppoll`, `read` and the `UFFDIO_*` resolutions.
+    /// `Pager::spawn` does). Issues `ppoll`, `read`, `getrusage` (readahead, see
+    /// [`Worker::serve_pending`]) and the `UFFDIO_*` resolutions.
     ///
     /// The target process learns nothing when a worker ends: its threads that fault in the
     /// served ranges stay blocked for as long as any copy of the userfaultfd is open.
