@@ -573,7 +573,8 @@ fn page_size_probe_under_a_hidden_mincore_is_an_error() {
 /// reads (nix, through libc): its counters between two of ours, a voluntary switch counted after
 /// this thread sleeps, and a `who` the kernel does not know refused with `EINVAL`.
 #[test]
-// `time_t` and `suseconds_t` are i32 on some 32-bit ABIs: the conversions are not useless there.
+// `time_t` and `suseconds_t` are i32 on some 32-bit ABIs (and nix's counters): the
+// conversions are not useless there.
 #[allow(clippy::useless_conversion)]
 fn getrusage_matches_the_c_library_and_refuses_an_unknown_who() {
     use nix::sys::resource::{getrusage, UsageWho};
@@ -584,7 +585,6 @@ fn getrusage_matches_the_c_library_and_refuses_an_unknown_who() {
     assert!(after.ru_nvcsw > before.ru_nvcsw, "{before:?} {after:?}");
     // Counters only grow: what the C library reads lies between two of our reads.
     let (a, theirs, b) = (ours(), getrusage(UsageWho::RUSAGE_THREAD).unwrap(), ours());
-    let between = |lo: isize, x: i64, hi: isize| lo as i64 <= x && x <= hi as i64;
     assert!(between(
         a.ru_nvcsw,
         theirs.voluntary_context_switches(),
@@ -605,4 +605,10 @@ fn getrusage_matches_the_c_library_and_refuses_an_unknown_who() {
     let c = i64::from(c.tv_sec()) * 1_000_000 + i64::from(c.tv_usec());
     assert!(micros(a.ru_utime) <= c && c <= micros(b.ru_utime));
     assert_eq!(uffd::sys::getrusage(7), Err(Errno::EINVAL));
+}
+
+/// `lo <= x <= hi`, with nix's `c_long` (i32 on 32-bit ABIs) widened.
+fn between(lo: isize, x: impl Into<i64>, hi: isize) -> bool {
+    let x = x.into();
+    lo as i64 <= x && x <= hi as i64
 }
