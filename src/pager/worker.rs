@@ -397,7 +397,7 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// `alone`: this thread was not preempted while it placed the faulting page, so the
     /// thread it woke runs on another CPU. Then the window goes in one piece: that thread
     /// waits for the window it runs into either way, and each piece that wakes it costs this
-    /// thread a cross-CPU wake-up (measured at 15–25 µs on a VM whose idle vCPUs halt,
+    /// thread a cross-CPU wake-up (measured at 15–30 µs on a VM whose idle vCPUs halt,
     /// BENCHMARKS.md), so fewer pieces finish sooner. Otherwise (preempted: the woken thread
     /// shares this CPU and ran in between) in pieces of at most the fill piece (128 KiB
     /// without a fill), each waking its waiters: a toucher right behind waits for one piece,
