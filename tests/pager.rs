@@ -672,6 +672,72 @@ fn readahead_windows_step_by_step() {
     pager.unregister().unwrap();
 }
 
+/// A worker preempted while it places the faulting page (here: it spins in the source
+/// callback, pinned to one CPU beside a spinning thread, until the kernel counts an
+/// involuntary switch) places the window after it in fill-sized pieces, not in one: the
+/// woken thread may share its CPU and runs after each piece.
+#[test]
+fn readahead_window_in_pieces_when_the_worker_was_preempted() {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 64;
+    let a = anon(n * ps, MapFlags::empty());
+    let mut cpu0 = CpuSet::new();
+    cpu0.set(0).unwrap();
+    let preempted = || {
+        getrusage(UsageWho::RUSAGE_THREAD)
+            .unwrap()
+            .involuntary_context_switches()
+    };
+    let calls = AtomicUsize::new(0);
+    let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        if calls.fetch_add(1, SeqCst) == 0 {
+            // The faulting page: wait here until this (the worker's) thread is preempted.
+            let (before, t0) = (preempted(), std::time::Instant::now());
+            while preempted() == before {
+                assert!(t0.elapsed().as_secs() < 10, "never preempted");
+            }
+        }
+        fill_words(off, buf);
+        Ok(())
+    };
+    let regions = [callback_region(a.addr, a.len, ps, &src)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().readahead_from(8 * ps, 8 * ps).fill(2 * ps);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; 16 * ps];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    let spin = AtomicBool::new(true);
+    std::thread::scope(|s| {
+        // This thread (the worker) and a spinner share CPU 0.
+        sched_setaffinity(Pid::from_raw(0), &cpu0).unwrap();
+        s.spawn(|| {
+            sched_setaffinity(Pid::from_raw(0), &cpu0).unwrap();
+            while spin.load(SeqCst) {
+                std::hint::spin_loop();
+            }
+        });
+        let t = s.spawn(|| check_page(a.addr + 10 * ps, ps, Some((10 * ps) as u64)));
+        assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
+        let served = w.serve_pending();
+        spin.store(false, SeqCst);
+        assert_eq!(served, Ok(1));
+        t.join().unwrap().unwrap();
+    });
+    // The page, then 7 pages in pieces of 2: 4 more calls; nothing counted as whole.
+    assert_eq!(calls.load(SeqCst), 5);
+    assert_eq!(pager.counters().readahead_whole, 0);
+    assert_eq!(resident(a.addr, a.len, ps), 8);
+    pager.unregister().unwrap();
+}
+
 #[test]
 fn background_fill_populates_everything_once_and_reports_it() {
     let _g = serial();
