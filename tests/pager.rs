@@ -594,6 +594,15 @@ fn readahead_grows_on_sequential_and_resets_on_random() {
     }
 }
 
+/// This thread's involuntary context switches so far, as the C library reads them.
+#[allow(clippy::useless_conversion)] // `c_long` is i32 on 32-bit ABIs
+fn involuntary_switches() -> i64 {
+    getrusage(UsageWho::RUSAGE_THREAD)
+        .unwrap()
+        .involuntary_context_switches()
+        .into()
+}
+
 /// The readahead window, step by step (one worker driven by hand, so each fault is served
 /// before the next): a fault that does not continue a run gets the initial window (2 pages),
 /// each fault where the last window ended doubles it up to the maximum (8 pages); the pages
@@ -628,24 +637,19 @@ fn readahead_windows_step_by_step() {
     let mut scratch = vec![0u8; 16 * ps];
     let mut w = pager.worker(&mut scratch).unwrap();
     let window = a.addr + 100 * ps;
-    let preempted = || {
-        getrusage(UsageWho::RUSAGE_THREAD)
-            .unwrap()
-            .involuntary_context_switches()
-    };
     // (page touched, pages resident from page 100 on after it, fill-sized pieces after the
     // faulting page); returns (pages resident, source calls) and checks how the rest went.
     let mut touch = |page: usize, pieces: usize| {
         calls.store(0, SeqCst);
         let whole_before = pager.counters().readahead_whole;
-        let switches = preempted();
+        let switches = involuntary_switches();
         std::thread::scope(|s| {
             let t = s.spawn(|| check_page(a.addr + page * ps, ps, Some((page * ps) as u64)));
             assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
             assert_eq!(w.serve_pending(), Ok(1));
             t.join().unwrap().unwrap();
         });
-        let undisturbed = preempted() == switches;
+        let undisturbed = involuntary_switches() == switches;
         let whole = pager.counters().readahead_whole - whole_before;
         assert!(
             whole <= 1 && (whole == 1 || !undisturbed),
@@ -689,17 +693,12 @@ fn readahead_window_in_pieces_when_the_worker_was_preempted() {
     let a = anon(n * ps, MapFlags::empty());
     let mut cpu0 = CpuSet::new();
     cpu0.set(0).unwrap();
-    let preempted = || {
-        getrusage(UsageWho::RUSAGE_THREAD)
-            .unwrap()
-            .involuntary_context_switches()
-    };
     let calls = AtomicUsize::new(0);
     let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
         if calls.fetch_add(1, SeqCst) == 0 {
             // The faulting page: wait here until this (the worker's) thread is preempted.
-            let (before, t0) = (preempted(), std::time::Instant::now());
-            while preempted() == before {
+            let (before, t0) = (involuntary_switches(), std::time::Instant::now());
+            while involuntary_switches() == before {
                 assert!(t0.elapsed().as_secs() < 10, "never preempted");
             }
         }

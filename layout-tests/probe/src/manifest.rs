@@ -740,47 +740,35 @@ pub fn items() -> Vec<Item> {
             format!("uffd::sys::cmsg_{rust}(4) as u64"),
         ));
     }
-    for &(c_type, rust, fields) in KERNEL_STRUCTS {
+    // The kernel's own structs (no alignment check: `long`s only), then the C library's.
+    let structs = KERNEL_STRUCTS
+        .iter()
+        .map(|s| (s, "RUSAGE_THREAD", "2.6.26", false))
+        .chain(LIBC_STRUCTS.iter().map(|s| (s, "SCM_RIGHTS", "2.2", true)));
+    for (&(c_type, rust, fields), guard, since, align) in structs {
         let ty = format!("uffd::sys::{rust}");
         v.push(sys(
             &format!("sizeof({c_type})"),
             format!("sizeof({c_type})"),
-            "RUSAGE_THREAD",
-            "2.6.26",
+            guard,
+            since,
             format!("::core::mem::size_of::<{ty}>() as u64"),
         ));
-        for f in fields {
+        if align {
             v.push(sys(
-                &format!("offsetof({c_type}, {f})"),
-                format!("__builtin_offsetof({c_type}, {f})"),
-                "RUSAGE_THREAD",
-                "2.6.26",
-                format!("::core::mem::offset_of!({ty}, {f}) as u64"),
+                &format!("alignof({c_type})"),
+                format!("__alignof__({c_type})"),
+                guard,
+                since,
+                format!("::core::mem::align_of::<{ty}>() as u64"),
             ));
         }
-    }
-    for &(c_type, rust, fields) in LIBC_STRUCTS {
-        let ty = format!("uffd::sys::{rust}");
-        v.push(sys(
-            &format!("sizeof({c_type})"),
-            format!("sizeof({c_type})"),
-            "SCM_RIGHTS",
-            "2.2",
-            format!("::core::mem::size_of::<{ty}>() as u64"),
-        ));
-        v.push(sys(
-            &format!("alignof({c_type})"),
-            format!("__alignof__({c_type})"),
-            "SCM_RIGHTS",
-            "2.2",
-            format!("::core::mem::align_of::<{ty}>() as u64"),
-        ));
         for f in fields {
             v.push(sys(
                 &format!("offsetof({c_type}, {f})"),
                 format!("__builtin_offsetof({c_type}, {f})"),
-                "SCM_RIGHTS",
-                "2.2",
+                guard,
+                since,
                 format!("::core::mem::offset_of!({ty}, {f}) as u64"),
             ));
         }
