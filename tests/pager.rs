@@ -22,8 +22,8 @@ use nix::sys::mman::{mmap, mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags
 use nix::sys::resource::{getrusage, UsageWho};
 use uffd::flags::Features;
 use uffd::pager::{
-    monotonic_ns, ConfigError, Exit, OwnedStorage, Pager, PagerError, Policy, Region, Slot, Source,
-    SourceError, Stop, Storage,
+    monotonic_ns, ConfigError, Exit, Fill, OwnedStorage, Pager, PagerError, Policy, Region, Slot,
+    Source, SourceError, Stop, Storage,
 };
 use uffd::{Error, Uffd};
 
@@ -608,7 +608,7 @@ fn involuntary_switches() -> i64 {
 /// each fault where the last window ended doubles it up to the maximum (8 pages); the pages
 /// after the faulting one are placed in one piece when the worker was not preempted while it
 /// served the fault (`Counters::readahead_whole`; always so when this thread, the worker,
-/// saw no involuntary context switch across the call), else in pieces of at most the fill
+/// saw no involuntary context switch across the call), else in pieces of at most the shared
 /// piece (2 pages): one source call each. A page dropped behind the pager's back
 /// (`MADV_DONTNEED` with no `EVENT_REMOVE`) that the bitmap still calls populated faults like
 /// any other, and its window covers the missing pages after it.
@@ -629,7 +629,10 @@ fn readahead_windows_step_by_step() {
     };
     let regions = [callback_region(a.addr, a.len, ps, &src)];
     let mut st = OwnedStorage::new(&regions, 0);
-    let policy = Policy::demand().readahead_from(2 * ps, 8 * ps).fill(2 * ps);
+    let policy = Policy::demand()
+        .readahead_from(2 * ps, 8 * ps)
+        .fill(4 * ps)
+        .shared_piece(2 * ps);
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: a fresh mapping read only through raw pointers.
     unsafe { pager.register() }.unwrap();
@@ -637,7 +640,7 @@ fn readahead_windows_step_by_step() {
     let mut scratch = vec![0u8; 16 * ps];
     let mut w = pager.worker(&mut scratch).unwrap();
     let window = a.addr + 100 * ps;
-    // (page touched, pages resident from page 100 on after it, fill-sized pieces after the
+    // (page touched, pages resident from page 100 on after it, shared-sized pieces after the
     // faulting page); returns (pages resident, source calls) and checks how the rest went.
     let mut touch = |page: usize, pieces: usize| {
         calls.store(0, SeqCst);
@@ -678,12 +681,10 @@ fn readahead_windows_step_by_step() {
 
 /// A worker preempted while it places the faulting page (here: it spins in the source
 /// callback, pinned to one CPU beside a spinning thread, until the kernel counts an
-/// involuntary switch) places the window after it in fill-sized pieces, not in one: the
-/// woken thread may share its CPU and runs after each piece.
+/// involuntary switch) places the window after it in pieces of the shared piece, not in one
+/// (nor in fill-sized pieces): the woken thread may share its CPU and runs after each piece.
 #[test]
 fn readahead_window_in_pieces_when_the_worker_was_preempted() {
-    use nix::sched::{sched_setaffinity, CpuSet};
-    use nix::unistd::Pid;
     let _g = serial();
     let Some(u) = open(Features::empty()) else {
         return;
@@ -691,42 +692,34 @@ fn readahead_window_in_pieces_when_the_worker_was_preempted() {
     let ps = u.page_size();
     let n = 64;
     let a = anon(n * ps, MapFlags::empty());
-    let mut cpu0 = CpuSet::new();
-    cpu0.set(0).unwrap();
     let calls = AtomicUsize::new(0);
     let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
         if calls.fetch_add(1, SeqCst) == 0 {
             // The faulting page: wait here until this (the worker's) thread is preempted.
-            let (before, t0) = (involuntary_switches(), std::time::Instant::now());
-            while involuntary_switches() == before {
-                assert!(t0.elapsed().as_secs() < 10, "never preempted");
-            }
+            until_preempted();
         }
         fill_words(off, buf);
         Ok(())
     };
     let regions = [callback_region(a.addr, a.len, ps, &src)];
     let mut st = OwnedStorage::new(&regions, 0);
-    let policy = Policy::demand().readahead_from(8 * ps, 8 * ps).fill(2 * ps);
+    let policy = Policy::demand()
+        .readahead_from(8 * ps, 8 * ps)
+        .fill(4 * ps)
+        .shared_piece(2 * ps);
     let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
     // SAFETY: a fresh mapping read only through raw pointers.
     unsafe { pager.register() }.unwrap();
     let mut scratch = vec![0u8; 16 * ps];
     let mut w = pager.worker(&mut scratch).unwrap();
-    let spin = AtomicBool::new(true);
+    let spin = AtomicBool::new(false);
     std::thread::scope(|s| {
         // This thread (the worker) and a spinner share CPU 0.
-        sched_setaffinity(Pid::from_raw(0), &cpu0).unwrap();
-        s.spawn(|| {
-            sched_setaffinity(Pid::from_raw(0), &cpu0).unwrap();
-            while spin.load(SeqCst) {
-                std::hint::spin_loop();
-            }
-        });
+        let spinning = spin_beside(s, &spin);
         let t = s.spawn(|| check_page(a.addr + 10 * ps, ps, Some((10 * ps) as u64)));
         assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
         let served = w.serve_pending();
-        spin.store(false, SeqCst);
+        drop(spinning);
         assert_eq!(served, Ok(1));
         t.join().unwrap().unwrap();
     });
@@ -734,6 +727,154 @@ fn readahead_window_in_pieces_when_the_worker_was_preempted() {
     assert_eq!(calls.load(SeqCst), 5);
     assert_eq!(pager.counters().readahead_whole, 0);
     assert_eq!(resident(a.addr, a.len, ps), 8);
+    pager.unregister().unwrap();
+}
+
+/// Pins this thread to CPU 0 beside a thread that spins there until the returned guard is
+/// dropped (also when a test panics, so its scope can end).
+fn spin_beside<'s>(s: &'s std::thread::Scope<'s, '_>, spin: &'s AtomicBool) -> impl Drop + 's {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, SeqCst);
+        }
+    }
+    let mut cpu0 = CpuSet::new();
+    cpu0.set(0).unwrap();
+    sched_setaffinity(Pid::from_raw(0), &cpu0).unwrap();
+    spin.store(true, SeqCst);
+    s.spawn(move || {
+        sched_setaffinity(Pid::from_raw(0), &cpu0).unwrap();
+        while spin.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+    });
+    Stop(spin)
+}
+
+/// Spins until this thread is preempted (the kernel counts an involuntary switch).
+fn until_preempted() {
+    let (before, t0) = (involuntary_switches(), std::time::Instant::now());
+    while involuntary_switches() == before {
+        assert!(t0.elapsed().as_secs() < 10, "never preempted");
+    }
+}
+
+/// A worker preempted while it places the faulting page looks for faults before each piece of
+/// the window: one outside it ends the window (`Counters::readahead_cut`) and is served next,
+/// its own window after it; the first window's pages stay missing. Here the second thread
+/// faults while the worker is in the source callback of the first page, so its message is
+/// pending when the window starts.
+#[test]
+fn readahead_window_cut_for_a_fault_elsewhere_when_the_worker_was_preempted() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 64;
+    let a = anon(n * ps, MapFlags::empty());
+    let calls = AtomicUsize::new(0);
+    let second = AtomicBool::new(false);
+    let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
+        if calls.fetch_add(1, SeqCst) == 0 {
+            // The first faulting page: let the second thread fault, wait for its message,
+            // and stay until this (the worker's) thread is preempted.
+            second.store(true, SeqCst);
+            assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
+            until_preempted();
+        }
+        fill_words(off, buf);
+        Ok(())
+    };
+    let regions = [callback_region(a.addr, a.len, ps, &src)];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand()
+        .readahead_from(8 * ps, 8 * ps)
+        .fill(4 * ps)
+        .shared_piece(2 * ps);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; 16 * ps];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    let spin = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let spinning = spin_beside(s, &spin);
+        let t1 = s.spawn(|| check_page(a.addr + 10 * ps, ps, Some((10 * ps) as u64)));
+        let t2 = s.spawn(|| {
+            while !second.load(SeqCst) {
+                std::thread::yield_now();
+            }
+            check_page(a.addr + 40 * ps, ps, Some((40 * ps) as u64))
+        });
+        assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
+        let served = w.serve_pending();
+        drop(spinning);
+        assert_eq!(served, Ok(2));
+        t1.join().unwrap().unwrap();
+        t2.join().unwrap().unwrap();
+    });
+    let c = pager.counters();
+    assert_eq!(c.readahead_cut, 1);
+    // Page 10 alone; page 40 and its window (whole or in pieces) after it.
+    assert_eq!(resident(a.addr + 10 * ps, ps, ps), 1);
+    assert_eq!(resident(a.addr + 11 * ps, 7 * ps, ps), 0);
+    assert_eq!(resident(a.addr + 40 * ps, 8 * ps, ps), 8);
+    assert_eq!(c.readahead_pages, 7);
+    pager.unregister().unwrap();
+}
+
+/// The background fill places pieces of the policy's fill piece while its worker runs
+/// undisturbed, and of the shared piece after the worker was preempted (it shares its CPU with
+/// a thread that then waits for every piece): each look compares with the previous one.
+#[test]
+fn fill_pieces_shrink_after_the_worker_was_preempted() {
+    let _g = serial();
+    let Some(u) = open(Features::empty()) else {
+        return;
+    };
+    let ps = u.page_size();
+    let n = 256;
+    let img = image(n * ps);
+    let a = anon(n * ps, MapFlags::empty());
+    let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
+    let mut st = OwnedStorage::new(&regions, 0);
+    let policy = Policy::demand().fill(8 * ps).shared_piece(2 * ps);
+    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
+    // SAFETY: a fresh mapping read only through raw pointers.
+    unsafe { pager.register() }.unwrap();
+    let mut scratch = vec![0u8; 16 * ps];
+    let mut w = pager.worker(&mut scratch).unwrap();
+    // The first look has nothing to compare with: a whole piece.
+    assert_eq!(w.fill_piece(), Ok(Fill::Piece(8 * ps)));
+    let spin = AtomicBool::new(false);
+    let mut undisturbed = 0;
+    std::thread::scope(|s| {
+        let spinning = spin_beside(s, &spin);
+        for _ in 0..20 {
+            until_preempted();
+            // Preempted since the first call's look: a shared piece.
+            let before = involuntary_switches();
+            assert_eq!(
+                w.fill_piece(),
+                Ok(Fill::Piece(2 * ps)),
+                "after a preemption"
+            );
+            let got = w.fill_piece();
+            // The second call's look covers the time since the first call's, inside
+            // `before..now`: not preempted there, a whole piece.
+            if involuntary_switches() == before {
+                assert_eq!(got, Ok(Fill::Piece(8 * ps)), "undisturbed");
+                undisturbed += 1;
+            }
+        }
+        drop(spinning);
+    });
+    // Each round takes microseconds against the spinner's millisecond slices.
+    assert!(undisturbed > 0, "every round was preempted");
     pager.unregister().unwrap();
 }
 

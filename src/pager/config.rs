@@ -154,6 +154,7 @@ pub struct Readahead {
 pub struct Policy {
     pub(crate) readahead: Option<Readahead>,
     pub(crate) fill_piece: Option<usize>,
+    pub(crate) shared_piece: usize,
     pub(crate) exit_when_populated: bool,
     pub(crate) clock: Option<fn() -> u64>,
     pub(crate) idle: Duration,
@@ -163,12 +164,16 @@ impl Policy {
     /// The default background-fill piece: 128 KiB. A piece in flight delays a demand fault by
     /// about its copy time (measured here: 44–73 µs at 128 KiB, about 0.5 ms at 2 MiB).
     pub const FILL_PIECE: usize = 128 << 10;
+    /// The default piece while a worker shares its CPU with the threads it serves: 8 KiB
+    /// (two base pages: a stall behind one is a few µs; measured in BENCHMARKS.md).
+    pub const SHARED_PIECE: usize = 8 << 10;
 
     /// Serve each fault with its own page only.
     pub const fn demand() -> Self {
         Policy {
             readahead: None,
             fill_piece: None,
+            shared_piece: Self::SHARED_PIECE,
             exit_when_populated: false,
             clock: None,
             idle: Duration::from_millis(100),
@@ -196,6 +201,16 @@ impl Policy {
     /// page down (demand faults and their readahead usually move up from the start).
     pub const fn fill(mut self, piece: usize) -> Self {
         self.fill_piece = Some(piece);
+        self
+    }
+    /// The most a worker places in one `ioctl` (fill pieces, readahead windows) while it
+    /// shares its CPU with the threads it serves (it was preempted during its last
+    /// placement, told by `getrusage(RUSAGE_THREAD)`; Linux 2.6.26): there each `ioctl` is a
+    /// stretch those threads wait for the CPU, so this bounds their stalls (default
+    /// [`Policy::SHARED_PIECE`]; at least one page of the region). Alone on its CPU a worker
+    /// uses the fill piece and whole windows.
+    pub const fn shared_piece(mut self, piece: usize) -> Self {
+        self.shared_piece = piece;
         self
     }
     /// Workers return [`Exit::FullyPopulated`](super::Exit::FullyPopulated) once every page

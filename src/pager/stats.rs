@@ -26,6 +26,9 @@ pub struct Counters {
     /// Readahead windows placed in one piece: their worker ran undisturbed while it served
     /// the fault (see [`Worker`](super::Worker)'s readahead).
     pub readahead_whole: u64,
+    /// Readahead windows ended early for a fault elsewhere (a worker that shares its CPU
+    /// with the thread it woke serves that fault before the rest of the window).
+    pub readahead_cut: u64,
     /// Faults (or fill runs) that found their page already there (`EEXIST`, or known
     /// populated): woken and counted.
     pub exists: u64,
@@ -78,6 +81,7 @@ pub(crate) struct Stats {
     pub readahead_hits: AtomicU64,
     pub readahead_pages: AtomicU64,
     pub readahead_whole: AtomicU64,
+    pub readahead_cut: AtomicU64,
     pub exists: AtomicU64,
     pub again: AtomicU64,
     pub fill_pieces: AtomicU64,
@@ -108,6 +112,7 @@ impl Stats {
             readahead_hits: AtomicU64::new(0),
             readahead_pages: AtomicU64::new(0),
             readahead_whole: AtomicU64::new(0),
+            readahead_cut: AtomicU64::new(0),
             exists: AtomicU64::new(0),
             again: AtomicU64::new(0),
             fill_pieces: AtomicU64::new(0),
@@ -133,6 +138,7 @@ impl Stats {
             readahead_hits: l(&self.readahead_hits),
             readahead_pages: l(&self.readahead_pages),
             readahead_whole: l(&self.readahead_whole),
+            readahead_cut: l(&self.readahead_cut),
             exists: l(&self.exists),
             again: l(&self.again),
             fill_pieces: l(&self.fill_pieces),

@@ -14,6 +14,10 @@ use crate::sys::Errno;
 use crate::wait::{wait, Waiting};
 use crate::Uffd;
 
+pub(crate) mod preempt;
+mod readahead;
+use preempt::Switches;
+
 /// Messages read at once.
 const BATCH: usize = 64;
 /// Faults a worker holds (read, not yet served).
@@ -72,6 +76,11 @@ pub struct Worker<'w, 'a> {
     /// The lowest and highest address of the faults read while the queue was full: their
     /// threads are woken (to fault again) once the queue is served.
     overflow: Option<(usize, usize)>,
+    /// This worker was preempted during its last measured placement: it shares its CPU with
+    /// a thread it serves, and places in short pieces (see [`preempt`]).
+    pub(crate) shared: Option<bool>,
+    /// The involuntary context switches at the last look (see [`preempt`]).
+    switches: Switches,
 }
 
 impl core::fmt::Debug for Worker<'_, '_> {
@@ -103,6 +112,8 @@ impl<'w, 'a> Worker<'w, 'a> {
             error: None,
             contended: false,
             overflow: None,
+            shared: None,
+            switches: Switches::default(),
         }
     }
 
@@ -293,6 +304,7 @@ impl<'w, 'a> Worker<'w, 'a> {
         let t0 = p.now().map(|_| q.read_at);
         loop {
             let held = p.gate.shared();
+            let epoch = p.epoch();
             let Some(loc) = p.locate(q.address) else {
                 drop(held);
                 return self.outside(q);
@@ -323,7 +335,10 @@ impl<'w, 'a> Worker<'w, 'a> {
             }
             // The faulting page alone first (its thread wakes as soon as it is there), then
             // the rest of the window.
-            let switches = (n > 1).then(involuntary_switches).flatten();
+            if n > 1 {
+                // Looked at just before, so the look after covers this placement only.
+                self.sharing();
+            }
             let run = Run {
                 region: loc.region,
                 addr: loc.addr,
@@ -346,10 +361,11 @@ impl<'w, 'a> Worker<'w, 'a> {
                             pages: n - 1,
                             ..run
                         };
-                        // Undisturbed while its page was placed: the woken thread runs on
-                        // another CPU (see `ahead`).
-                        let alone = switches.is_some() && switches == involuntary_switches();
-                        self.ahead(rest, loc.bit + 1, want, alone)?;
+                        // Not preempted while its page was placed: the woken thread runs
+                        // on another CPU (see `ahead`).
+                        let alone = self.sharing() == Some(false);
+                        drop(held);
+                        self.ahead(rest, loc.bit + 1, want, alone, epoch)?;
                     }
                     add(&p.stats.faults, 1);
                     return Ok(());
@@ -387,50 +403,6 @@ impl<'w, 'a> Worker<'w, 'a> {
         add(&p.stats.faults, 1);
         if let (Some(t0), Some(t1)) = (t0, p.now()) {
             p.latency.record(t1.saturating_sub(t0));
-        }
-        Ok(())
-    }
-
-    /// Readahead: resolves `run` (pages after a fault just served, starting at `bit`) as far
-    /// as it goes. A present page or pending events end it early.
-    ///
-    /// `alone`: this thread was not preempted while it placed the faulting page, so the
-    /// thread it woke runs on another CPU. Then the window goes in one piece: that thread
-    /// waits for the window it runs into either way, and each piece that wakes it costs this
-    /// thread a cross-CPU wake-up (measured at 15–30 µs on a VM whose idle vCPUs halt,
-    /// BENCHMARKS.md), so fewer pieces finish sooner. Otherwise (preempted: the woken thread
-    /// shares this CPU and ran in between) in pieces of at most the fill piece (128 KiB
-    /// without a fill), each waking its waiters: a toucher right behind waits for one piece,
-    /// not the window.
-    fn ahead(&mut self, run: Run, bit: usize, want: Want, alone: bool) -> Result<(), PagerError> {
-        let p = self.pager;
-        let ps = p.regions[run.region].page_size;
-        let piece = if alone {
-            add(&p.stats.readahead_whole, 1);
-            run.pages
-        } else {
-            (p.policy.fill_piece.unwrap_or(super::Policy::FILL_PIECE) / ps).max(1)
-        };
-        let mut done = 0;
-        while done < run.pages {
-            let n = piece.min(run.pages - done);
-            let part = Run {
-                addr: run.addr + done * ps,
-                index: run.index + done,
-                pages: n,
-                ..run
-            };
-            match p.place(part, want, self.scratch, &mut self.scratch_zero)? {
-                Placed::Done(k) | Placed::Again(k) => {
-                    p.mark_populated(bit + done, k);
-                    add(&p.stats.readahead_pages, k as u64);
-                    if k < n {
-                        break;
-                    }
-                    done += k;
-                }
-                Placed::Exists | Placed::NoPage | Placed::Unmapped => break,
-            }
         }
         Ok(())
     }
@@ -573,33 +545,5 @@ impl<'w, 'a> Worker<'w, 'a> {
         } else {
             None
         }
-    }
-}
-
-/// The calling thread's involuntary context switches so far (`getrusage(RUSAGE_THREAD)`), or
-/// `None` if the kernel does not say.
-fn involuntary_switches() -> Option<isize> {
-    crate::sys::getrusage(crate::sys::RUSAGE_THREAD)
-        .ok()
-        .map(|u| u.ru_nivcsw)
-}
-
-impl Pager<'_> {
-    /// The readahead window (pages) for a fault at `bit`, and whether it continues a
-    /// sequential run (then the window doubles; otherwise it starts again).
-    pub(crate) fn window(&self, bit: usize, ps: usize) -> (usize, bool) {
-        use core::sync::atomic::Ordering::Relaxed;
-        let Some(ra) = self.policy.readahead else {
-            return (1, false);
-        };
-        let max = (ra.max / ps).max(1);
-        let initial = (ra.initial / ps).clamp(1, max);
-        let next = self.ra_next.load(Relaxed);
-        let win = self.ra_win.load(Relaxed).clamp(initial, max);
-        let hit = bit <= next && bit >= next.saturating_sub(win);
-        let w = if hit { (win * 2).min(max) } else { initial };
-        self.ra_win.store(w, Relaxed);
-        self.ra_next.store(bit + w, Relaxed);
-        (w, hit)
     }
 }

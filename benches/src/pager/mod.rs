@@ -103,13 +103,18 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--dir" => a.dir = val("--dir")?.into(),
             "--only" => a.only = Some(val("--only")?),
             "--patterns" => a.patterns = Some(val("--patterns")?),
-            "--fill-piece" | "--fault-window" | "--shared-fault-window" | "--readahead" => {
+            "--fill-piece"
+            | "--fault-window"
+            | "--shared-fault-window"
+            | "--readahead"
+            | "--shared-piece" => {
                 let kib: usize = val(x)?.parse().map_err(|_| format!("{x} KiB"))?;
                 let t = &mut a.tuning;
                 *match x.as_str() {
                     "--fill-piece" => &mut t.fill_piece,
                     "--fault-window" => &mut t.fault_window,
                     "--shared-fault-window" => &mut t.shared_fault_window,
+                    "--shared-piece" => &mut t.shared_piece,
                     _ => &mut t.readahead,
                 } = kib << 10;
             }

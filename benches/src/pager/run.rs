@@ -25,7 +25,7 @@ pub const SHARED_FAULT_WINDOW: usize = 0;
 
 /// The pager contenders' policy sizes (bytes); the defaults above unless the command line
 /// says otherwise (`--fill-piece`, `--fault-window`, `--shared-fault-window`, `--readahead`,
-/// in KiB).
+/// `--shared-piece`, in KiB).
 #[derive(Clone, Copy, Debug)]
 pub struct Tuning {
     pub fill_piece: usize,
@@ -34,6 +34,8 @@ pub struct Tuning {
     /// The first window of a fault with several workers.
     pub shared_fault_window: usize,
     pub readahead: usize,
+    /// The piece while a worker shares its CPU ([`Policy::shared_piece`]).
+    pub shared_piece: usize,
 }
 
 impl Default for Tuning {
@@ -43,6 +45,7 @@ impl Default for Tuning {
             fault_window: FAULT_WINDOW,
             shared_fault_window: SHARED_FAULT_WINDOW,
             readahead: READAHEAD,
+            shared_piece: Policy::SHARED_PIECE,
         }
     }
 }
@@ -414,7 +417,10 @@ fn run_pager(
         removed: &mut removed,
     };
     let t = w.tuning;
-    let mut policy = Policy::demand().readahead(t.readahead).clock(now_ns);
+    let mut policy = Policy::demand()
+        .readahead(t.readahead)
+        .shared_piece(t.shared_piece)
+        .clock(now_ns);
     if fill {
         // One worker: even a random fault brings in a window after it (its own page first,
         // the rest in fill-sized pieces), so a toucher racing the fill faults less often.
@@ -428,6 +434,7 @@ fn run_pager(
             .readahead_from(window, t.readahead)
             .clock(now_ns)
             .fill(t.fill_piece)
+            .shared_piece(t.shared_piece)
             .exit_when_populated(true);
     }
     let pager = Pager::new(&u, &regions, storage, policy).map_err(|e| e.to_string())?;
