@@ -22,8 +22,8 @@ use nix::sys::mman::{mmap, mmap_anonymous, mremap, munmap, MRemapFlags, MapFlags
 use nix::sys::resource::{getrusage, UsageWho};
 use uffd::flags::Features;
 use uffd::pager::{
-    monotonic_ns, ConfigError, Exit, Fill, OwnedStorage, Pager, PagerError, Policy, Region, Slot,
-    Source, SourceError, Stop, Storage,
+    monotonic_ns, ConfigError, Counters, Exit, OwnedStorage, Pager, PagerError, Policy, Region,
+    Slot, Source, SourceError, Stop, Storage,
 };
 use uffd::{Error, Uffd};
 
@@ -606,10 +606,10 @@ fn involuntary_switches() -> i64 {
 /// The readahead window, step by step (one worker driven by hand, so each fault is served
 /// before the next): a fault that does not continue a run gets the initial window (2 pages),
 /// each fault where the last window ended doubles it up to the maximum (8 pages); the pages
-/// after the faulting one are placed in one piece when the worker was not preempted while it
-/// served the fault (`Counters::readahead_whole`; always so when this thread, the worker,
-/// saw no involuntary context switch across the call), else in pieces of at most the shared
-/// piece (2 pages): one source call each. A page dropped behind the pager's back
+/// after the faulting one are placed in one piece when the worker was not preempted since it
+/// last looked (`Counters::readahead_whole`; always so when this thread, the worker, saw no
+/// involuntary context switch from the start of the previous call on), else in pieces of at
+/// most the shared piece (2 pages): one source call each. A page dropped behind the pager's back
 /// (`MADV_DONTNEED` with no `EVENT_REMOVE`) that the bitmap still calls populated faults like
 /// any other, and its window covers the missing pages after it.
 #[test]
@@ -638,6 +638,9 @@ fn readahead_windows_step_by_step() {
     unsafe { pager.register() }.unwrap();
     // Room for twice the largest window: the windows, not the scratch, cap the runs.
     let mut scratch = vec![0u8; 16 * ps];
+    // The worker compares its switch count with its last look (made first when it is made):
+    // from then on this thread's own count brackets each interval.
+    let mut since = involuntary_switches();
     let mut w = pager.worker(&mut scratch).unwrap();
     let window = a.addr + 100 * ps;
     // (page touched, pages resident from page 100 on after it, shared-sized pieces after the
@@ -652,7 +655,10 @@ fn readahead_windows_step_by_step() {
             assert_eq!(w.serve_pending(), Ok(1));
             t.join().unwrap().unwrap();
         });
-        let undisturbed = involuntary_switches() == switches;
+        // The look before this window was made during the previous call (or when the
+        // worker was made), the one now during this call: both inside `since..now`.
+        let undisturbed = involuntary_switches() == since;
+        since = switches;
         let whole = pager.counters().readahead_whole - whole_before;
         assert!(
             whole <= 1 && (whole == 1 || !undisturbed),
@@ -762,29 +768,29 @@ fn until_preempted() {
     }
 }
 
-/// A worker preempted while it places the faulting page looks for faults before each piece of
-/// the window: one outside it ends the window (`Counters::readahead_cut`) and is served next,
-/// its own window after it; the first window's pages stay missing. Here the second thread
-/// faults while the worker is in the source callback of the first page, so its message is
-/// pending when the window starts.
-#[test]
-fn readahead_window_cut_for_a_fault_elsewhere_when_the_worker_was_preempted() {
-    let _g = serial();
-    let Some(u) = open(Features::empty()) else {
-        return;
-    };
+/// Two threads fault: the first at page 10, the second at page 40 once the source callback
+/// has been called `signal_at` times (the worker then waits there for its message, so it is
+/// pending when that piece is placed). With `preempt`, the callback of page 10 also waits
+/// until the worker's thread is preempted (it spins pinned to CPU 0 beside a spinner).
+/// Returns the counters and the pages resident at 11..18 (the first window) and 40..48.
+fn fault_elsewhere_during_a_window(
+    signal_at: usize,
+    preempt: bool,
+) -> Option<(Counters, usize, usize)> {
+    let u = open(Features::empty())?;
     let ps = u.page_size();
     let n = 64;
     let a = anon(n * ps, MapFlags::empty());
     let calls = AtomicUsize::new(0);
     let second = AtomicBool::new(false);
     let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
-        if calls.fetch_add(1, SeqCst) == 0 {
-            // The first faulting page: let the second thread fault, wait for its message,
-            // and stay until this (the worker's) thread is preempted.
+        let call = calls.fetch_add(1, SeqCst) + 1;
+        if call == 1 && preempt {
+            until_preempted();
+        }
+        if call == signal_at {
             second.store(true, SeqCst);
             assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
-            until_preempted();
         }
         fill_words(off, buf);
         Ok(())
@@ -802,7 +808,7 @@ fn readahead_window_cut_for_a_fault_elsewhere_when_the_worker_was_preempted() {
     let mut w = pager.worker(&mut scratch).unwrap();
     let spin = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let spinning = spin_beside(s, &spin);
+        let spinning = preempt.then(|| spin_beside(s, &spin));
         let t1 = s.spawn(|| check_page(a.addr + 10 * ps, ps, Some((10 * ps) as u64)));
         let t2 = s.spawn(|| {
             while !second.load(SeqCst) {
@@ -817,65 +823,43 @@ fn readahead_window_cut_for_a_fault_elsewhere_when_the_worker_was_preempted() {
         t1.join().unwrap().unwrap();
         t2.join().unwrap().unwrap();
     });
-    let c = pager.counters();
-    assert_eq!(c.readahead_cut, 1);
-    // Page 10 alone; page 40 and its window (whole or in pieces) after it.
-    assert_eq!(resident(a.addr + 10 * ps, ps, ps), 1);
-    assert_eq!(resident(a.addr + 11 * ps, 7 * ps, ps), 0);
-    assert_eq!(resident(a.addr + 40 * ps, 8 * ps, ps), 8);
-    assert_eq!(c.readahead_pages, 7);
+    let got = (
+        pager.counters(),
+        resident(a.addr + 11 * ps, 7 * ps, ps),
+        resident(a.addr + 40 * ps, 8 * ps, ps),
+    );
     pager.unregister().unwrap();
+    Some(got)
 }
 
-/// The background fill places pieces of the policy's fill piece while its worker runs
-/// undisturbed, and of the shared piece after the worker was preempted (it shares its CPU with
-/// a thread that then waits for every piece): each look compares with the previous one.
+/// Faults first: a fault outside the window, waiting when the window would start, ends it
+/// before its first page (`Counters::readahead_cut`), preempted or not; it is served next,
+/// with its own window.
 #[test]
-fn fill_pieces_shrink_after_the_worker_was_preempted() {
+fn readahead_window_gives_way_to_a_fault_already_waiting() {
     let _g = serial();
-    let Some(u) = open(Features::empty()) else {
+    let Some((c, first, second)) = fault_elsewhere_during_a_window(1, false) else {
         return;
     };
-    let ps = u.page_size();
-    let n = 256;
-    let img = image(n * ps);
-    let a = anon(n * ps, MapFlags::empty());
-    let regions = [Region::new(a.addr, a.len, ps, Source::Bytes(&img))];
-    let mut st = OwnedStorage::new(&regions, 0);
-    let policy = Policy::demand().fill(8 * ps).shared_piece(2 * ps);
-    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
-    // SAFETY: a fresh mapping read only through raw pointers.
-    unsafe { pager.register() }.unwrap();
-    let mut scratch = vec![0u8; 16 * ps];
-    let mut w = pager.worker(&mut scratch).unwrap();
-    // The first look has nothing to compare with: a whole piece.
-    assert_eq!(w.fill_piece(), Ok(Fill::Piece(8 * ps)));
-    let spin = AtomicBool::new(false);
-    let mut undisturbed = 0;
-    std::thread::scope(|s| {
-        let spinning = spin_beside(s, &spin);
-        for _ in 0..20 {
-            until_preempted();
-            // Preempted since the first call's look: a shared piece.
-            let before = involuntary_switches();
-            assert_eq!(
-                w.fill_piece(),
-                Ok(Fill::Piece(2 * ps)),
-                "after a preemption"
-            );
-            let got = w.fill_piece();
-            // The second call's look covers the time since the first call's, inside
-            // `before..now`: not preempted there, a whole piece.
-            if involuntary_switches() == before {
-                assert_eq!(got, Ok(Fill::Piece(8 * ps)), "undisturbed");
-                undisturbed += 1;
-            }
-        }
-        drop(spinning);
-    });
-    // Each round takes microseconds against the spinner's millisecond slices.
-    assert!(undisturbed > 0, "every round was preempted");
-    pager.unregister().unwrap();
+    assert_eq!(c.readahead_cut, 1);
+    assert_eq!((first, second), (0, 8));
+    assert_eq!(c.readahead_pages, 7);
+}
+
+/// A worker preempted since it last looked places a window in shared pieces and looks for
+/// faults before each: one outside the window that arrives during the first piece ends the
+/// window after that piece (2 pages), and is served next.
+#[test]
+fn readahead_window_in_pieces_gives_way_to_a_fault_between_them() {
+    let _g = serial();
+    let Some((c, first, second)) = fault_elsewhere_during_a_window(2, true) else {
+        return;
+    };
+    assert_eq!(c.readahead_cut, 1);
+    assert_eq!((first, second), (2, 8));
+    // The first window's 2 pages, then page 40's (in one piece or in pieces: whether this
+    // thread was preempted again decides).
+    assert_eq!(c.readahead_pages, 2 + 7);
 }
 
 #[test]

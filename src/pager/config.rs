@@ -203,12 +203,13 @@ impl Policy {
         self.fill_piece = Some(piece);
         self
     }
-    /// The most a worker places in one `ioctl` (fill pieces, readahead windows) while it
-    /// shares its CPU with the threads it serves (it was preempted during its last
-    /// placement, told by `getrusage(RUSAGE_THREAD)`; Linux 2.6.26): there each `ioctl` is a
-    /// stretch those threads wait for the CPU, so this bounds their stalls (default
-    /// [`Policy::SHARED_PIECE`]; at least one page of the region). Alone on its CPU a worker
-    /// uses the fill piece and whole windows.
+    /// The most a worker places in one `ioctl` of a readahead window while it shares its CPU
+    /// with the threads it serves (it was preempted since it last looked, told by
+    /// `getrusage(RUSAGE_THREAD)`, Linux 2.6.26): a thread on its CPU runs when an `ioctl`
+    /// returns, so this bounds how long it waits behind a window (default
+    /// [`Policy::SHARED_PIECE`]; at least one page of the region). A worker alone on its CPU
+    /// places a window in one piece. The background fill keeps its own piece: measured, a
+    /// shorter fill piece on a shared CPU only let the thread reach more missing pages.
     pub const fn shared_piece(mut self, piece: usize) -> Self {
         self.shared_piece = piece;
         self

@@ -132,11 +132,6 @@ impl Worker<'_, '_> {
         let Some(piece) = p.policy.fill_piece else {
             return Ok(Fill::Off);
         };
-        let piece = if self.sharing() == Some(true) {
-            piece.min(p.policy.shared_piece)
-        } else {
-            piece
-        };
         for _ in 0..SCAN {
             let Some((lo, hi, region)) = p.claim(piece) else {
                 return Ok(Fill::Complete);

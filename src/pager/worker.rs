@@ -76,9 +76,6 @@ pub struct Worker<'w, 'a> {
     /// The lowest and highest address of the faults read while the queue was full: their
     /// threads are woken (to fault again) once the queue is served.
     overflow: Option<(usize, usize)>,
-    /// This worker was preempted during its last measured placement: it shares its CPU with
-    /// a thread it serves, and places in short pieces (see [`preempt`]).
-    pub(crate) shared: Option<bool>,
     /// The involuntary context switches at the last look (see [`preempt`]).
     switches: Switches,
 }
@@ -112,8 +109,7 @@ impl<'w, 'a> Worker<'w, 'a> {
             error: None,
             contended: false,
             overflow: None,
-            shared: None,
-            switches: Switches::default(),
+            switches: Switches::now(),
         }
     }
 
@@ -335,10 +331,6 @@ impl<'w, 'a> Worker<'w, 'a> {
             }
             // The faulting page alone first (its thread wakes as soon as it is there), then
             // the rest of the window.
-            if n > 1 {
-                // Looked at just before, so the look after covers this placement only.
-                self.sharing();
-            }
             let run = Run {
                 region: loc.region,
                 addr: loc.addr,
@@ -361,11 +353,8 @@ impl<'w, 'a> Worker<'w, 'a> {
                             pages: n - 1,
                             ..run
                         };
-                        // Not preempted while its page was placed: the woken thread runs
-                        // on another CPU (see `ahead`).
-                        let alone = self.sharing() == Some(false);
                         drop(held);
-                        self.ahead(rest, loc.bit + 1, want, alone, epoch)?;
+                        self.ahead(rest, loc.bit + 1, want, epoch)?;
                     }
                     add(&p.stats.faults, 1);
                     return Ok(());

@@ -4,17 +4,17 @@
 //! A thread that a placement wakes and that runs on this worker's CPU preempts the worker
 //! when its `ioctl` returns (it counts as an involuntary switch); one on another CPU does
 //! not. Sharing, each `ioctl` the worker issues is a stretch the woken thread cannot run in
-//! (it waits for the CPU, not for a page): so pieces are kept short then.
+//! (it waits for the CPU, not for a page): so readahead goes in short pieces then.
 
 use super::Worker;
 
 /// The calling thread's involuntary context switches at one moment, if the kernel says
 /// (`None` when `getrusage` is refused, e.g. by a seccomp filter).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Switches(Option<isize>);
 
 impl Switches {
-    fn now() -> Self {
+    pub(crate) fn now() -> Self {
         Switches(
             crate::sys::getrusage(crate::sys::RUSAGE_THREAD)
                 .ok()
@@ -31,10 +31,9 @@ impl Worker<'_, '_> {
     pub(crate) fn sharing(&mut self) -> Option<bool> {
         let now = Switches::now();
         let then = core::mem::replace(&mut self.switches, now);
-        self.shared = match (then.0, now.0) {
+        match (then.0, now.0) {
             (Some(a), Some(b)) => Some(a != b),
             _ => None,
-        };
-        self.shared
+        }
     }
 }

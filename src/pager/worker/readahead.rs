@@ -1,64 +1,56 @@
 //! Readahead after a fault: the window's size (sequential detection) and how it is placed
-//! (in one piece, or in growing pieces that give way to a fault elsewhere).
-
-use core::time::Duration;
+//! (in one piece, or in short pieces that give way to a fault elsewhere).
 
 use super::super::resolve::{Placed, Run, Want};
 use super::super::stats::add;
 use super::super::{Pager, PagerError};
 use super::{Worker, QUEUE};
-use crate::wait::wait;
 
 impl Worker<'_, '_> {
     /// Readahead: resolves `run` (pages after a fault just served, starting at `bit`,
     /// decided at table epoch `epoch`) as far as it goes. A present page, a changed table
     /// or pending events end it early.
     ///
-    /// `alone`: this thread was not preempted while it placed the faulting page, so the
-    /// thread it woke runs on another CPU. Then the window goes in one piece: that thread
-    /// waits for the window it runs into either way, and each piece that wakes it costs this
-    /// thread a cross-CPU wake-up (measured at 15–30 µs on a VM whose idle vCPUs halt,
-    /// BENCHMARKS.md), so fewer pieces finish sooner.
+    /// Faults first: a fault outside the window already waiting (read now if none is
+    /// queued) ends the window before it starts (`Counters::readahead_cut`); it is served
+    /// next, and the fill brings the window's pages later.
     ///
-    /// Otherwise (preempted: the woken thread shares this CPU and ran in between) the window
-    /// goes in pieces from 16 KiB doubling up to the fill piece (128 KiB without a fill), each
-    /// waking its waiters, and before each piece after the first the worker looks for new
-    /// faults: one outside the rest of the window ends it (`Counters::readahead_cut`), so it
-    /// is served next rather than after the window; one inside (a sequential toucher right
-    /// behind) does not, the next piece serves it. On a shared CPU the thread that faulted
-    /// runs only while this one is preempted or asleep, so every page of a window that it
-    /// does not need delays its next fault.
+    /// Then, if this worker was not preempted since it last looked (the previous fault, then
+    /// this page: see [`Worker::sharing`]), the thread it woke runs on another CPU and the
+    /// window goes in one piece: that thread waits for the window it runs into either way,
+    /// and each piece that wakes it costs this thread a cross-CPU wake-up (measured at 15–30
+    /// µs on a VM whose idle vCPUs halt, BENCHMARKS.md), so fewer pieces finish sooner.
+    ///
+    /// Otherwise (preempted: the woken thread shares this CPU) the window goes in pieces of
+    /// [`Policy::shared_piece`](super::super::Policy::shared_piece), each waking its waiters:
+    /// a thread on this CPU runs only while this one is preempted or asleep, which here is
+    /// when an `ioctl` returns, so it waits for one piece, not the window. Before each piece
+    /// the worker looks for faults again as above; one inside the window (a sequential
+    /// toucher right behind) does not end it, the pieces serve it.
     pub(super) fn ahead(
         &mut self,
         run: Run,
         bit: usize,
         want: Want,
-        alone: bool,
         epoch: usize,
     ) -> Result<(), PagerError> {
         let p = self.pager;
         let ps = p.regions[run.region].page_size;
-        let piece = if alone {
-            add(&p.stats.readahead_whole, 1);
-            run.pages
-        } else {
-            (p.policy.shared_piece / ps).max(1)
-        };
         let end = run.addr + run.pages * ps;
+        let mut alone = false;
+        let mut piece = run.pages;
         let mut done = 0;
         while done < run.pages {
-            // With a fault waiting in the window, the piece ends at its page.
-            let mut upto = run.pages;
-            if !alone {
-                match self.waiting(run.addr, end)? {
-                    Waiting::Outside => {
-                        add(&p.stats.readahead_cut, 1);
-                        break;
-                    }
-                    Waiting::Inside(a) if a >= run.addr + done * ps => {
-                        upto = (a - run.addr) / ps + 1;
-                    }
-                    _ => {}
+            if (done == 0 || !alone) && self.fault_elsewhere(run.addr, end)? {
+                add(&p.stats.readahead_cut, 1);
+                break;
+            }
+            if done == 0 {
+                alone = self.sharing() == Some(false);
+                if alone {
+                    add(&p.stats.readahead_whole, 1);
+                } else {
+                    piece = (p.policy.shared_piece / ps).max(1);
                 }
             }
             // Taken again for each piece (events may have been read in between): the run is
@@ -67,11 +59,9 @@ impl Worker<'_, '_> {
             if p.epoch() != epoch {
                 break;
             }
-            let clear = p.populated.clear_run_end(
-                bit + done,
-                bit + upto.max(done + 1).min(run.pages),
-                &p.removed,
-            );
+            let clear = p
+                .populated
+                .clear_run_end(bit + done, bit + run.pages, &p.removed);
             let n = piece.min(clear - (bit + done));
             if n == 0 {
                 break;
@@ -97,40 +87,23 @@ impl Worker<'_, '_> {
         Ok(())
     }
 
-    /// The faults waiting, against the window `[lo, hi)`: one queued already, or one of the
-    /// events pending now (read here, non-blocking; they join the queue). A read that
-    /// brought an error or a fault the queue had no room for counts as outside: both are
-    /// dealt with once the window ends.
-    fn waiting(&mut self, lo: usize, hi: usize) -> Result<Waiting, PagerError> {
-        let mut u = [crate::wait::Waiting::uffd(self.pager.uffd)];
+    /// Whether a fault outside the window `[lo, hi)` waits. With none queued, one
+    /// non-blocking read of the events pending now (they join the queue); with faults queued
+    /// already, none: if they are all inside, the threads that faulted wait for the pieces
+    /// (one that shares this CPU can fault again only once a piece has woken it). A read
+    /// that brought an error or a fault the queue had no room for counts too: both are dealt
+    /// with once the window ends.
+    fn fault_elsewhere(&mut self, lo: usize, hi: usize) -> Result<bool, PagerError> {
         if self.len == 0 {
-            if wait(&mut u, Some(Duration::ZERO))? == 0 || !u[0].is_readable() {
-                return Ok(Waiting::None);
-            }
             self.read_batch()?;
-            if self.overflow.is_some() || self.error.is_some() {
-                return Ok(Waiting::Outside);
-            }
         }
-        let mut last = None;
-        for i in 0..self.len {
-            let a = self.queue[(self.head + i) % QUEUE];
-            if a < lo || a >= hi {
-                return Ok(Waiting::Outside);
-            }
-            last = last.max(Some(a));
-        }
-        Ok(last.map_or(Waiting::None, Waiting::Inside))
+        Ok(self.overflow.is_some()
+            || self.error.is_some()
+            || (0..self.len).any(|i| {
+                let a = self.queue[(self.head + i) % QUEUE];
+                a < lo || a >= hi
+            }))
     }
-}
-
-/// Faults waiting while a window is placed.
-enum Waiting {
-    None,
-    /// All inside the window, the highest at this address.
-    Inside(usize),
-    /// One at least outside it.
-    Outside,
 }
 
 impl Pager<'_> {
