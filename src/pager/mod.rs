@@ -10,8 +10,10 @@
 //!   snapshot), zeros, a [`PageSource`] callback (decompression, a network fetch), or MINOR
 //!   mode (`CONTINUE` for shmem/hugetlbfs whose page cache holds the data).
 //! - **Policies** ([`Policy`]), composable: demand only; readahead with sequential detection
-//!   (the window doubles on sequential faults and resets on random ones); background fill in
-//!   capped pieces, between demand faults, which reports "fully populated".
+//!   (the window doubles on sequential faults and resets on random ones; a fault elsewhere
+//!   already waiting comes first; a worker that shares its CPU with the threads it serves
+//!   places windows in short pieces, [`Policy::shared_piece`]); background fill in capped
+//!   pieces, between demand faults, which reports "fully populated".
 //! - **Events**: REMOVE'd pages are served as zeros afterwards (and never filled); UNMAP and
 //!   REMAP keep the region table right; FORK's new userfaultfd goes to the caller; `EEXIST`
 //!   is a wake and a count; `EAGAIN` reads the pending events and retries; `ESRCH` (the

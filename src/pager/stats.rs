@@ -23,11 +23,11 @@ pub struct Counters {
     pub readahead_hits: u64,
     /// Pages resolved ahead of a fault by readahead windows.
     pub readahead_pages: u64,
-    /// Readahead windows placed in one piece: their worker ran undisturbed while it served
-    /// the fault (see [`Worker`](super::Worker)'s readahead).
+    /// Readahead windows placed in one piece: their worker was not preempted since it last
+    /// looked, so the thread it woke runs on another CPU (see [`Policy::shared_piece`](super::Policy::shared_piece)).
     pub readahead_whole: u64,
-    /// Readahead windows ended early for a fault elsewhere (a worker that shares its CPU
-    /// with the thread it woke serves that fault before the rest of the window).
+    /// Readahead windows ended early (or not begun) for a fault outside them: faults first,
+    /// the fill brings the rest of the window later.
     pub readahead_cut: u64,
     /// Faults (or fill runs) that found their page already there (`EEXIST`, or known
     /// populated): woken and counted.

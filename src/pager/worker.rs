@@ -243,8 +243,8 @@ impl<'w, 'a> Worker<'w, 'a> {
     /// (an event that could not be applied) is returned after its faults are served.
     ///
     /// Issues `read`, `UFFDIO_COPY` / `UFFDIO_ZEROPAGE` / `UFFDIO_CONTINUE`, `UFFDIO_WAKE`, and
-    /// `getrusage(RUSAGE_THREAD)` around a fault that a readahead window follows (refused, e.g.
-    /// by a seccomp filter, the windows go in fill-sized pieces); see the [module](super) for
+    /// `getrusage(RUSAGE_THREAD)` once per readahead window (refused, e.g. by a seccomp filter,
+    /// the windows go in shared pieces); see the [module](super) for
     /// kernel versions.
     ///
     /// # References
