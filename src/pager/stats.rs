@@ -24,7 +24,8 @@ pub struct Counters {
     /// Pages resolved ahead of a fault by readahead windows.
     pub readahead_pages: u64,
     /// Readahead windows placed in one piece: their worker was not preempted since it last
-    /// looked, so the thread it woke runs on another CPU (see [`Policy::shared_piece`](super::Policy::shared_piece)).
+    /// looked, so the thread it woke runs on another CPU (see
+    /// [`Policy::shared_piece`](super::Policy::shared_piece)).
     pub readahead_whole: u64,
     /// Readahead windows ended early (or not begun) for a fault outside them: faults first,
     /// the fill brings the rest of the window later.

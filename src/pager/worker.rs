@@ -14,7 +14,7 @@ use crate::sys::Errno;
 use crate::wait::{wait, Waiting};
 use crate::Uffd;
 
-pub(crate) mod preempt;
+mod preempt;
 mod readahead;
 use preempt::Switches;
 
@@ -244,8 +244,7 @@ impl<'w, 'a> Worker<'w, 'a> {
     ///
     /// Issues `read`, `UFFDIO_COPY` / `UFFDIO_ZEROPAGE` / `UFFDIO_CONTINUE`, `UFFDIO_WAKE`, and
     /// `getrusage(RUSAGE_THREAD)` once per readahead window (refused, e.g. by a seccomp filter,
-    /// the windows go in shared pieces); see the [module](super) for
-    /// kernel versions.
+    /// the windows go in shared pieces); see the [module](super) for kernel versions.
     ///
     /// # References
     /// - [`ioctl_userfaultfd(2)`](https://man7.org/linux/man-pages/man2/ioctl_userfaultfd.2.html)

@@ -11,10 +11,10 @@ use super::Worker;
 /// The calling thread's involuntary context switches at one moment, if the kernel says
 /// (`None` when `getrusage` is refused, e.g. by a seccomp filter).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Switches(Option<isize>);
+pub(super) struct Switches(Option<isize>);
 
 impl Switches {
-    pub(crate) fn now() -> Self {
+    pub(super) fn now() -> Self {
         Switches(
             crate::sys::getrusage(crate::sys::RUSAGE_THREAD)
                 .ok()
@@ -28,7 +28,7 @@ impl Worker<'_, '_> {
     /// last looked (one `getrusage` per look; `None` while the kernel does not say). A
     /// worker sleeps only voluntarily (waiting for events), which the count leaves out; so a
     /// change means a thread on this CPU ran while this one could have.
-    pub(crate) fn sharing(&mut self) -> Option<bool> {
+    pub(super) fn sharing(&mut self) -> Option<bool> {
         let now = Switches::now();
         let then = core::mem::replace(&mut self.switches, now);
         match (then.0, now.0) {
