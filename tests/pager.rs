@@ -768,29 +768,37 @@ fn until_preempted() {
     }
 }
 
-/// Two threads fault: the first at page 10, the second at page 40 once the source callback
-/// has been called `signal_at` times (the worker then waits there for its message, so it is
-/// pending when that piece is placed). With `preempt`, the callback of page 10 also waits
-/// until the worker's thread is preempted (it spins pinned to CPU 0 beside a spinner).
-/// Returns the counters and the pages resident at 11..18 (the first window) and 40..48.
-fn fault_elsewhere_during_a_window(
+/// Threads fault: the first at page 10 (window 11..18), then one thread per page of `others`,
+/// in order, once the source callback has been called `signal_at` times (the worker waits
+/// there until the first of them is pending, and 50 ms for each later one, so they queue in
+/// that order before that piece is placed). With `preempt`, the callback of page 10 also
+/// waits until the worker's thread is preempted (it spins pinned to CPU 0 beside a spinner).
+/// Returns the counters and which of the 64 pages are resident.
+fn faults_during_a_window(
+    others: &[usize],
     signal_at: usize,
     preempt: bool,
-) -> Option<(Counters, usize, usize)> {
+) -> Option<(Counters, Vec<bool>)> {
     let u = open(Features::empty())?;
     let ps = u.page_size();
     let n = 64;
     let a = anon(n * ps, MapFlags::empty());
     let calls = AtomicUsize::new(0);
-    let second = AtomicBool::new(false);
+    let turn = AtomicUsize::new(usize::MAX);
     let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
         let call = calls.fetch_add(1, SeqCst) + 1;
         if call == 1 && preempt {
             until_preempted();
         }
         if call == signal_at {
-            second.store(true, SeqCst);
-            assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
+            for k in 0..others.len() {
+                turn.store(k, SeqCst);
+                if k == 0 {
+                    assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
+                } else {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
         }
         fill_words(off, buf);
         Ok(())
@@ -809,41 +817,79 @@ fn fault_elsewhere_during_a_window(
     let spin = AtomicBool::new(false);
     std::thread::scope(|s| {
         let spinning = preempt.then(|| spin_beside(s, &spin));
-        let t1 = s.spawn(|| check_page(a.addr + 10 * ps, ps, Some((10 * ps) as u64)));
-        let t2 = s.spawn(|| {
-            while !second.load(SeqCst) {
-                std::thread::yield_now();
-            }
-            check_page(a.addr + 40 * ps, ps, Some((40 * ps) as u64))
-        });
+        let mut ts = vec![s.spawn(|| check_page(a.addr + 10 * ps, ps, Some((10 * ps) as u64)))];
+        for (k, &page) in others.iter().enumerate() {
+            let turn = &turn;
+            ts.push(s.spawn(move || {
+                while turn.load(SeqCst) != k {
+                    std::thread::yield_now();
+                }
+                check_page(a.addr + page * ps, ps, Some((page * ps) as u64))
+            }));
+        }
         assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
         let served = w.serve_pending();
         drop(spinning);
-        assert_eq!(served, Ok(2));
-        t1.join().unwrap().unwrap();
-        t2.join().unwrap().unwrap();
+        assert_eq!(served, Ok(1 + others.len()));
+        for t in ts {
+            t.join().unwrap().unwrap();
+        }
     });
     let got = (
         pager.counters(),
-        resident(a.addr + 11 * ps, 7 * ps, ps),
-        resident(a.addr + 40 * ps, 8 * ps, ps),
+        (0..n)
+            .map(|i| resident(a.addr + i * ps, ps, ps) == 1)
+            .collect(),
     );
     pager.unregister().unwrap();
     Some(got)
 }
 
-/// Faults first: a fault outside the window, waiting when the window would start, ends it
-/// before its first page (`Counters::readahead_cut`), preempted or not; it is served next,
-/// with its own window.
+/// How many of `pages` are resident.
+fn count(resident: &[bool], pages: std::ops::Range<usize>) -> usize {
+    resident[pages].iter().filter(|&&r| r).count()
+}
+
+/// Faults first: a fault outside the window (after it, or before it), waiting when the window
+/// would start, ends it before its first page (`Counters::readahead_cut`), preempted or not;
+/// it is served next, with its own window.
 #[test]
 fn readahead_window_gives_way_to_a_fault_already_waiting() {
     let _g = serial();
-    let Some((c, first, second)) = fault_elsewhere_during_a_window(1, false) else {
+    for (other, its_window) in [(40, 40..48), (5, 5..10)] {
+        let Some((c, r)) = faults_during_a_window(&[other], 1, false) else {
+            return;
+        };
+        assert_eq!(c.readahead_cut, 1, "fault at {other}");
+        assert_eq!(count(&r, 11..18), 0, "fault at {other}");
+        // Its window stops at page 10 (present) when it comes before it.
+        assert_eq!(
+            count(&r, its_window.clone()),
+            its_window.len(),
+            "fault at {other}"
+        );
+        assert_eq!(c.readahead_pages as usize, its_window.len() - 1);
+    }
+}
+
+/// A fault inside the window (a sequential thread right behind, page 12) does not end it:
+/// the window places it. One outside queued behind it (page 40) does, whichever of the
+/// queued faults is outside.
+#[test]
+fn readahead_window_gives_way_only_to_faults_outside_it() {
+    let _g = serial();
+    let Some((c, r)) = faults_during_a_window(&[12], 1, false) else {
         return;
     };
-    assert_eq!(c.readahead_cut, 1);
-    assert_eq!((first, second), (0, 8));
-    assert_eq!(c.readahead_pages, 7);
+    assert_eq!(c.readahead_cut, 0);
+    assert_eq!(count(&r, 10..18), 8);
+    let Some((c, r)) = faults_during_a_window(&[12, 40], 1, false) else {
+        return;
+    };
+    assert!(c.readahead_cut >= 1);
+    // Page 11 was never placed: the window of page 10 did not start, page 12's starts at 13.
+    assert!(!r[11]);
+    assert!(r[10] && r[12] && r[40]);
 }
 
 /// A worker preempted since it last looked places a window in shared pieces and looks for
@@ -852,11 +898,11 @@ fn readahead_window_gives_way_to_a_fault_already_waiting() {
 #[test]
 fn readahead_window_in_pieces_gives_way_to_a_fault_between_them() {
     let _g = serial();
-    let Some((c, first, second)) = fault_elsewhere_during_a_window(2, true) else {
+    let Some((c, r)) = faults_during_a_window(&[40], 2, true) else {
         return;
     };
     assert_eq!(c.readahead_cut, 1);
-    assert_eq!((first, second), (2, 8));
+    assert_eq!((count(&r, 11..18), count(&r, 40..48)), (2, 8));
     // The first window's 2 pages, then page 40's (in one piece or in pieces: whether this
     // thread was preempted again decides).
     assert_eq!(c.readahead_pages, 2 + 7);

@@ -37,11 +37,12 @@ impl Worker<'_, '_> {
         let p = self.pager;
         let ps = p.regions[run.region].page_size;
         let end = run.addr + run.pages * ps;
+        // Decided after the first look for faults (so before the first piece, not alone).
         let mut alone = false;
         let mut piece = run.pages;
         let mut done = 0;
         while done < run.pages {
-            if (done == 0 || !alone) && self.fault_elsewhere(run.addr, end)? {
+            if !alone && self.fault_elsewhere(run.addr, end)? {
                 add(&p.stats.readahead_cut, 1);
                 break;
             }
