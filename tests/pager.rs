@@ -692,48 +692,13 @@ fn readahead_windows_step_by_step() {
 #[test]
 fn readahead_window_in_pieces_when_the_worker_was_preempted() {
     let _g = serial();
-    let Some(u) = open(Features::empty()) else {
+    let Some((c, r, calls)) = faults_during_a_window(&[], 0, true) else {
         return;
     };
-    let ps = u.page_size();
-    let n = 64;
-    let a = anon(n * ps, MapFlags::empty());
-    let calls = AtomicUsize::new(0);
-    let src = |off: u64, buf: &mut [u8]| -> Result<(), SourceError> {
-        if calls.fetch_add(1, SeqCst) == 0 {
-            // The faulting page: wait here until this (the worker's) thread is preempted.
-            until_preempted();
-        }
-        fill_words(off, buf);
-        Ok(())
-    };
-    let regions = [callback_region(a.addr, a.len, ps, &src)];
-    let mut st = OwnedStorage::new(&regions, 0);
-    let policy = Policy::demand()
-        .readahead_from(8 * ps, 8 * ps)
-        .fill(4 * ps)
-        .shared_piece(2 * ps);
-    let pager = Pager::new(&u, &regions, st.storage(), policy).unwrap();
-    // SAFETY: a fresh mapping read only through raw pointers.
-    unsafe { pager.register() }.unwrap();
-    let mut scratch = vec![0u8; 16 * ps];
-    let mut w = pager.worker(&mut scratch).unwrap();
-    let spin = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        // This thread (the worker) and a spinner share CPU 0.
-        let spinning = spin_beside(s, &spin);
-        let t = s.spawn(|| check_page(a.addr + 10 * ps, ps, Some((10 * ps) as u64)));
-        assert!(u.poll(Some(std::time::Duration::from_secs(5))).unwrap());
-        let served = w.serve_pending();
-        drop(spinning);
-        assert_eq!(served, Ok(1));
-        t.join().unwrap().unwrap();
-    });
     // The page, then 7 pages in pieces of 2: 4 more calls; nothing counted as whole.
-    assert_eq!(calls.load(SeqCst), 5);
-    assert_eq!(pager.counters().readahead_whole, 0);
-    assert_eq!(resident(a.addr, a.len, ps), 8);
-    pager.unregister().unwrap();
+    assert_eq!(calls, 5);
+    assert_eq!(c.readahead_whole, 0);
+    assert_eq!(count(&r, 0..64), 8);
 }
 
 /// Pins this thread to CPU 0 beside a thread that spins there until the returned guard is
@@ -773,12 +738,12 @@ fn until_preempted() {
 /// there until the first of them is pending, and 50 ms for each later one, so they queue in
 /// that order before that piece is placed). With `preempt`, the callback of page 10 also
 /// waits until the worker's thread is preempted (it spins pinned to CPU 0 beside a spinner).
-/// Returns the counters and which of the 64 pages are resident.
+/// Returns the counters, which of the 64 pages are resident, and the source calls.
 fn faults_during_a_window(
     others: &[usize],
     signal_at: usize,
     preempt: bool,
-) -> Option<(Counters, Vec<bool>)> {
+) -> Option<(Counters, Vec<bool>, usize)> {
     let u = open(Features::empty())?;
     let ps = u.page_size();
     let n = 64;
@@ -840,6 +805,7 @@ fn faults_during_a_window(
         (0..n)
             .map(|i| resident(a.addr + i * ps, ps, ps) == 1)
             .collect(),
+        calls.load(SeqCst),
     );
     pager.unregister().unwrap();
     Some(got)
@@ -857,7 +823,7 @@ fn count(resident: &[bool], pages: std::ops::Range<usize>) -> usize {
 fn readahead_window_gives_way_to_a_fault_already_waiting() {
     let _g = serial();
     for (other, its_window) in [(40, 40..48), (5, 5..10)] {
-        let Some((c, r)) = faults_during_a_window(&[other], 1, false) else {
+        let Some((c, r, _)) = faults_during_a_window(&[other], 1, false) else {
             return;
         };
         assert_eq!(c.readahead_cut, 1, "fault at {other}");
@@ -878,12 +844,12 @@ fn readahead_window_gives_way_to_a_fault_already_waiting() {
 #[test]
 fn readahead_window_gives_way_only_to_faults_outside_it() {
     let _g = serial();
-    let Some((c, r)) = faults_during_a_window(&[12], 1, false) else {
+    let Some((c, r, _)) = faults_during_a_window(&[12], 1, false) else {
         return;
     };
     assert_eq!(c.readahead_cut, 0);
     assert_eq!(count(&r, 10..18), 8);
-    let Some((c, r)) = faults_during_a_window(&[12, 40], 1, false) else {
+    let Some((c, r, _)) = faults_during_a_window(&[12, 40], 1, false) else {
         return;
     };
     assert!(c.readahead_cut >= 1);
@@ -898,7 +864,7 @@ fn readahead_window_gives_way_only_to_faults_outside_it() {
 #[test]
 fn readahead_window_in_pieces_gives_way_to_a_fault_between_them() {
     let _g = serial();
-    let Some((c, r)) = faults_during_a_window(&[40], 2, true) else {
+    let Some((c, r, _)) = faults_during_a_window(&[40], 2, true) else {
         return;
     };
     assert_eq!(c.readahead_cut, 1);
