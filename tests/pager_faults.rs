@@ -9,6 +9,7 @@
 
 #[allow(dead_code)]
 mod common;
+#[allow(dead_code)]
 mod pager_common;
 #[allow(unused_macros, unused_imports)]
 mod suite;

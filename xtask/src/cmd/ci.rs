@@ -126,9 +126,15 @@ fn run_steps() -> Result<()> {
             "--example",
             "firecracker_handler",
         ]))?;
-        // The tests that need the std conveniences: the pager's threads, its failure cases,
-        // Firecracker's handoff.
-        for test in ["pager", "pager_faults", "pagemap", "firecracker"] {
+        // The tests that need the std conveniences: the pager's threads, its readahead, its
+        // failure cases, Firecracker's handoff.
+        for test in [
+            "pager",
+            "pager_readahead",
+            "pager_faults",
+            "pagemap",
+            "firecracker",
+        ] {
             sh(cargo().args(["test", "-p", "uffd", "--features", "std", "--test", test]))?;
         }
         Ok(())

@@ -46,6 +46,8 @@ const PAGER_TESTS: &[&str] = &[
     "--test",
     "pager",
     "--test",
+    "pager_readahead",
+    "--test",
     "pager_faults",
     "--test",
     "kernel",
