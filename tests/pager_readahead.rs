@@ -163,10 +163,10 @@ fn readahead_windows_step_by_step() {
     pager.unregister().unwrap();
 }
 
-/// A worker preempted while it places the faulting page (here: it spins in the source
-/// callback, pinned to one CPU beside a spinning thread, until the kernel counts an
-/// involuntary switch) places the window after it in pieces of the shared piece, not in one
-/// (nor in fill-sized pieces): the woken thread may share its CPU and runs after each piece.
+/// A worker preempted since its last look (here: while it places the faulting page, spinning
+/// in the source callback pinned to one CPU beside a spinning thread until the kernel counts
+/// an involuntary switch) places the window after it in pieces of the shared piece, not in
+/// one: the woken thread may share its CPU and runs after each piece.
 #[test]
 fn readahead_window_in_pieces_when_the_worker_was_preempted() {
     let _g = serial();

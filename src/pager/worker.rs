@@ -352,6 +352,8 @@ impl<'w, 'a> Worker<'w, 'a> {
                             pages: n - 1,
                             ..run
                         };
+                        // Released: the window reads events between its pieces and takes
+                        // the gate again for each (re-deciding its run at `epoch`).
                         drop(held);
                         self.ahead(rest, loc.bit + 1, want, epoch)?;
                     }

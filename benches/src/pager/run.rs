@@ -423,8 +423,9 @@ fn run_pager(
         .clock(now_ns);
     if fill {
         // One worker: even a random fault brings in a window after it (its own page first,
-        // the rest in fill-sized pieces), so a toucher racing the fill faults less often.
-        // Several: the other workers' fill is the window; a random fault gets its page.
+        // then the rest unless another fault already waits), so a toucher racing the fill
+        // faults less often. Several: the other workers' fill is the window; a random fault
+        // gets its page.
         let window = if workers > 1 {
             t.shared_fault_window
         } else {
